@@ -1,0 +1,31 @@
+# PGXS build: authoritative for make, make install and make installcheck.
+EXTENSION = schema_guard
+MODULE_big = schema_guard
+
+include sources.mk
+OBJS = $(CORE_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o)
+
+DATA = $(wildcard sql/schema_guard--*.sql)
+REGRESS = demo bridge settings
+REGRESS_OPTS = --inputdir=. --outputdir=build/regress
+
+PG_CONFIG ?= pg_config
+PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+PG_INCLUDE_INTERNAL := $(shell $(PG_CONFIG) --includedir)/internal
+
+# Server headers are system headers, so -Werror applies to our code only.
+PG_CPPFLAGS = -Isrc -isystem $(PG_INCLUDE_SERVER) -isystem $(PG_INCLUDE_INTERNAL)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers
+SHLIB_LINK = -lfmt -lstdc++
+
+EXTRA_CLEAN = build
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Bitcode for servers built with LLVM JIT: compile as C++17 like the objects.
+COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
+
+installcheck: | build/regress
+build/regress:
+	mkdir -p $@

@@ -1,0 +1,77 @@
+// Writing rows of schema_guard.ddl_event. The event triggers run as the role
+// that issued the DDL, which holds no privilege on the audit table, so rows
+// are written straight to the heap and its indexes (as PostgreSQL writes its
+// own catalogs) in the DDL's own transaction: the statement and its audit
+// rows commit or roll back together.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/indexing.h"
+#include "utils/rel.h"
+}
+
+namespace schema_guard::pg {
+
+struct AuditTarget {
+  Relation relation;
+  CatalogIndexState indexes;
+  Oid sequence;
+};
+
+// What every row of one event-trigger call shares (palloc'd Datums).
+struct EventContext {
+  Datum occurred_at;
+  Datum txid;
+  Datum role_name;
+  Datum current_role_name;
+  Datum application_name;  // (Datum) 0 with application_name_null
+  bool application_name_null;
+  Datum client_addr;
+  bool client_addr_null;
+  Datum backend_start;
+  Datum statement;
+  bool statement_null;
+  Datum migration;
+  bool migration_null;
+};
+
+struct AuditObject {
+  Datum command_tag;       // text
+  Datum object_type;       // text
+  Datum schema_name;       // text, or (Datum) 0 with schema_name_null
+  bool schema_name_null;
+  Datum object_identity;   // text
+  bool in_extension;
+  bool rewrite;
+};
+
+// True when this event must not be audited at all: the audit is off, the
+// statement is schema_guard's own (its install, update, drop or internal
+// DDL), or the audit table is gone.
+bool AuditSuppressed();
+
+// Opens schema_guard.ddl_event; false when it does not exist (the extension
+// is being dropped).
+bool OpenAuditTarget(AuditTarget* target);
+void CloseAuditTarget(AuditTarget* target);
+
+// Fills the parts of a row that do not depend on the object. migration_label
+// may be null.
+void PrepareEventContext(EventContext* context, const char* migration_label);
+
+void InsertAuditRow(AuditTarget* target, const EventContext* context,
+                    const AuditObject* object);
+
+// Runs internal SQL as the audit table's owner with the audit suppressed,
+// so schema_guard's own DDL is neither audited nor limited by the caller's
+// privileges.
+void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
+                    const char* nulls);
+
+// The first event_id this backend wrote, or 0: a lower bound for the
+// session's own events.
+int64 SessionFirstEventId();
+
+}  // namespace schema_guard::pg

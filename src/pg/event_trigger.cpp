@@ -1,0 +1,439 @@
+// The DDL audit's event triggers: ddl_command_end, sql_drop, table_rewrite.
+//
+// ddl_command_end writes one row per object the statement created or
+// altered, including the sub-objects of ALTER TABLE (columns, constraints)
+// and the constraints behind indexes; sql_drop one row per dropped object;
+// table_rewrite only notes which tables were rewritten, so that the
+// ddl_command_end row of that table says rewrite = true.
+#include <optional>
+
+#include "core/migration.hpp"
+#include "pg/audit_store.hpp"
+#include "pg/bridge.hpp"
+#include "pg/history.hpp"
+#include "pg/settings.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "tcop/deparse_utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(schema_guard_ddl_command_end);
+PG_FUNCTION_INFO_V1(schema_guard_sql_drop);
+PG_FUNCTION_INFO_V1(schema_guard_table_rewrite);
+}
+
+namespace schema_guard::pg {
+namespace {
+
+// Tables rewritten by the current statement (table_rewrite events), kept in
+// TopMemoryContext until ddl_command_end consumes them or the transaction
+// ends.
+Oid* rewritten = nullptr;
+int rewritten_count = 0;
+int rewritten_capacity = 0;
+
+void NoteRewrite(Oid relid) {
+  for (int i = 0; i < rewritten_count; ++i) {
+    if (rewritten[i] == relid) return;
+  }
+  if (rewritten_count == rewritten_capacity) {
+    int capacity = rewritten_capacity == 0 ? 8 : rewritten_capacity * 2;
+    rewritten = rewritten == nullptr
+                    ? static_cast<Oid*>(MemoryContextAlloc(
+                          TopMemoryContext, capacity * sizeof(Oid)))
+                    : static_cast<Oid*>(repalloc(rewritten, capacity * sizeof(Oid)));
+    rewritten_capacity = capacity;
+  }
+  rewritten[rewritten_count++] = relid;
+}
+
+bool TakeRewrite(Oid relid) {
+  for (int i = 0; i < rewritten_count; ++i) {
+    if (rewritten[i] == relid) {
+      rewritten[i] = rewritten[--rewritten_count];
+      return true;
+    }
+  }
+  return false;
+}
+
+void ForgetRewrites() { rewritten_count = 0; }
+
+void OnXactEvent(XactEvent /*event*/, void* /*arg*/) { ForgetRewrites(); }
+
+void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
+                    SubTransactionId /*parent*/, void* /*arg*/) {
+  if (event == SUBXACT_EVENT_ABORT_SUB) ForgetRewrites();
+}
+
+void RequireEventTrigger(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_EVENT_TRIGGER(fcinfo)) {
+    ereport(ERROR,
+            (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+             errmsg("function can only be called as an event trigger"),
+             errdetail("It is installed by CREATE EXTENSION schema_guard."),
+             errhint("Do not call it directly.")));
+  }
+}
+
+// Calls a materializing set-returning function with no arguments.
+Tuplestorestate* CallMaterializedSrf(Oid fn_oid, ExprContext* econtext,
+                                     TupleDesc* desc) {
+  FmgrInfo flinfo;
+  fmgr_info(fn_oid, &flinfo);
+  ReturnSetInfo rsinfo;
+  memset(&rsinfo, 0, sizeof(rsinfo));
+  rsinfo.type = T_ReturnSetInfo;
+  rsinfo.econtext = econtext;
+  rsinfo.allowedModes = SFRM_Materialize;
+  rsinfo.returnMode = SFRM_ValuePerCall;
+  LOCAL_FCINFO(fcinfo, 0);
+  InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr,
+                           reinterpret_cast<Node*>(&rsinfo));
+  (void)FunctionCallInvoke(fcinfo);
+  *desc = rsinfo.setDesc;
+  return rsinfo.setResult;
+}
+
+bool TextEquals(Datum value, const char* literal) {
+  text* t = DatumGetTextPP(value);
+  size_t len = strlen(literal);
+  return VARSIZE_ANY_EXHDR(t) == len &&
+         memcmp(VARDATA_ANY(t), literal, len) == 0;
+}
+
+bool TextStartsWith(Datum value, const char* prefix) {
+  text* t = DatumGetTextPP(value);
+  size_t len = strlen(prefix);
+  return VARSIZE_ANY_EXHDR(t) >= len && memcmp(VARDATA_ANY(t), prefix, len) == 0;
+}
+
+// The framework whose bookkeeping table (or an index on it) this pg_class
+// object is, if any.
+std::optional<core::Framework> BookkeepingFramework(Oid relid, Oid* table) {
+  char relkind = get_rel_relkind(relid);
+  *table = relid;
+  if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX) {
+    *table = IndexGetRelation(relid, true);
+  } else if (relkind != RELKIND_RELATION &&
+             relkind != RELKIND_PARTITIONED_TABLE) {
+    return std::nullopt;
+  }
+  char* name = OidIsValid(*table) ? get_rel_name(*table) : nullptr;
+  if (name == nullptr) return std::nullopt;
+  std::optional<core::Framework> framework;
+  Guarded([&] { framework = core::BookkeepingTableFramework(name); });
+  return framework;
+}
+
+// ddl_command_end columns (pg_event_trigger_ddl_commands()).
+enum DdlColumn {
+  kDdlClassId,
+  kDdlObjId,
+  kDdlObjSubId,
+  kDdlCommandTag,
+  kDdlObjectType,
+  kDdlSchemaName,
+  kDdlObjectIdentity,
+  kDdlInExtension,
+  kDdlCommand,
+};
+
+struct HistoryCreation {
+  bool found;
+  core::Framework framework;
+  Oid history_table;  // InvalidOid unless a history table itself was created
+};
+
+// First pass: does this statement create a framework's bookkeeping table?
+HistoryCreation FindHistoryCreation(Tuplestorestate* store,
+                                    TupleTableSlot* slot) {
+  HistoryCreation result{false, core::Framework::kDjango, InvalidOid};
+  while (tuplestore_gettupleslot(store, true, false, slot)) {
+    slot_getsomeattrs(slot, kDdlCommandTag + 1);
+    if (DatumGetObjectId(slot->tts_values[kDdlClassId]) != RelationRelationId ||
+        DatumGetInt32(slot->tts_values[kDdlObjSubId]) != 0 ||
+        !TextStartsWith(slot->tts_values[kDdlCommandTag], "CREATE ")) {
+      continue;
+    }
+    Oid table = InvalidOid;
+    std::optional<core::Framework> framework =
+        BookkeepingFramework(DatumGetObjectId(slot->tts_values[kDdlObjId]), &table);
+    if (!framework) continue;
+    result.found = true;
+    result.framework = *framework;
+    char* name = get_rel_name(table);
+    std::optional<core::Framework> history;
+    Guarded([&] { history = core::HistoryTableFramework(name); });
+    if (history && table == DatumGetObjectId(slot->tts_values[kDdlObjId])) {
+      result.history_table = table;
+    }
+  }
+  tuplestore_rescan(store);
+  return result;
+}
+
+void InsertSubObject(AuditTarget* target, const EventContext* context,
+                     const AuditObject* parent, const ObjectAddress* address) {
+#if PG_VERSION_NUM >= 140000
+  char* type = getObjectTypeDescription(address, true);
+  char* identity = getObjectIdentity(address, true);
+#else
+  char* type = getObjectTypeDescription(address);
+  char* identity = getObjectIdentity(address);
+#endif
+  if (type == nullptr || identity == nullptr) return;  // dropped meanwhile
+  AuditObject object = *parent;
+  object.object_type = CStringGetTextDatum(type);
+  object.object_identity = CStringGetTextDatum(identity);
+  object.rewrite = false;
+  InsertAuditRow(target, context, &object);
+}
+
+void AuditDdlCommands(EventTriggerData* trigdata) {
+  AuditTarget target;
+  if (!OpenAuditTarget(&target)) return;
+  ExprContext* econtext = CreateStandaloneExprContext();
+  TupleDesc desc;
+  Tuplestorestate* store =
+      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DDL_COMMANDS, econtext, &desc);
+  TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+  HistoryCreation creation = FindHistoryCreation(store, slot);
+  const char* label = nullptr;
+  Guarded([&] {
+    std::optional<std::string> at_event = core::LabelAtEvent(
+        migration_label == nullptr ? "" : migration_label,
+        creation.found ? std::optional<core::Framework>(creation.framework)
+                       : std::nullopt);
+    if (at_event) label = PallocCopy(*at_event);
+  });
+  EventContext context;
+  PrepareEventContext(&context, label);
+
+  while (tuplestore_gettupleslot(store, true, false, slot)) {
+    slot_getallattrs(slot);
+    Datum* values = slot->tts_values;
+    bool* nulls = slot->tts_isnull;
+    if (nulls[kDdlObjectIdentity] || nulls[kDdlObjectType]) continue;
+    if (!nulls[kDdlSchemaName] &&
+        IsIgnoredSchema(TextDatumGetCString(values[kDdlSchemaName]))) {
+      continue;
+    }
+    Oid classid = DatumGetObjectId(values[kDdlClassId]);
+    Oid objid = DatumGetObjectId(values[kDdlObjId]);
+    int32 objsubid = DatumGetInt32(values[kDdlObjSubId]);
+    AuditObject object;
+    object.command_tag = values[kDdlCommandTag];
+    object.object_type = values[kDdlObjectType];
+    object.schema_name = nulls[kDdlSchemaName] ? (Datum)0 : values[kDdlSchemaName];
+    object.schema_name_null = nulls[kDdlSchemaName];
+    object.object_identity = values[kDdlObjectIdentity];
+    object.in_extension = DatumGetBool(values[kDdlInExtension]);
+    object.rewrite = classid == RelationRelationId && objsubid == 0 &&
+                     TakeRewrite(objid);
+    InsertAuditRow(&target, &context, &object);
+
+    auto* command =
+        reinterpret_cast<CollectedCommand*>(DatumGetPointer(values[kDdlCommand]));
+    if (command == nullptr) continue;
+    if (command->type == SCT_AlterTable) {
+      ListCell* cell;
+      foreach (cell, command->d.alterTable.subcmds) {
+        auto* sub = static_cast<CollectedATSubcmd*>(lfirst(cell));
+        const ObjectAddress* address = &sub->address;
+        if (!OidIsValid(address->objectId)) continue;
+        if (address->classId == RelationRelationId &&
+            address->objectId == objid && address->objectSubId == 0) {
+          continue;
+        }
+        InsertSubObject(&target, &context, &object, address);
+      }
+    } else if (classid == RelationRelationId && objsubid == 0 &&
+               TextEquals(object.command_tag, "CREATE INDEX") &&
+               TextEquals(object.object_type, "index")) {
+      // The primary key or unique constraint the index implements.
+      Oid constraint = get_index_constraint(objid);
+      if (OidIsValid(constraint)) {
+        ObjectAddress address;
+        ObjectAddressSet(address, ConstraintRelationId, constraint);
+        InsertSubObject(&target, &context, &object, &address);
+      }
+    }
+  }
+
+  // Tables rewritten on behalf of another object (ALTER TYPE ... rewriting
+  // the tables that use the type) get a row of their own.
+  while (rewritten_count > 0) {
+    Oid relid = rewritten[--rewritten_count];
+    ObjectAddress address;
+    ObjectAddressSet(address, RelationRelationId, relid);
+    char* nspname = get_namespace_name(get_rel_namespace(relid));
+    if (nspname != nullptr && IsIgnoredSchema(nspname)) continue;
+    AuditObject object;
+    object.command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
+    object.object_type = CStringGetTextDatum("table");
+    object.schema_name_null = nspname == nullptr;
+    object.schema_name = nspname == nullptr ? (Datum)0 : CStringGetTextDatum(nspname);
+    object.in_extension = creating_extension;
+    object.rewrite = true;
+#if PG_VERSION_NUM >= 140000
+    char* identity = getObjectIdentity(&address, true);
+#else
+    char* identity = getObjectIdentity(&address);
+#endif
+    if (identity == nullptr) continue;
+    object.object_identity = CStringGetTextDatum(identity);
+    InsertAuditRow(&target, &context, &object);
+  }
+
+  ExecDropSingleTupleTableSlot(slot);
+  tuplestore_end(store);
+  FreeExprContext(econtext, true);
+  CloseAuditTarget(&target);
+
+  if (OidIsValid(creation.history_table)) {
+    Oid table = creation.history_table;
+    core::Framework framework = creation.framework;
+    Guarded([&] { AttachHistoryTrigger(table, framework, false); });
+  }
+}
+
+// sql_drop columns (pg_event_trigger_dropped_objects()).
+enum DropColumn {
+  kDropClassId,
+  kDropObjId,
+  kDropObjSubId,
+  kDropOriginal,
+  kDropNormal,
+  kDropIsTemporary,
+  kDropObjectType,
+  kDropSchemaName,
+  kDropObjectName,
+  kDropObjectIdentity,
+};
+
+void AuditDroppedObjects(EventTriggerData* trigdata) {
+  AuditTarget target;
+  if (!OpenAuditTarget(&target)) return;
+  ExprContext* econtext = CreateStandaloneExprContext();
+  TupleDesc desc;
+  Tuplestorestate* store =
+      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, econtext, &desc);
+  TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+  EventContext context;
+  PrepareEventContext(&context, migration_label != nullptr && migration_label[0] != '\0'
+                                    ? migration_label
+                                    : nullptr);
+  Datum command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
+
+  while (tuplestore_gettupleslot(store, true, false, slot)) {
+    slot_getallattrs(slot);
+    Datum* values = slot->tts_values;
+    bool* nulls = slot->tts_isnull;
+    if (nulls[kDropObjectIdentity] || nulls[kDropObjectType]) continue;
+    bool original = DatumGetBool(values[kDropOriginal]);
+    bool normal = DatumGetBool(values[kDropNormal]);
+    // A relation's own row and array types, its TOAST table and the
+    // internal triggers of foreign keys go with their owner; no statement of
+    // their own created them.
+    if (!original && !normal &&
+        (TextEquals(values[kDropObjectType], "type") ||
+         TextEquals(values[kDropObjectType], "trigger"))) {
+      continue;
+    }
+    if (!nulls[kDropSchemaName]) {
+      char* schema = TextDatumGetCString(values[kDropSchemaName]);
+      if (strcmp(schema, "pg_toast") == 0 || IsIgnoredSchema(schema)) continue;
+    }
+    if (DatumGetBool(values[kDropIsTemporary]) && IsIgnoredSchema("pg_temp")) {
+      continue;
+    }
+    AuditObject object;
+    object.command_tag = command_tag;
+    object.object_type = values[kDropObjectType];
+    object.schema_name = nulls[kDropSchemaName] ? (Datum)0 : values[kDropSchemaName];
+    object.schema_name_null = nulls[kDropSchemaName];
+    object.object_identity = values[kDropObjectIdentity];
+    object.in_extension = creating_extension;
+    object.rewrite = false;
+    InsertAuditRow(&target, &context, &object);
+  }
+
+  ExecDropSingleTupleTableSlot(slot);
+  tuplestore_end(store);
+  FreeExprContext(econtext, true);
+  CloseAuditTarget(&target);
+}
+
+// Runs an audit step in a short-lived memory context.
+template <typename Fn>
+void InAuditContext(Fn fn) {
+  MemoryContext audit_context = AllocSetContextCreate(
+      CurrentMemoryContext, "schema_guard audit", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext caller = MemoryContextSwitchTo(audit_context);
+  fn();
+  MemoryContextSwitchTo(caller);
+  MemoryContextDelete(audit_context);
+}
+
+}  // namespace
+
+void RegisterEventTriggerCallbacks() {
+  RegisterXactCallback(OnXactEvent, nullptr);
+  RegisterSubXactCallback(OnSubXactEvent, nullptr);
+}
+
+}  // namespace schema_guard::pg
+
+using schema_guard::pg::AuditSuppressed;
+
+extern "C" Datum schema_guard_ddl_command_end(PG_FUNCTION_ARGS) {
+  schema_guard::pg::RequireEventTrigger(fcinfo);
+  if (AuditSuppressed()) {
+    schema_guard::pg::ForgetRewrites();
+    PG_RETURN_VOID();
+  }
+  auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+  schema_guard::pg::InAuditContext(
+      [&] { schema_guard::pg::AuditDdlCommands(trigdata); });
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum schema_guard_sql_drop(PG_FUNCTION_ARGS) {
+  schema_guard::pg::RequireEventTrigger(fcinfo);
+  if (AuditSuppressed()) PG_RETURN_VOID();
+  auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+  schema_guard::pg::InAuditContext(
+      [&] { schema_guard::pg::AuditDroppedObjects(trigdata); });
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum schema_guard_table_rewrite(PG_FUNCTION_ARGS) {
+  schema_guard::pg::RequireEventTrigger(fcinfo);
+  if (AuditSuppressed()) PG_RETURN_VOID();
+  LOCAL_FCINFO(inner, 0);
+  InitFunctionCallInfoData(*inner, nullptr, 0, InvalidOid, nullptr, nullptr);
+  Oid relid = DatumGetObjectId(pg_event_trigger_table_rewrite_oid(inner));
+  schema_guard::pg::NoteRewrite(relid);
+  PG_RETURN_VOID();
+}

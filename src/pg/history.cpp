@@ -1,0 +1,365 @@
+// Migration attribution through the history tables.
+//
+// A migration runner records what it applied in a history table
+// (django_migrations, flyway_schema_history, alembic_version,
+// schema_migrations, databasechangelog). schema_guard attaches an AFTER ROW
+// trigger, schema_guard_attribution, to each such table: when a row is
+// written, the DDL audited in the same transaction is attributed to that
+// migration (atomic migrations), and so is the DDL that the same backend
+// session, with the same application_name, ran since its previous history
+// write (non-atomic migrations, whose DDL commits before the history row).
+// Every history write is itself kept in schema_guard.migration_event.
+#include "pg/history.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "pg/audit_store.hpp"
+#include "pg/bridge.hpp"
+#include "pg/settings.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "utils/xid8.h"
+
+PG_FUNCTION_INFO_V1(schema_guard_history_row);
+PG_FUNCTION_INFO_V1(schema_guard_watch_history_table);
+PG_FUNCTION_INFO_V1(schema_guard_watch_history_tables);
+}
+
+namespace schema_guard::pg {
+namespace {
+
+constexpr const char* kTriggerName = "schema_guard_attribution";
+
+std::string QualifiedName(Oid relid) {
+  const char* quoted = nullptr;
+  PgTry([&]() noexcept {
+    char* nspname = get_namespace_name(get_rel_namespace(relid));
+    char* relname = get_rel_name(relid);
+    if (nspname != nullptr && relname != nullptr) {
+      quoted = quote_qualified_identifier(nspname, relname);
+    }
+  });
+  if (quoted == nullptr) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("relation {} vanished", relid));
+  }
+  return std::string(quoted);
+}
+
+// The table as error messages name it: "schema.table", unquoted inside.
+std::string DisplayName(Oid relid) {
+  const char* nspname = nullptr;
+  const char* relname = nullptr;
+  PgTry([&]() noexcept {
+    nspname = get_namespace_name(get_rel_namespace(relid));
+    relname = get_rel_name(relid);
+  });
+  if (nspname == nullptr || relname == nullptr) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("relation {} vanished", relid));
+  }
+  return fmt::format("\"{}.{}\"", nspname, relname);
+}
+
+bool HasTrigger(Oid relid) {
+  bool found = false;
+  PgTry([&]() noexcept {
+    Relation rel = table_open(relid, AccessShareLock);
+    TriggerDesc* triggers = rel->trigdesc;
+    for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
+      if (strcmp(triggers->triggers[i].tgname, kTriggerName) == 0) found = true;
+    }
+    table_close(rel, AccessShareLock);
+  });
+  return found;
+}
+
+}  // namespace
+
+bool AttachHistoryTrigger(Oid relid, core::Framework framework,
+                          bool explicit_request) {
+  std::string table = QualifiedName(relid);
+  std::string shown = DisplayName(relid);
+  for (std::string_view column : HistoryColumns(framework)) {
+    std::string name(column);
+    AttrNumber attnum = InvalidAttrNumber;
+    PgTry([&]() noexcept { attnum = get_attnum(relid, name.c_str()); });
+    if (attnum != InvalidAttrNumber) continue;
+    std::string message = fmt::format(
+        "table {} has no column \"{}\" of a {} history table", shown, name,
+        core::FrameworkName(framework));
+    std::string hint = fmt::format(
+        "Its DDL is audited, but writes to it are not used to attribute "
+        "migrations. If it belongs to another framework, call "
+        "schema_guard.watch_history_table('{}', framework).",
+        table);
+    if (explicit_request) {
+      throw core::Error(core::ErrorCode::kUndefinedColumn, message,
+                        "The label of each migration is built from that column.",
+                        "Name the framework the table belongs to.");
+    }
+    PgTry([&]() noexcept {
+      ereport(NOTICE, (errmsg("%s", message.c_str()), errhint("%s", hint.c_str())));
+    });
+    return false;
+  }
+  if (HasTrigger(relid)) return false;
+  std::string sql = fmt::format(
+      "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW "
+      "EXECUTE FUNCTION schema_guard.history_row('{}')",
+      kTriggerName, table, core::FrameworkName(framework));
+  PgTry([&]() noexcept { RunInternalSql(sql.c_str(), 0, nullptr, nullptr, nullptr); });
+  return true;
+}
+
+namespace {
+
+bool WatchByName(text* table_name, text* framework_name) {
+  Oid relid = InvalidOid;
+  PgTry([&]() noexcept {
+    List* names = textToQualifiedNameList(table_name);
+    relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, false);
+  });
+  std::string table = QualifiedName(relid);
+  std::string shown = DisplayName(relid);
+  char relkind = '\0';
+  bool owner = false;
+  const char* relname = nullptr;
+  PgTry([&]() noexcept {
+    relkind = get_rel_relkind(relid);
+#if PG_VERSION_NUM >= 160000
+    owner = object_ownercheck(RelationRelationId, relid, GetUserId());
+#else
+    owner = pg_class_ownercheck(relid, GetUserId());
+#endif
+    relname = get_rel_name(relid);
+  });
+  if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) {
+    throw core::Error(core::ErrorCode::kWrongObjectType,
+                      fmt::format("{} is not a table", shown),
+                      "Only tables can be migration history tables.",
+                      "Name the table the migration tool writes its history to.");
+  }
+  if (!owner) {
+    throw core::Error(core::ErrorCode::kInsufficientPrivilege,
+                      fmt::format("must be owner of table {}", shown),
+                      "Watching a history table attaches a trigger to it.",
+                      "Ask the table's owner or a superuser to run it.");
+  }
+  std::optional<core::Framework> framework;
+  if (framework_name != nullptr) {
+    framework = core::ParseFramework(std::string_view(
+        VARDATA_ANY(framework_name), VARSIZE_ANY_EXHDR(framework_name)));
+  } else {
+    framework = core::HistoryTableFramework(relname);
+    if (!framework) {
+      throw core::Error(
+          core::ErrorCode::kInvalidParameterValue,
+          fmt::format("cannot tell which framework table {} belongs to", shown),
+          "Only the default history table names identify their framework.",
+          fmt::format("Name it: schema_guard.watch_history_table('{}', 'flyway').",
+                      table));
+    }
+  }
+  return AttachHistoryTrigger(relid, *framework, true);
+}
+
+int WatchKnownTables() {
+  // Tables with a history table's default name, outside system schemas.
+  static const char* kFind =
+      "SELECT c.oid, c.relname::text FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p') AND c.relname IN ('django_migrations', "
+      "'flyway_schema_history', 'alembic_version', 'schema_migrations', "
+      "'databasechangelog') AND n.nspname NOT IN ('pg_catalog', "
+      "'information_schema') AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+      "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY n.nspname, c.relname";
+  std::vector<std::pair<Oid, std::string>> found;
+  PgTry([&]() noexcept {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    if (SPI_execute(kFind, true, 0) != SPI_OK_SELECT) elog(ERROR, "history table scan failed");
+  });
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    bool isnull = false;
+    Oid relid = InvalidOid;
+    const char* name = nullptr;
+    PgTry([&]() noexcept {
+      relid = DatumGetObjectId(
+          SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+    });
+    found.emplace_back(relid, name);
+  }
+  PgTry([&]() noexcept { SPI_finish(); });
+  int attached = 0;
+  for (const auto& [relid, name] : found) {
+    std::optional<core::Framework> framework = core::HistoryTableFramework(name);
+    if (framework && AttachHistoryTrigger(relid, *framework, false)) ++attached;
+  }
+  return attached;
+}
+
+// The attribution statement run for every history write. $1 backend_pid,
+// $2 backend_start, $3 txid, $4 label, $5 application_name, $6 the first
+// event id this backend wrote (0: none), $7 framework, $8 history table,
+// $9 operation, $10 session role.
+constexpr const char* kAttribute = R"SQL(
+WITH prev AS (
+  SELECT coalesce(max(m.high_water), 0) AS hw
+  FROM schema_guard.migration_event m
+  WHERE m.backend_pid = $1 AND m.backend_start = $2),
+attributed AS (
+  UPDATE schema_guard.ddl_event e SET migration = $4
+  WHERE e.migration IS NULL
+    AND (e.txid = $3
+         OR ($6 > 0 AND e.event_id >= $6
+             AND e.event_id > (SELECT hw FROM prev)
+             AND e.backend_pid = $1 AND e.backend_start = $2
+             AND e.application_name IS NOT DISTINCT FROM $5))
+  RETURNING e.event_id)
+INSERT INTO schema_guard.migration_event
+  (occurred_at, txid, backend_pid, backend_start, role_name, application_name,
+   framework, history_table, operation, migration, ddl_events, high_water)
+SELECT pg_catalog.clock_timestamp(), $3, $1, $2, $10, $5, $7, $8, $9, $4,
+       (SELECT count(*) FROM attributed),
+       greatest((SELECT hw FROM prev),
+                coalesce((SELECT max(e.event_id) FROM schema_guard.ddl_event e
+                          WHERE $6 > 0 AND e.event_id >= $6
+                            AND e.backend_pid = $1 AND e.backend_start = $2), 0))
+)SQL";
+
+struct HistoryWrite {
+  char* label;       // palloc'd; null when the row names no migration
+  char* framework;   // palloc'd
+};
+
+HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
+  HistoryWrite out{nullptr, nullptr};
+  Trigger* trigger = trigdata->tg_trigger;
+  Relation rel = trigdata->tg_relation;
+  TupleDesc desc = RelationGetDescr(rel);
+  const char* framework_arg = trigger->tgnargs > 0 ? trigger->tgargs[0] : nullptr;
+  const char* relname = RelationGetRelationName(rel);
+  Guarded([&] {
+    core::Framework framework =
+        framework_arg != nullptr
+            ? core::ParseFramework(framework_arg)
+            : core::HistoryTableFramework(relname).value_or(core::Framework::kDjango);
+    std::vector<std::optional<std::string>> values;
+    for (std::string_view column : HistoryColumns(framework)) {
+      std::string name(column);
+      char* value = nullptr;
+      PgTry([&]() noexcept {
+        int attnum = SPI_fnumber(desc, name.c_str());
+        value = attnum > 0 ? SPI_getvalue(tuple, desc, attnum) : nullptr;
+      });
+      values.emplace_back(value == nullptr ? std::nullopt
+                                           : std::optional<std::string>(value));
+    }
+    std::optional<std::string> label = core::HistoryRowLabel(framework, values);
+    if (label && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)) {
+      *label += " (reverted)";
+    }
+    if (label) out.label = PallocCopy(*label);
+    out.framework = PallocCopy(core::FrameworkName(framework));
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace schema_guard::pg
+
+using schema_guard::pg::Guarded;
+
+extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("function can only be called as a trigger"),
+                    errdetail("It attributes DDL to the migration a history row records."),
+                    errhint("Attach it with schema_guard.watch_history_table().")));
+  }
+  auto* trigdata = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+      !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("history trigger must be an AFTER ... FOR EACH ROW trigger"),
+                    errdetail("It was fired at another time."),
+                    errhint("Attach it with schema_guard.watch_history_table().")));
+  }
+  if (!schema_guard::pg::audit_enabled) return PointerGetDatum(nullptr);
+  HeapTuple tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
+                        ? trigdata->tg_newtuple
+                        : trigdata->tg_trigtuple;
+  schema_guard::pg::HistoryWrite write =
+      schema_guard::pg::LabelOfRow(trigdata, tuple);
+  Relation rel = trigdata->tg_relation;
+  char* table = quote_qualified_identifier(
+      get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+  if (write.label == nullptr) {
+    ereport(WARNING,
+            (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+             errmsg("history row in %s names no migration", table),
+             errdetail("The columns a %s migration is named by are empty.", write.framework),
+             errhint("DDL of this transaction stays unattributed and shows as drift.")));
+    return PointerGetDatum(nullptr);
+  }
+  const char* operation = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event)   ? "INSERT"
+                          : TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE"
+                                                                        : "DELETE";
+  Oid types[10] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID,
+                   INT8OID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID};
+  bool app_null = application_name == nullptr || application_name[0] == '\0';
+  Datum values[10] = {
+      Int32GetDatum(MyProcPid),
+      TimestampTzGetDatum(MyStartTimestamp),
+      FullTransactionIdGetDatum(GetTopFullTransactionId()),
+      CStringGetTextDatum(write.label),
+      app_null ? (Datum)0 : CStringGetTextDatum(application_name),
+      Int64GetDatum(schema_guard::pg::SessionFirstEventId()),
+      CStringGetTextDatum(write.framework),
+      CStringGetTextDatum(table),
+      CStringGetTextDatum(operation),
+      CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false)),
+  };
+  char nulls[10] = {' ', ' ', ' ', ' ', app_null ? 'n' : ' ',
+                    ' ', ' ', ' ', ' ', ' '};
+  schema_guard::pg::RunInternalSql(schema_guard::pg::kAttribute, 10, types,
+                                   values, nulls);
+  return PointerGetDatum(nullptr);
+}
+
+extern "C" Datum schema_guard_watch_history_table(PG_FUNCTION_ARGS) {
+  text* table_name = PG_GETARG_TEXT_PP(0);
+  text* framework = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
+  bool attached = false;
+  Guarded([&] { attached = schema_guard::pg::WatchByName(table_name, framework); });
+  PG_RETURN_BOOL(attached);
+}
+
+extern "C" Datum schema_guard_watch_history_tables(PG_FUNCTION_ARGS) {
+  (void)fcinfo;
+  int attached = 0;
+  Guarded([&] { attached = schema_guard::pg::WatchKnownTables(); });
+  PG_RETURN_INT32(attached);
+}

@@ -1,0 +1,133 @@
+#include "pg/settings.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/migration.hpp"
+#include "pg/bridge.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
+}
+
+namespace schema_guard::pg {
+
+bool audit_enabled = true;
+int audit_max_statement_bytes = 65536;
+char* migration_label = nullptr;
+
+namespace {
+
+char* ignore_schemas_setting = nullptr;
+
+// The parsed schema_guard.audit_ignore_schemas: "extra" data owned by the GUC
+// machinery (malloc'd), a count followed by NUL-terminated names.
+struct IgnoreList {
+  int count;
+  char names[FLEXIBLE_ARRAY_MEMBER];
+};
+const IgnoreList* ignore_list = nullptr;
+
+bool CheckIgnoreSchemas(char** newval, void** extra, GucSource /*source*/) {
+  char* raw = pstrdup(*newval);
+  List* names = NIL;
+  if (!SplitIdentifierString(raw, ',', &names)) {
+    GUC_check_errdetail("List syntax is invalid.");
+    GUC_check_errhint(
+        "Give a comma-separated list of schema names, such as "
+        "'pg_temp, scratch'.");
+    pfree(raw);
+    list_free(names);
+    return false;
+  }
+  Size size = offsetof(IgnoreList, names) + 1;
+  ListCell* cell;
+  foreach (cell, names) size += strlen(static_cast<char*>(lfirst(cell))) + 1;
+  auto* list = static_cast<IgnoreList*>(malloc(size));
+  if (list == nullptr) {
+    pfree(raw);
+    list_free(names);
+    return false;
+  }
+  list->count = list_length(names);
+  char* out = list->names;
+  foreach (cell, names) {
+    auto* name = static_cast<char*>(lfirst(cell));
+    size_t len = strlen(name);
+    memcpy(out, name, len + 1);
+    out += len + 1;
+  }
+  pfree(raw);
+  list_free(names);
+  *extra = list;
+  return true;
+}
+
+void AssignIgnoreSchemas(const char* /*newval*/, void* extra) {
+  ignore_list = static_cast<const IgnoreList*>(extra);
+}
+
+bool CheckMigrationLabel(char** newval, void** /*extra*/, GucSource /*source*/) {
+  const char* label = *newval == nullptr ? "" : *newval;
+  ErrorReport report;
+  if (Catch([&] { core::ValidateMigrationLabel(label); }, &report)) return true;
+  GUC_check_errcode(report.sqlerrcode);
+  GUC_check_errmsg("%s", report.message);
+  if (report.detail[0] != '\0') GUC_check_errdetail("%s", report.detail);
+  if (report.hint[0] != '\0') GUC_check_errhint("%s", report.hint);
+  return false;
+}
+
+}  // namespace
+
+bool IsIgnoredSchema(const char* schema_name) {
+  if (schema_name == nullptr || ignore_list == nullptr) return false;
+  bool is_temp = strncmp(schema_name, "pg_temp", 7) == 0 &&
+                 (schema_name[7] == '\0' || schema_name[7] == '_');
+  const char* name = ignore_list->names;
+  for (int i = 0; i < ignore_list->count; ++i) {
+    if (strcmp(name, schema_name) == 0) return true;
+    if (is_temp && strcmp(name, "pg_temp") == 0) return true;
+    name += strlen(name) + 1;
+  }
+  return false;
+}
+
+void DefineSettings() {
+  DefineCustomBoolVariable(
+      "schema_guard.audit", "Records every DDL statement in schema_guard.ddl_event.",
+      "Only superusers can turn the audit off.", &audit_enabled, true,
+      PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.audit_max_statement_bytes",
+      "Longest statement text stored with an audit row.",
+      "Longer statements are cut on a character boundary and marked as "
+      "truncated.",
+      &audit_max_statement_bytes, 65536, 64, 64 * 1024 * 1024, PGC_SUSET,
+      GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "schema_guard.audit_ignore_schemas",
+      "Schemas whose objects are not audited.",
+      "A comma-separated list; pg_temp stands for every temporary schema.",
+      &ignore_schemas_setting, "pg_temp", PGC_SUSET, GUC_LIST_INPUT,
+      CheckIgnoreSchemas, AssignIgnoreSchemas, nullptr);
+  DefineCustomStringVariable(
+      "schema_guard.migration",
+      "Names the migration that the session's DDL belongs to.",
+      "Migration runners may SET LOCAL it; audited DDL is then attributed to "
+      "this label instead of being reported as drift.",
+      &migration_label, "", PGC_USERSET, 0, CheckMigrationLabel, nullptr,
+      nullptr);
+#if PG_VERSION_NUM >= 150000
+  MarkGUCPrefixReserved("schema_guard");
+#else
+  EmitWarningsOnPlaceholders("schema_guard");
+#endif
+}
+
+}  // namespace schema_guard::pg

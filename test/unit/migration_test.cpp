@@ -1,0 +1,147 @@
+#include "core/migration.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.hpp"
+
+namespace schema_guard::core {
+namespace {
+
+using Values = std::vector<std::optional<std::string>>;
+
+TEST(ParseFramework, AcceptsEveryFrameworkInAnyCase) {
+  EXPECT_EQ(ParseFramework("django"), Framework::kDjango);
+  EXPECT_EQ(ParseFramework("Flyway"), Framework::kFlyway);
+  EXPECT_EQ(ParseFramework("ALEMBIC"), Framework::kAlembic);
+  EXPECT_EQ(ParseFramework("rails"), Framework::kRails);
+  EXPECT_EQ(ParseFramework("liquibase"), Framework::kLiquibase);
+}
+
+TEST(ParseFramework, RejectsUnknownNamesWithTheAcceptedList) {
+  try {
+    ParseFramework("sqitch");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidParameterValue);
+    EXPECT_EQ(e.message(), "unknown migration framework \"sqitch\"");
+    EXPECT_NE(e.hint().find("django, flyway, alembic, rails, liquibase"),
+              std::string::npos);
+  }
+  EXPECT_THROW(ParseFramework(""), Error);
+  EXPECT_THROW(ParseFramework("djangoo"), Error);
+}
+
+TEST(HistoryTableFramework, KnowsTheDefaultHistoryTableNames) {
+  EXPECT_EQ(HistoryTableFramework("django_migrations"), Framework::kDjango);
+  EXPECT_EQ(HistoryTableFramework("flyway_schema_history"), Framework::kFlyway);
+  EXPECT_EQ(HistoryTableFramework("alembic_version"), Framework::kAlembic);
+  EXPECT_EQ(HistoryTableFramework("schema_migrations"), Framework::kRails);
+  EXPECT_EQ(HistoryTableFramework("databasechangelog"), Framework::kLiquibase);
+  EXPECT_FALSE(HistoryTableFramework("Django_Migrations"));
+  EXPECT_FALSE(HistoryTableFramework("databasechangeloglock"));
+  EXPECT_FALSE(HistoryTableFramework("core_invoice"));
+}
+
+TEST(BookkeepingTableFramework, AddsTheFrameworksOtherTables) {
+  EXPECT_EQ(BookkeepingTableFramework("databasechangeloglock"),
+            Framework::kLiquibase);
+  EXPECT_EQ(BookkeepingTableFramework("ar_internal_metadata"), Framework::kRails);
+  EXPECT_EQ(BookkeepingTableFramework("django_migrations"), Framework::kDjango);
+  EXPECT_FALSE(BookkeepingTableFramework(""));
+  EXPECT_FALSE(BookkeepingTableFramework("django_content_type"));
+}
+
+TEST(HistoryRowLabel, DjangoIsAppDotName) {
+  EXPECT_EQ(HistoryRowLabel(Framework::kDjango,
+                            Values{"core", "0002_add_invoice_models"}),
+            "core.0002_add_invoice_models");
+}
+
+TEST(HistoryRowLabel, FlywayUsesVersionElseRepeatableDescription) {
+  EXPECT_EQ(HistoryRowLabel(Framework::kFlyway, Values{"2.1", "add invoices"}),
+            "flyway:2.1");
+  EXPECT_EQ(HistoryRowLabel(Framework::kFlyway, Values{std::nullopt, "views"}),
+            "flyway:R:views");
+  EXPECT_FALSE(HistoryRowLabel(Framework::kFlyway, Values{std::nullopt, ""}));
+}
+
+TEST(HistoryRowLabel, AlembicRailsLiquibase) {
+  EXPECT_EQ(HistoryRowLabel(Framework::kAlembic, Values{"3f2a9c1d4e5b"}),
+            "alembic:3f2a9c1d4e5b");
+  EXPECT_EQ(HistoryRowLabel(Framework::kRails, Values{"20260101120000"}),
+            "rails:20260101120000");
+  EXPECT_EQ(HistoryRowLabel(Framework::kLiquibase,
+                            Values{"7", "anna", "db/changelog.xml"}),
+            "liquibase:7::anna::db/changelog.xml");
+}
+
+TEST(HistoryRowLabel, MissingIdentifyingValuesGiveNoLabel) {
+  EXPECT_FALSE(HistoryRowLabel(Framework::kDjango, Values{"core", std::nullopt}));
+  EXPECT_FALSE(HistoryRowLabel(Framework::kDjango, Values{"", "0001_initial"}));
+  EXPECT_FALSE(HistoryRowLabel(Framework::kAlembic, Values{std::nullopt}));
+  EXPECT_FALSE(HistoryRowLabel(Framework::kLiquibase,
+                               Values{"7", std::nullopt, "a.xml"}));
+}
+
+TEST(HistoryRowLabel, WrongValueCountIsAnInternalError) {
+  EXPECT_THROW(HistoryRowLabel(Framework::kDjango, Values{"core"}), Error);
+}
+
+TEST(HistoryRowLabel, KeepsHostileTextVerbatim) {
+  EXPECT_EQ(HistoryRowLabel(Framework::kDjango,
+                            Values{"a\"b", "0001_'; DROP TABLE x; --é"}),
+            "a\"b.0001_'; DROP TABLE x; --é");
+}
+
+TEST(HistoryColumns, MatchTheFrameworksTables) {
+  EXPECT_EQ(HistoryColumns(Framework::kDjango),
+            (std::vector<std::string_view>{"app", "name"}));
+  EXPECT_EQ(HistoryColumns(Framework::kLiquibase),
+            (std::vector<std::string_view>{"id", "author", "filename"}));
+}
+
+TEST(ValidateMigrationLabel, AcceptsOrdinaryLabels) {
+  EXPECT_NO_THROW(ValidateMigrationLabel(""));
+  EXPECT_NO_THROW(ValidateMigrationLabel("core.0002_add_invoice_models"));
+  EXPECT_NO_THROW(ValidateMigrationLabel("flyway:2.1 \"quoted\" ünïcode"));
+  EXPECT_NO_THROW(ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes, 'x')));
+}
+
+TEST(ValidateMigrationLabel, RejectsOverlongLabelsWithTheirSize) {
+  try {
+    ValidateMigrationLabel(std::string(10 * 1024 * 1024, 'x'));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStringDataTooLong);
+    EXPECT_EQ(e.message(), "migration label is too long");
+    EXPECT_EQ(e.detail(),
+              "The label is 10485760 bytes long; the limit is 1024 bytes.");
+  }
+  EXPECT_THROW(ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes + 1, 'x')),
+               Error);
+}
+
+TEST(ValidateMigrationLabel, RejectsControlCharacters) {
+  try {
+    ValidateMigrationLabel("core.0001\ninitial");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidParameterValue);
+    EXPECT_EQ(e.detail(), "Byte 10 of the label is 0x0A.");
+  }
+  EXPECT_THROW(ValidateMigrationLabel(std::string("a\tb")), Error);
+  EXPECT_THROW(ValidateMigrationLabel(std::string("a\x7f")), Error);
+}
+
+TEST(LabelAtEvent, SessionLabelWinsThenBookkeepingThenNone) {
+  EXPECT_EQ(LabelAtEvent("core.0003_x", Framework::kDjango), "core.0003_x");
+  EXPECT_EQ(LabelAtEvent("", Framework::kFlyway), "flyway:history_table");
+  EXPECT_EQ(LabelAtEvent("", Framework::kLiquibase), "liquibase:history_table");
+  EXPECT_FALSE(LabelAtEvent("", std::nullopt));
+  EXPECT_EQ(LabelAtEvent("x", std::nullopt), "x");
+}
+
+}  // namespace
+}  // namespace schema_guard::core
