@@ -38,7 +38,8 @@ ROLLBACK TO SAVEPOINT before_error;
 SELECT schema_guard.watch_history_table('deploy_history', 'flyway') AS attached;
 COMMIT;
 SELECT schema_guard.watch_history_table('deploy_history', 'flyway') AS attached_again;
-SELECT history_table, framework, enabled FROM schema_guard.history_tables ORDER BY 1::text;
+SELECT history_table, framework, enabled FROM schema_guard.history_tables
+  WHERE history_table = 'deploy_history'::regclass;
 
 -- The trigger and event trigger functions refuse direct calls.
 SELECT schema_guard.history_row();

@@ -4,7 +4,7 @@ CREATE EXTENSION schema_guard;
 
 -- A Django project, migrated (test/fixtures/licence_app.sql).
 \set ECHO none
-\ir ../test/fixtures/licence_app.sql
+\i test/fixtures/licence_app.sql
 \set ECHO all
 
 -- A new migration, applied the way `manage.py migrate` applies it.
