@@ -114,6 +114,8 @@ bool AuditSuppressed() {
   return false;
 }
 
+namespace {
+
 bool OpenAuditTarget(AuditTarget* target) {
   Oid nsp = AuditNamespace();
   if (!OidIsValid(nsp)) return false;
@@ -185,6 +187,32 @@ void InsertAuditRow(AuditTarget* target, const EventContext* context,
       heap_form_tuple(RelationGetDescr(target->relation), values, nulls);
   CatalogTupleInsertWithInfo(target->relation, tuple, target->indexes);
   heap_freetuple(tuple);
+}
+
+}  // namespace
+
+void StartAuditWriter(AuditWriter* writer, const char* migration_label) {
+  writer->migration_label = migration_label;
+  writer->started = false;
+  writer->unavailable = false;
+}
+
+void WriteAuditRow(AuditWriter* writer, const AuditObject* object) {
+  if (writer->unavailable) return;
+  if (!writer->started) {
+    if (!OpenAuditTarget(&writer->target)) {
+      writer->unavailable = true;
+      return;
+    }
+    PrepareEventContext(&writer->context, writer->migration_label);
+    writer->started = true;
+  }
+  InsertAuditRow(&writer->target, &writer->context, object);
+}
+
+void FinishAuditWriter(AuditWriter* writer) {
+  if (writer->started) CloseAuditTarget(&writer->target);
+  writer->started = false;
 }
 
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,

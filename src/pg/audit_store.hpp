@@ -49,20 +49,23 @@ struct AuditObject {
 
 // True when this event must not be audited at all: the audit is off, the
 // statement is schema_guard's own (its install, update, drop or internal
-// DDL), or the audit table is gone.
+// DDL).
 bool AuditSuppressed();
 
-// Opens schema_guard.ddl_event; false when it does not exist (the extension
-// is being dropped).
-bool OpenAuditTarget(AuditTarget* target);
-void CloseAuditTarget(AuditTarget* target);
+// Writes the rows of one event-trigger call. The audit table is opened and
+// the shared parts of the row computed on the first row, so a statement
+// whose objects are all ignored (temporary tables) never touches it.
+struct AuditWriter {
+  const char* migration_label;  // may be null
+  bool started;
+  bool unavailable;  // the audit table is gone (the extension is being dropped)
+  AuditTarget target;
+  EventContext context;
+};
 
-// Fills the parts of a row that do not depend on the object. migration_label
-// may be null.
-void PrepareEventContext(EventContext* context, const char* migration_label);
-
-void InsertAuditRow(AuditTarget* target, const EventContext* context,
-                    const AuditObject* object);
+void StartAuditWriter(AuditWriter* writer, const char* migration_label);
+void WriteAuditRow(AuditWriter* writer, const AuditObject* object);
+void FinishAuditWriter(AuditWriter* writer);
 
 // Runs internal SQL as the audit table's owner with the audit suppressed,
 // so schema_guard's own DDL is neither audited nor limited by the caller's

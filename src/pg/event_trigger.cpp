@@ -192,8 +192,8 @@ HistoryCreation FindHistoryCreation(Tuplestorestate* store,
   return result;
 }
 
-void InsertSubObject(AuditTarget* target, const EventContext* context,
-                     const AuditObject* parent, const ObjectAddress* address) {
+void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
+                     const ObjectAddress* address) {
 #if PG_VERSION_NUM >= 140000
   char* type = getObjectTypeDescription(address, true);
   char* identity = getObjectIdentity(address, true);
@@ -206,12 +206,10 @@ void InsertSubObject(AuditTarget* target, const EventContext* context,
   object.object_type = CStringGetTextDatum(type);
   object.object_identity = CStringGetTextDatum(identity);
   object.rewrite = false;
-  InsertAuditRow(target, context, &object);
+  WriteAuditRow(writer, &object);
 }
 
 void AuditDdlCommands(EventTriggerData* trigdata) {
-  AuditTarget target;
-  if (!OpenAuditTarget(&target)) return;
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
@@ -227,8 +225,8 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
                        : std::nullopt);
     if (at_event) label = PallocCopy(*at_event);
   });
-  EventContext context;
-  PrepareEventContext(&context, label);
+  AuditWriter writer;
+  StartAuditWriter(&writer, label);
 
   while (tuplestore_gettupleslot(store, true, false, slot)) {
     slot_getallattrs(slot);
@@ -251,7 +249,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     object.in_extension = DatumGetBool(values[kDdlInExtension]);
     object.rewrite = classid == RelationRelationId && objsubid == 0 &&
                      TakeRewrite(objid);
-    InsertAuditRow(&target, &context, &object);
+    WriteAuditRow(&writer, &object);
 
     auto* command =
         reinterpret_cast<CollectedCommand*>(DatumGetPointer(values[kDdlCommand]));
@@ -266,7 +264,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
             address->objectId == objid && address->objectSubId == 0) {
           continue;
         }
-        InsertSubObject(&target, &context, &object, address);
+        InsertSubObject(&writer, &object, address);
       }
     } else if (classid == RelationRelationId && objsubid == 0 &&
                TextEquals(object.command_tag, "CREATE INDEX") &&
@@ -276,7 +274,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
       if (OidIsValid(constraint)) {
         ObjectAddress address;
         ObjectAddressSet(address, ConstraintRelationId, constraint);
-        InsertSubObject(&target, &context, &object, &address);
+        InsertSubObject(&writer, &object, &address);
       }
     }
   }
@@ -303,13 +301,13 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
 #endif
     if (identity == nullptr) continue;
     object.object_identity = CStringGetTextDatum(identity);
-    InsertAuditRow(&target, &context, &object);
+    WriteAuditRow(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
   tuplestore_end(store);
   FreeExprContext(econtext, true);
-  CloseAuditTarget(&target);
+  FinishAuditWriter(&writer);
 
   if (OidIsValid(creation.history_table)) {
     Oid table = creation.history_table;
@@ -333,17 +331,15 @@ enum DropColumn {
 };
 
 void AuditDroppedObjects(EventTriggerData* trigdata) {
-  AuditTarget target;
-  if (!OpenAuditTarget(&target)) return;
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
       CallMaterializedSrf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-  EventContext context;
-  PrepareEventContext(&context, migration_label != nullptr && migration_label[0] != '\0'
-                                    ? migration_label
-                                    : nullptr);
+  AuditWriter writer;
+  StartAuditWriter(&writer, migration_label != nullptr && migration_label[0] != '\0'
+                                ? migration_label
+                                : nullptr);
   Datum command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
 
   while (tuplestore_gettupleslot(store, true, false, slot)) {
@@ -376,13 +372,13 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     object.object_identity = values[kDropObjectIdentity];
     object.in_extension = creating_extension;
     object.rewrite = false;
-    InsertAuditRow(&target, &context, &object);
+    WriteAuditRow(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
   tuplestore_end(store);
   FreeExprContext(econtext, true);
-  CloseAuditTarget(&target);
+  FinishAuditWriter(&writer);
 }
 
 // Runs an audit step in a short-lived memory context.
