@@ -22,6 +22,19 @@ extern "C" {
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_tablespace.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "utils/aclchk_internal.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -30,6 +43,7 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "tcop/deparse_utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -145,6 +159,67 @@ std::optional<core::Framework> BookkeepingFramework(Oid relid, Oid* table) {
   return framework;
 }
 
+
+// Triggers, policies and rules belong to a table but PostgreSQL reports
+// them without a schema; their identity's first part is the table's schema.
+bool IsTableSubObjectClass(Oid classid) {
+  return classid == TriggerRelationId || classid == PolicyRelationId ||
+         classid == RewriteRelationId;
+}
+
+char* TableSubObjectSchema(const ObjectAddress* address) {
+  List* names = NIL;
+  List* args = NIL;
+#if PG_VERSION_NUM >= 140000
+  if (getObjectIdentityParts(address, &names, &args, true) == nullptr) return nullptr;
+#else
+  getObjectIdentityParts(address, &names, &args);
+#endif
+  return names != NIL ? static_cast<char*>(linitial(names)) : nullptr;
+}
+
+bool IsDropColumn(AlterTableType subtype) {
+#if PG_VERSION_NUM < 160000
+  if (subtype == AT_DropColumnRecurse) return true;
+#endif
+  return subtype == AT_DropColumn;
+}
+
+// The catalog holding the objects a GRANT or REVOKE names.
+Oid GrantClassId(ObjectType objtype) {
+  switch (objtype) {
+    case OBJECT_TABLE:
+    case OBJECT_SEQUENCE:
+    case OBJECT_VIEW:
+    case OBJECT_MATVIEW:
+    case OBJECT_FOREIGN_TABLE:
+      return RelationRelationId;
+    case OBJECT_FUNCTION:
+    case OBJECT_PROCEDURE:
+    case OBJECT_ROUTINE:
+      return ProcedureRelationId;
+    case OBJECT_SCHEMA:
+      return NamespaceRelationId;
+    case OBJECT_TYPE:
+    case OBJECT_DOMAIN:
+      return TypeRelationId;
+    case OBJECT_DATABASE:
+      return DatabaseRelationId;
+    case OBJECT_LANGUAGE:
+      return LanguageRelationId;
+    case OBJECT_FDW:
+      return ForeignDataWrapperRelationId;
+    case OBJECT_FOREIGN_SERVER:
+      return ForeignServerRelationId;
+    case OBJECT_TABLESPACE:
+      return TableSpaceRelationId;
+    case OBJECT_LARGEOBJECT:
+      return LargeObjectRelationId;
+    default:
+      return InvalidOid;
+  }
+}
+
 // ddl_command_end columns (pg_event_trigger_ddl_commands()).
 enum DdlColumn {
   kDdlClassId,
@@ -203,10 +278,47 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
 #endif
   if (type == nullptr || identity == nullptr) return;  // dropped meanwhile
   AuditObject object = *parent;
+  if (IsTableSubObjectClass(address->classId)) {
+    char* schema = TableSubObjectSchema(address);
+    object.schema_name_null = schema == nullptr;
+    object.schema_name = schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
+  }
   object.object_type = CStringGetTextDatum(type);
   object.object_identity = CStringGetTextDatum(identity);
   object.rewrite = false;
   WriteAuditRow(writer, &object);
+}
+
+// GRANT and REVOKE are reported as one command without an object; write a
+// row for each object they name.
+void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
+  Oid classid = GrantClassId(grant->objtype);
+  if (!OidIsValid(classid)) return;
+  ListCell* cell;
+  foreach (cell, grant->objects) {
+    ObjectAddress address;
+    ObjectAddressSet(address, classid, lfirst_oid(cell));
+    Oid nsp = get_object_namespace(&address);
+    char* schema = OidIsValid(nsp) ? get_namespace_name(nsp) : nullptr;
+    if (schema != nullptr && IsIgnoredSchema(schema)) continue;
+#if PG_VERSION_NUM >= 140000
+    char* type = getObjectTypeDescription(&address, true);
+    char* identity = getObjectIdentity(&address, true);
+#else
+    char* type = getObjectTypeDescription(&address);
+    char* identity = getObjectIdentity(&address);
+#endif
+    if (type == nullptr || identity == nullptr) continue;
+    AuditObject object;
+    object.command_tag = command_tag;
+    object.object_type = CStringGetTextDatum(type);
+    object.schema_name_null = schema == nullptr;
+    object.schema_name = schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
+    object.object_identity = CStringGetTextDatum(identity);
+    object.in_extension = creating_extension;
+    object.rewrite = false;
+    WriteAuditRow(writer, &object);
+  }
 }
 
 void AuditDdlCommands(EventTriggerData* trigdata) {
@@ -232,14 +344,31 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     slot_getallattrs(slot);
     Datum* values = slot->tts_values;
     bool* nulls = slot->tts_isnull;
+    auto* command =
+        nulls[kDdlCommand]
+            ? nullptr
+            : reinterpret_cast<CollectedCommand*>(DatumGetPointer(values[kDdlCommand]));
+    if (command != nullptr && command->type == SCT_Grant) {
+      AuditGrant(&writer, command->d.grant.istmt, values[kDdlCommandTag]);
+      continue;
+    }
     if (nulls[kDdlObjectIdentity] || nulls[kDdlObjectType]) continue;
+    Oid classid = DatumGetObjectId(values[kDdlClassId]);
+    Oid objid = DatumGetObjectId(values[kDdlObjId]);
+    int32 objsubid = DatumGetInt32(values[kDdlObjSubId]);
+    if (nulls[kDdlSchemaName] && IsTableSubObjectClass(classid)) {
+      ObjectAddress address;
+      ObjectAddressSubSet(address, classid, objid, objsubid);
+      char* schema = TableSubObjectSchema(&address);
+      if (schema != nullptr) {
+        values[kDdlSchemaName] = CStringGetTextDatum(schema);
+        nulls[kDdlSchemaName] = false;
+      }
+    }
     if (!nulls[kDdlSchemaName] &&
         IsIgnoredSchema(TextDatumGetCString(values[kDdlSchemaName]))) {
       continue;
     }
-    Oid classid = DatumGetObjectId(values[kDdlClassId]);
-    Oid objid = DatumGetObjectId(values[kDdlObjId]);
-    int32 objsubid = DatumGetInt32(values[kDdlObjSubId]);
     AuditObject object;
     object.command_tag = values[kDdlCommandTag];
     object.object_type = values[kDdlObjectType];
@@ -251,8 +380,6 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
                      TakeRewrite(objid);
     WriteAuditRow(&writer, &object);
 
-    auto* command =
-        reinterpret_cast<CollectedCommand*>(DatumGetPointer(values[kDdlCommand]));
     if (command == nullptr) continue;
     if (command->type == SCT_AlterTable) {
       ListCell* cell;
@@ -262,6 +389,11 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
         if (!OidIsValid(address->objectId)) continue;
         if (address->classId == RelationRelationId &&
             address->objectId == objid && address->objectSubId == 0) {
+          continue;
+        }
+        // A dropped column is recorded by sql_drop.
+        if (sub->parsetree != nullptr && IsA(sub->parsetree, AlterTableCmd) &&
+            IsDropColumn(castNode(AlterTableCmd, sub->parsetree)->subtype)) {
           continue;
         }
         InsertSubObject(&writer, &object, address);
@@ -328,6 +460,7 @@ enum DropColumn {
   kDropSchemaName,
   kDropObjectName,
   kDropObjectIdentity,
+  kDropAddressNames,
 };
 
 void AuditDroppedObjects(EventTriggerData* trigdata) {
@@ -352,10 +485,25 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     // A relation's own row and array types, its TOAST table and the
     // internal triggers of foreign keys go with their owner; no statement of
     // their own created them.
-    if (!original && !normal &&
-        (TextEquals(values[kDropObjectType], "type") ||
-         TextEquals(values[kDropObjectType], "trigger"))) {
+    if (!original && !normal && TextEquals(values[kDropObjectType], "type")) {
       continue;
+    }
+    if (TextStartsWith(values[kDropObjectIdentity], "\"RI_ConstraintTrigger_")) {
+      continue;
+    }
+    Oid classid = DatumGetObjectId(values[kDropClassId]);
+    if (nulls[kDropSchemaName] && IsTableSubObjectClass(classid) &&
+        !nulls[kDropAddressNames]) {
+      ArrayType* names = DatumGetArrayTypeP(values[kDropAddressNames]);
+      Datum* elems;
+      bool* elem_nulls;
+      int count;
+      deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems,
+                        &elem_nulls, &count);
+      if (count > 0 && !elem_nulls[0]) {
+        values[kDropSchemaName] = elems[0];
+        nulls[kDropSchemaName] = false;
+      }
     }
     if (!nulls[kDropSchemaName]) {
       char* schema = TextDatumGetCString(values[kDropSchemaName]);

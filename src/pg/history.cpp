@@ -186,7 +186,8 @@ bool WatchByName(text* table_name, text* framework_name) {
 }
 
 int WatchKnownTables() {
-  // Tables with a history table's default name, outside system schemas.
+  // Tables with a history table's default name, outside system schemas,
+  // that the caller owns.
   static const char* kFind =
       "SELECT c.oid, c.relname::text FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -194,7 +195,9 @@ int WatchKnownTables() {
       "'flyway_schema_history', 'alembic_version', 'schema_migrations', "
       "'databasechangelog') AND n.nspname NOT IN ('pg_catalog', "
       "'information_schema') AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
-      "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY n.nspname, c.relname";
+      "AND n.nspname NOT LIKE 'pg\\_toast%' "
+      "AND pg_catalog.pg_has_role(c.relowner, 'USAGE') "
+      "ORDER BY n.nspname, c.relname";
   std::vector<std::pair<Oid, std::string>> found;
   PgTry([&]() noexcept {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
