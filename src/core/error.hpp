@@ -8,15 +8,15 @@
 namespace schema_guard::core {
 
 enum class ErrorCode {
-  kInvalidParameterValue,   // 22023
-  kStringDataTooLong,       // 22001
-  kInvalidTextRepresentation,  // 22P02
-  kProgramLimitExceeded,    // 54000
-  kUndefinedColumn,         // 42703
-  kWrongObjectType,         // 42809
-  kInsufficientPrivilege,   // 42501
+  kInvalidParameterValue,         // 22023
+  kStringDataTooLong,             // 22001
+  kInvalidTextRepresentation,     // 22P02
+  kProgramLimitExceeded,          // 54000
+  kUndefinedColumn,               // 42703
+  kWrongObjectType,               // 42809
+  kInsufficientPrivilege,         // 42501
   kObjectNotInPrerequisiteState,  // 55000
-  kInternal,                // XX000
+  kInternal,                      // XX000
 };
 
 class Error : public std::exception {

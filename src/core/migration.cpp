@@ -66,7 +66,8 @@ std::optional<Framework> HistoryTableFramework(std::string_view table_name) {
   return std::nullopt;
 }
 
-std::optional<Framework> BookkeepingTableFramework(std::string_view table_name) {
+std::optional<Framework> BookkeepingTableFramework(
+    std::string_view table_name) {
   for (const auto& info : kFrameworks) {
     if (table_name == info.history_table ||
         (!info.other_bookkeeping_table.empty() &&
@@ -85,17 +86,23 @@ const std::vector<std::string_view>& HistoryColumns(Framework framework) {
   static const std::vector<std::string_view> kLiquibase{"id", "author",
                                                         "filename"};
   switch (framework) {
-    case Framework::kDjango: return kDjango;
-    case Framework::kFlyway: return kFlyway;
-    case Framework::kAlembic: return kAlembic;
-    case Framework::kRails: return kRails;
-    case Framework::kLiquibase: return kLiquibase;
+    case Framework::kDjango:
+      return kDjango;
+    case Framework::kFlyway:
+      return kFlyway;
+    case Framework::kAlembic:
+      return kAlembic;
+    case Framework::kRails:
+      return kRails;
+    case Framework::kLiquibase:
+      return kLiquibase;
   }
   throw Error(ErrorCode::kInternal, "unknown migration framework");
 }
 
 std::optional<std::string> HistoryRowLabel(
-    Framework framework, const std::vector<std::optional<std::string>>& values) {
+    Framework framework,
+    const std::vector<std::optional<std::string>>& values) {
   if (values.size() != HistoryColumns(framework).size()) {
     throw Error(ErrorCode::kInternal,
                 fmt::format("{} history row has {} values, expected {}",
@@ -133,10 +140,11 @@ std::string BookkeepingLabel(Framework framework) {
 
 void ValidateMigrationLabel(std::string_view label) {
   if (label.size() > kMaxMigrationLabelBytes) {
-    throw Error(ErrorCode::kStringDataTooLong, "migration label is too long",
-                fmt::format("The label is {} bytes long; the limit is {} bytes.",
-                            label.size(), kMaxMigrationLabelBytes),
-                "Use the migration's name, such as \"core.0002_add_invoice_models\".");
+    throw Error(
+        ErrorCode::kStringDataTooLong, "migration label is too long",
+        fmt::format("The label is {} bytes long; the limit is {} bytes.",
+                    label.size(), kMaxMigrationLabelBytes),
+        "Use the migration's name, such as \"core.0002_add_invoice_models\".");
   }
   for (std::size_t i = 0; i < label.size(); ++i) {
     auto c = static_cast<unsigned char>(label[i]);

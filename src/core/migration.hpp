@@ -36,8 +36,8 @@ Framework ParseFramework(std::string_view name);
 std::optional<Framework> HistoryTableFramework(std::string_view table_name);
 
 // The framework that creates this table for its own bookkeeping: the history
-// tables plus Liquibase's databasechangeloglock and Rails' ar_internal_metadata.
-// Their creation is set-up, not drift.
+// tables plus Liquibase's databasechangeloglock and Rails'
+// ar_internal_metadata. Their creation is set-up, not drift.
 std::optional<Framework> BookkeepingTableFramework(std::string_view table_name);
 
 // Columns of the history table the label is built from, in the order

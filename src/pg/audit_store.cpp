@@ -78,8 +78,8 @@ void StatementDatum(Datum* value, bool* is_null) {
         cstring_to_text_with_len(statement.text, statement.length));
     return;
   }
-  int kept = pg_mbcliplen(statement.text, statement.length,
-                          audit_max_statement_bytes);
+  int kept =
+      pg_mbcliplen(statement.text, statement.length, audit_max_statement_bytes);
   text* result = nullptr;
   Guarded([&] {
     std::string truncated = core::TruncatedStatement(
@@ -140,8 +140,7 @@ void CloseAuditTarget(AuditTarget* target) {
 void PrepareEventContext(EventContext* context, const char* migration) {
   context->occurred_at = TimestampTzGetDatum(GetCurrentTimestamp());
   context->txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
-  context->role_name =
-      TextDatum(GetUserNameFromId(GetSessionUserId(), false));
+  context->role_name = TextDatum(GetUserNameFromId(GetSessionUserId(), false));
   context->current_role_name = TextDatum(GetUserNameFromId(GetUserId(), false));
   context->application_name_null =
       application_name == nullptr || application_name[0] == '\0';
@@ -218,14 +217,16 @@ void FinishAuditWriter(AuditWriter* writer) {
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls) {
   Oid nsp = AuditNamespace();
-  Oid relid = OidIsValid(nsp) ? get_relname_relid("ddl_event", nsp) : InvalidOid;
+  Oid relid =
+      OidIsValid(nsp) ? get_relname_relid("ddl_event", nsp) : InvalidOid;
   if (!OidIsValid(relid)) {
     elog(ERROR, "schema_guard.ddl_event is missing");
   }
   Oid owner = InvalidOid;
   {
     HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for %u", relid);
+    if (!HeapTupleIsValid(tuple))
+      elog(ERROR, "cache lookup failed for %u", relid);
     owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
     ReleaseSysCache(tuple);
   }
@@ -238,8 +239,10 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
   PG_TRY();
   {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    int rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-    if (rc < 0) elog(ERROR, "internal statement failed: %s", SPI_result_code_string(rc));
+    int rc =
+        SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+    if (rc < 0)
+      elog(ERROR, "internal statement failed: %s", SPI_result_code_string(rc));
     SPI_finish();
   }
   PG_FINALLY();

@@ -38,11 +38,11 @@ struct EventContext {
 };
 
 struct AuditObject {
-  Datum command_tag;       // text
-  Datum object_type;       // text
-  Datum schema_name;       // text, or (Datum) 0 with schema_name_null
+  Datum command_tag;  // text
+  Datum object_type;  // text
+  Datum schema_name;  // text, or (Datum) 0 with schema_name_null
   bool schema_name_null;
-  Datum object_identity;   // text
+  Datum object_identity;  // text
   bool in_extension;
   bool rewrite;
 };

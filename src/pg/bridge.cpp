@@ -88,12 +88,12 @@ bool CatchErased(void (*fn)(void*), void* arg, ErrorReport* report) noexcept {
 }
 
 void Raise(const ErrorReport& report) {
-  ereport(ERROR,
-          (errcode(report.sqlerrcode), errmsg_internal("%s", report.message),
-           report.detail[0] != '\0' ? errdetail_internal("%s", report.detail)
-                                    : 0,
-           report.hint[0] != '\0' ? errhint("%s", report.hint) : 0,
-           report.context[0] != '\0' ? errcontext("%s", report.context) : 0));
+  ereport(
+      ERROR,
+      (errcode(report.sqlerrcode), errmsg_internal("%s", report.message),
+       report.detail[0] != '\0' ? errdetail_internal("%s", report.detail) : 0,
+       report.hint[0] != '\0' ? errhint("%s", report.hint) : 0,
+       report.context[0] != '\0' ? errcontext("%s", report.context) : 0));
   pg_unreachable();
 }
 
@@ -127,9 +127,7 @@ void PgTryErased(void (*fn)(void*), void* arg) {
   MemoryContext caller_context = CurrentMemoryContext;
   ErrorData* volatile edata = nullptr;
   PG_TRY();
-  {
-    fn(arg);
-  }
+  { fn(arg); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(caller_context);
@@ -147,8 +145,8 @@ char* PallocCopy(std::string_view text) {
                       fmt::format("The text is {} bytes long.", text.size()),
                       "Values must be shorter than 1 GB.");
   }
-  auto* copy = static_cast<char*>(
-      palloc_extended(text.size() + 1, MCXT_ALLOC_NO_OOM));
+  auto* copy =
+      static_cast<char*>(palloc_extended(text.size() + 1, MCXT_ALLOC_NO_OOM));
   if (copy == nullptr) throw std::bad_alloc();
   std::memcpy(copy, text.data(), text.size());
   copy[text.size()] = '\0';

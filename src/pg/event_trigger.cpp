@@ -71,10 +71,11 @@ void NoteRewrite(Oid relid) {
   }
   if (rewritten_count == rewritten_capacity) {
     int capacity = rewritten_capacity == 0 ? 8 : rewritten_capacity * 2;
-    rewritten = rewritten == nullptr
-                    ? static_cast<Oid*>(MemoryContextAlloc(
-                          TopMemoryContext, capacity * sizeof(Oid)))
-                    : static_cast<Oid*>(repalloc(rewritten, capacity * sizeof(Oid)));
+    rewritten =
+        rewritten == nullptr
+            ? static_cast<Oid*>(
+                  MemoryContextAlloc(TopMemoryContext, capacity * sizeof(Oid)))
+            : static_cast<Oid*>(repalloc(rewritten, capacity * sizeof(Oid)));
     rewritten_capacity = capacity;
   }
   rewritten[rewritten_count++] = relid;
@@ -138,7 +139,8 @@ bool TextEquals(Datum value, const char* literal) {
 bool TextStartsWith(Datum value, const char* prefix) {
   text* t = DatumGetTextPP(value);
   size_t len = strlen(prefix);
-  return VARSIZE_ANY_EXHDR(t) >= len && memcmp(VARDATA_ANY(t), prefix, len) == 0;
+  return VARSIZE_ANY_EXHDR(t) >= len &&
+         memcmp(VARDATA_ANY(t), prefix, len) == 0;
 }
 
 // The framework whose bookkeeping table (or an index on it) this pg_class
@@ -159,7 +161,6 @@ std::optional<core::Framework> BookkeepingFramework(Oid relid, Oid* table) {
   return framework;
 }
 
-
 // Triggers, policies and rules belong to a table but PostgreSQL reports
 // them without a schema; their identity's first part is the table's schema.
 bool IsTableSubObjectClass(Oid classid) {
@@ -171,7 +172,8 @@ char* TableSubObjectSchema(const ObjectAddress* address) {
   List* names = NIL;
   List* args = NIL;
 #if PG_VERSION_NUM >= 140000
-  if (getObjectIdentityParts(address, &names, &args, true) == nullptr) return nullptr;
+  if (getObjectIdentityParts(address, &names, &args, true) == nullptr)
+    return nullptr;
 #else
   getObjectIdentityParts(address, &names, &args);
 #endif
@@ -251,8 +253,8 @@ HistoryCreation FindHistoryCreation(Tuplestorestate* store,
       continue;
     }
     Oid table = InvalidOid;
-    std::optional<core::Framework> framework =
-        BookkeepingFramework(DatumGetObjectId(slot->tts_values[kDdlObjId]), &table);
+    std::optional<core::Framework> framework = BookkeepingFramework(
+        DatumGetObjectId(slot->tts_values[kDdlObjId]), &table);
     if (!framework) continue;
     result.found = true;
     result.framework = *framework;
@@ -281,7 +283,8 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
   if (IsTableSubObjectClass(address->classId)) {
     char* schema = TableSubObjectSchema(address);
     object.schema_name_null = schema == nullptr;
-    object.schema_name = schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
+    object.schema_name =
+        schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
   }
   object.object_type = CStringGetTextDatum(type);
   object.object_identity = CStringGetTextDatum(identity);
@@ -313,7 +316,8 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
     object.command_tag = command_tag;
     object.object_type = CStringGetTextDatum(type);
     object.schema_name_null = schema == nullptr;
-    object.schema_name = schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
+    object.schema_name =
+        schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
     object.object_identity = CStringGetTextDatum(identity);
     object.in_extension = creating_extension;
     object.rewrite = false;
@@ -344,10 +348,10 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     slot_getallattrs(slot);
     Datum* values = slot->tts_values;
     bool* nulls = slot->tts_isnull;
-    auto* command =
-        nulls[kDdlCommand]
-            ? nullptr
-            : reinterpret_cast<CollectedCommand*>(DatumGetPointer(values[kDdlCommand]));
+    auto* command = nulls[kDdlCommand]
+                        ? nullptr
+                        : reinterpret_cast<CollectedCommand*>(
+                              DatumGetPointer(values[kDdlCommand]));
     if (command != nullptr && command->type == SCT_Grant) {
       AuditGrant(&writer, command->d.grant.istmt, values[kDdlCommandTag]);
       continue;
@@ -372,12 +376,13 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     AuditObject object;
     object.command_tag = values[kDdlCommandTag];
     object.object_type = values[kDdlObjectType];
-    object.schema_name = nulls[kDdlSchemaName] ? (Datum)0 : values[kDdlSchemaName];
+    object.schema_name =
+        nulls[kDdlSchemaName] ? (Datum)0 : values[kDdlSchemaName];
     object.schema_name_null = nulls[kDdlSchemaName];
     object.object_identity = values[kDdlObjectIdentity];
     object.in_extension = DatumGetBool(values[kDdlInExtension]);
-    object.rewrite = classid == RelationRelationId && objsubid == 0 &&
-                     TakeRewrite(objid);
+    object.rewrite =
+        classid == RelationRelationId && objsubid == 0 && TakeRewrite(objid);
     WriteAuditRow(&writer, &object);
 
     if (command == nullptr) continue;
@@ -423,7 +428,8 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     object.command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
     object.object_type = CStringGetTextDatum("table");
     object.schema_name_null = nspname == nullptr;
-    object.schema_name = nspname == nullptr ? (Datum)0 : CStringGetTextDatum(nspname);
+    object.schema_name =
+        nspname == nullptr ? (Datum)0 : CStringGetTextDatum(nspname);
     object.in_extension = creating_extension;
     object.rewrite = true;
 #if PG_VERSION_NUM >= 140000
@@ -470,9 +476,10 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
       CallMaterializedSrf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
   AuditWriter writer;
-  StartAuditWriter(&writer, migration_label != nullptr && migration_label[0] != '\0'
-                                ? migration_label
-                                : nullptr);
+  StartAuditWriter(&writer,
+                   migration_label != nullptr && migration_label[0] != '\0'
+                       ? migration_label
+                       : nullptr);
   Datum command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
 
   while (tuplestore_gettupleslot(store, true, false, slot)) {
@@ -488,7 +495,8 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     if (!original && !normal && TextEquals(values[kDropObjectType], "type")) {
       continue;
     }
-    if (TextStartsWith(values[kDropObjectIdentity], "\"RI_ConstraintTrigger_")) {
+    if (TextStartsWith(values[kDropObjectIdentity],
+                       "\"RI_ConstraintTrigger_")) {
       continue;
     }
     Oid classid = DatumGetObjectId(values[kDropClassId]);
@@ -515,7 +523,8 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     AuditObject object;
     object.command_tag = command_tag;
     object.object_type = values[kDropObjectType];
-    object.schema_name = nulls[kDropSchemaName] ? (Datum)0 : values[kDropSchemaName];
+    object.schema_name =
+        nulls[kDropSchemaName] ? (Datum)0 : values[kDropSchemaName];
     object.schema_name_null = nulls[kDropSchemaName];
     object.object_identity = values[kDropObjectIdentity];
     object.in_extension = creating_extension;

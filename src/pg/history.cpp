@@ -106,21 +106,23 @@ bool AttachHistoryTrigger(Oid relid, core::Framework framework,
     AttrNumber attnum = InvalidAttrNumber;
     PgTry([&]() noexcept { attnum = get_attnum(relid, name.c_str()); });
     if (attnum != InvalidAttrNumber) continue;
-    std::string message = fmt::format(
-        "table {} has no column \"{}\" of a {} history table", shown, name,
-        core::FrameworkName(framework));
+    std::string message =
+        fmt::format("table {} has no column \"{}\" of a {} history table",
+                    shown, name, core::FrameworkName(framework));
     std::string hint = fmt::format(
         "Its DDL is audited, but writes to it are not used to attribute "
         "migrations. If it belongs to another framework, call "
         "schema_guard.watch_history_table('{}', framework).",
         table);
     if (explicit_request) {
-      throw core::Error(core::ErrorCode::kUndefinedColumn, message,
-                        "The label of each migration is built from that column.",
-                        "Name the framework the table belongs to.");
+      throw core::Error(
+          core::ErrorCode::kUndefinedColumn, message,
+          "The label of each migration is built from that column.",
+          "Name the framework the table belongs to.");
     }
     PgTry([&]() noexcept {
-      ereport(NOTICE, (errmsg("%s", message.c_str()), errhint("%s", hint.c_str())));
+      ereport(NOTICE,
+              (errmsg("%s", message.c_str()), errhint("%s", hint.c_str())));
     });
     return false;
   }
@@ -129,7 +131,9 @@ bool AttachHistoryTrigger(Oid relid, core::Framework framework,
       "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW "
       "EXECUTE FUNCTION schema_guard.history_row('{}')",
       kTriggerName, table, core::FrameworkName(framework));
-  PgTry([&]() noexcept { RunInternalSql(sql.c_str(), 0, nullptr, nullptr, nullptr); });
+  PgTry([&]() noexcept {
+    RunInternalSql(sql.c_str(), 0, nullptr, nullptr, nullptr);
+  });
   return true;
 }
 
@@ -139,7 +143,8 @@ bool WatchByName(text* table_name, text* framework_name) {
   Oid relid = InvalidOid;
   PgTry([&]() noexcept {
     List* names = textToQualifiedNameList(table_name);
-    relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, false);
+    relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock,
+                             false);
   });
   std::string table = QualifiedName(relid);
   std::string shown = DisplayName(relid);
@@ -156,10 +161,11 @@ bool WatchByName(text* table_name, text* framework_name) {
     relname = get_rel_name(relid);
   });
   if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) {
-    throw core::Error(core::ErrorCode::kWrongObjectType,
-                      fmt::format("{} is not a table", shown),
-                      "Only tables can be migration history tables.",
-                      "Name the table the migration tool writes its history to.");
+    throw core::Error(
+        core::ErrorCode::kWrongObjectType,
+        fmt::format("{} is not a table", shown),
+        "Only tables can be migration history tables.",
+        "Name the table the migration tool writes its history to.");
   }
   if (!owner) {
     throw core::Error(core::ErrorCode::kInsufficientPrivilege,
@@ -178,8 +184,9 @@ bool WatchByName(text* table_name, text* framework_name) {
           core::ErrorCode::kInvalidParameterValue,
           fmt::format("cannot tell which framework table {} belongs to", shown),
           "Only the default history table names identify their framework.",
-          fmt::format("Name it: schema_guard.watch_history_table('{}', 'flyway').",
-                      table));
+          fmt::format(
+              "Name it: schema_guard.watch_history_table('{}', 'flyway').",
+              table));
     }
   }
   return AttachHistoryTrigger(relid, *framework, true);
@@ -201,15 +208,16 @@ int WatchKnownTables() {
   std::vector<std::pair<Oid, std::string>> found;
   PgTry([&]() noexcept {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    if (SPI_execute(kFind, true, 0) != SPI_OK_SELECT) elog(ERROR, "history table scan failed");
+    if (SPI_execute(kFind, true, 0) != SPI_OK_SELECT)
+      elog(ERROR, "history table scan failed");
   });
   for (uint64 i = 0; i < SPI_processed; ++i) {
     bool isnull = false;
     Oid relid = InvalidOid;
     const char* name = nullptr;
     PgTry([&]() noexcept {
-      relid = DatumGetObjectId(
-          SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+      relid = DatumGetObjectId(SPI_getbinval(
+          SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
       name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
     });
     found.emplace_back(relid, name);
@@ -217,7 +225,8 @@ int WatchKnownTables() {
   PgTry([&]() noexcept { SPI_finish(); });
   int attached = 0;
   for (const auto& [relid, name] : found) {
-    std::optional<core::Framework> framework = core::HistoryTableFramework(name);
+    std::optional<core::Framework> framework =
+        core::HistoryTableFramework(name);
     if (framework && AttachHistoryTrigger(relid, *framework, false)) ++attached;
   }
   return attached;
@@ -253,8 +262,8 @@ SELECT pg_catalog.clock_timestamp(), $3, $1, $2, $10, $5, $7, $8, $9, $4,
 )SQL";
 
 struct HistoryWrite {
-  char* label;       // palloc'd; null when the row names no migration
-  char* framework;   // palloc'd
+  char* label;      // palloc'd; null when the row names no migration
+  char* framework;  // palloc'd
 };
 
 HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
@@ -262,13 +271,15 @@ HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
   Trigger* trigger = trigdata->tg_trigger;
   Relation rel = trigdata->tg_relation;
   TupleDesc desc = RelationGetDescr(rel);
-  const char* framework_arg = trigger->tgnargs > 0 ? trigger->tgargs[0] : nullptr;
+  const char* framework_arg =
+      trigger->tgnargs > 0 ? trigger->tgargs[0] : nullptr;
   const char* relname = RelationGetRelationName(rel);
   Guarded([&] {
     core::Framework framework =
         framework_arg != nullptr
             ? core::ParseFramework(framework_arg)
-            : core::HistoryTableFramework(relname).value_or(core::Framework::kDjango);
+            : core::HistoryTableFramework(relname).value_or(
+                  core::Framework::kDjango);
     std::vector<std::optional<std::string>> values;
     for (std::string_view column : HistoryColumns(framework)) {
       std::string name(column);
@@ -297,18 +308,22 @@ using schema_guard::pg::Guarded;
 
 extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
   if (!CALLED_AS_TRIGGER(fcinfo)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("function can only be called as a trigger"),
-                    errdetail("It attributes DDL to the migration a history row records."),
-                    errhint("Attach it with schema_guard.watch_history_table().")));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+         errmsg("function can only be called as a trigger"),
+         errdetail("It attributes DDL to the migration a history row records."),
+         errhint("Attach it with schema_guard.watch_history_table().")));
   }
   auto* trigdata = reinterpret_cast<TriggerData*>(fcinfo->context);
   if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
       !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("history trigger must be an AFTER ... FOR EACH ROW trigger"),
-                    errdetail("It was fired at another time."),
-                    errhint("Attach it with schema_guard.watch_history_table().")));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+         errmsg("history trigger must be an AFTER ... FOR EACH ROW trigger"),
+         errdetail("It was fired at another time."),
+         errhint("Attach it with schema_guard.watch_history_table().")));
   }
   if (!schema_guard::pg::audit_enabled) return PointerGetDatum(nullptr);
   HeapTuple tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
@@ -317,19 +332,23 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
   schema_guard::pg::HistoryWrite write =
       schema_guard::pg::LabelOfRow(trigdata, tuple);
   Relation rel = trigdata->tg_relation;
-  char* table = quote_qualified_identifier(
-      get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+  char* table =
+      quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                 RelationGetRelationName(rel));
   if (write.label == nullptr) {
     ereport(WARNING,
             (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
              errmsg("history row in %s names no migration", table),
-             errdetail("The columns a %s migration is named by are empty.", write.framework),
-             errhint("DDL of this transaction stays unattributed and shows as drift.")));
+             errdetail("The columns a %s migration is named by are empty.",
+                       write.framework),
+             errhint("DDL of this transaction stays unattributed and shows as "
+                     "drift.")));
     return PointerGetDatum(nullptr);
   }
-  const char* operation = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event)   ? "INSERT"
-                          : TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE"
-                                                                        : "DELETE";
+  const char* operation = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? "INSERT"
+                          : TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
+                              ? "UPDATE"
+                              : "DELETE";
   Oid types[10] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID,
                    INT8OID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID};
   bool app_null = application_name == nullptr || application_name[0] == '\0';
@@ -356,7 +375,8 @@ extern "C" Datum schema_guard_watch_history_table(PG_FUNCTION_ARGS) {
   text* table_name = PG_GETARG_TEXT_PP(0);
   text* framework = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
   bool attached = false;
-  Guarded([&] { attached = schema_guard::pg::WatchByName(table_name, framework); });
+  Guarded(
+      [&] { attached = schema_guard::pg::WatchByName(table_name, framework); });
   PG_RETURN_BOOL(attached);
 }
 

@@ -72,7 +72,8 @@ void AssignIgnoreSchemas(const char* /*newval*/, void* extra) {
   ignore_list = static_cast<const IgnoreList*>(extra);
 }
 
-bool CheckMigrationLabel(char** newval, void** /*extra*/, GucSource /*source*/) {
+bool CheckMigrationLabel(char** newval, void** /*extra*/,
+                         GucSource /*source*/) {
   const char* label = *newval == nullptr ? "" : *newval;
   ErrorReport report;
   if (Catch([&] { core::ValidateMigrationLabel(label); }, &report)) return true;
@@ -100,7 +101,8 @@ bool IsIgnoredSchema(const char* schema_name) {
 
 void DefineSettings() {
   DefineCustomBoolVariable(
-      "schema_guard.audit", "Records every DDL statement in schema_guard.ddl_event.",
+      "schema_guard.audit",
+      "Records every DDL statement in schema_guard.ddl_event.",
       "Only superusers can turn the audit off.", &audit_enabled, true,
       PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(

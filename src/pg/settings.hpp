@@ -3,9 +3,9 @@
 
 namespace schema_guard::pg {
 
-extern bool audit_enabled;              // schema_guard.audit
-extern int audit_max_statement_bytes;   // schema_guard.audit_max_statement_bytes
-extern char* migration_label;           // schema_guard.migration
+extern bool audit_enabled;             // schema_guard.audit
+extern int audit_max_statement_bytes;  // schema_guard.audit_max_statement_bytes
+extern char* migration_label;          // schema_guard.migration
 
 // True when objects in this schema are not audited
 // (schema_guard.audit_ignore_schemas; "pg_temp" matches every temporary

@@ -88,9 +88,8 @@ StatementText CurrentStatement() {
   if (top_query != nullptr) {
     int total = static_cast<int>(strlen(top_query));
     int start = top_location >= 0 && top_location <= total ? top_location : 0;
-    int length = top_length > 0 && start + top_length <= total
-                     ? top_length
-                     : total - start;
+    int length = top_length > 0 && start + top_length <= total ? top_length
+                                                               : total - start;
     return Trimmed(top_query + start, length);
   }
   if (debug_query_string != nullptr) {

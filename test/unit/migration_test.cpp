@@ -47,7 +47,8 @@ TEST(HistoryTableFramework, KnowsTheDefaultHistoryTableNames) {
 TEST(BookkeepingTableFramework, AddsTheFrameworksOtherTables) {
   EXPECT_EQ(BookkeepingTableFramework("databasechangeloglock"),
             Framework::kLiquibase);
-  EXPECT_EQ(BookkeepingTableFramework("ar_internal_metadata"), Framework::kRails);
+  EXPECT_EQ(BookkeepingTableFramework("ar_internal_metadata"),
+            Framework::kRails);
   EXPECT_EQ(BookkeepingTableFramework("django_migrations"), Framework::kDjango);
   EXPECT_FALSE(BookkeepingTableFramework(""));
   EXPECT_FALSE(BookkeepingTableFramework("django_content_type"));
@@ -78,7 +79,8 @@ TEST(HistoryRowLabel, AlembicRailsLiquibase) {
 }
 
 TEST(HistoryRowLabel, MissingIdentifyingValuesGiveNoLabel) {
-  EXPECT_FALSE(HistoryRowLabel(Framework::kDjango, Values{"core", std::nullopt}));
+  EXPECT_FALSE(
+      HistoryRowLabel(Framework::kDjango, Values{"core", std::nullopt}));
   EXPECT_FALSE(HistoryRowLabel(Framework::kDjango, Values{"", "0001_initial"}));
   EXPECT_FALSE(HistoryRowLabel(Framework::kAlembic, Values{std::nullopt}));
   EXPECT_FALSE(HistoryRowLabel(Framework::kLiquibase,
@@ -106,7 +108,8 @@ TEST(ValidateMigrationLabel, AcceptsOrdinaryLabels) {
   EXPECT_NO_THROW(ValidateMigrationLabel(""));
   EXPECT_NO_THROW(ValidateMigrationLabel("core.0002_add_invoice_models"));
   EXPECT_NO_THROW(ValidateMigrationLabel("flyway:2.1 \"quoted\" ünïcode"));
-  EXPECT_NO_THROW(ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes, 'x')));
+  EXPECT_NO_THROW(
+      ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes, 'x')));
 }
 
 TEST(ValidateMigrationLabel, RejectsOverlongLabelsWithTheirSize) {
@@ -119,8 +122,9 @@ TEST(ValidateMigrationLabel, RejectsOverlongLabelsWithTheirSize) {
     EXPECT_EQ(e.detail(),
               "The label is 10485760 bytes long; the limit is 1024 bytes.");
   }
-  EXPECT_THROW(ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes + 1, 'x')),
-               Error);
+  EXPECT_THROW(
+      ValidateMigrationLabel(std::string(kMaxMigrationLabelBytes + 1, 'x')),
+      Error);
 }
 
 TEST(ValidateMigrationLabel, RejectsControlCharacters) {
