@@ -234,8 +234,14 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
   int saved_security;
   GetUserIdAndSecContext(&saved_user, &saved_security);
   bool saved_internal = internal_sql_running;
-  SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE);
+  SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE |
+                                    SECURITY_RESTRICTED_OPERATION);
   internal_sql_running = true;
+  // The caller's search_path must not choose the functions and operators
+  // that run with the owner's rights.
+  int guc_level = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+                          PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
   PG_TRY();
   {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
@@ -251,6 +257,7 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
     SetUserIdAndSecContext(saved_user, saved_security);
   }
   PG_END_TRY();
+  AtEOXact_GUC(true, guc_level);
 }
 
 int64 SessionFirstEventId() { return session_first_event_id; }

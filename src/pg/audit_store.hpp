@@ -67,9 +67,10 @@ void StartAuditWriter(AuditWriter* writer, const char* migration_label);
 void WriteAuditRow(AuditWriter* writer, const AuditObject* object);
 void FinishAuditWriter(AuditWriter* writer);
 
-// Runs internal SQL as the audit table's owner with the audit suppressed,
-// so schema_guard's own DDL is neither audited nor limited by the caller's
-// privileges.
+// Runs internal SQL as the audit table's owner, as a security-restricted
+// operation with search_path pinned to pg_catalog, pg_temp, and with the
+// audit suppressed: schema_guard's own DDL is neither audited nor limited by
+// the caller's privileges, and the caller cannot redirect it.
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls);
 

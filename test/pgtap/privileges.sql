@@ -4,7 +4,7 @@
 -- calls. Roles are created in this transaction and vanish with its rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(64);
+SELECT plan(66);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 
@@ -254,6 +254,25 @@ SELECT set_eq(
                                   'sg_priv_s.flyway_schema_history')$$,
   $$VALUES ('sg_plain_s.plain_hist')$$,
   'plain: watch_history_tables() does not attach the trigger to tables the role does not own');
+
+-- The attribution SQL runs with the audit table owner's rights; the
+-- caller's search_path must not be able to slip an operator into it.
+CREATE SCHEMA sg_evil AUTHORIZATION sg_plain;
+SET ROLE sg_plain;
+CREATE TABLE sg_evil.log (who text);
+CREATE FUNCTION sg_evil.xid8_eq(xid8, xid8) RETURNS boolean LANGUAGE sql
+  AS $$ INSERT INTO sg_evil.log VALUES (current_user); SELECT $1::text = $2::text $$;
+CREATE OPERATOR sg_evil.= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = sg_evil.xid8_eq);
+CREATE TABLE sg_evil.django_migrations (id serial PRIMARY KEY, app text NOT NULL,
+  name text NOT NULL, applied timestamptz NOT NULL);
+SET search_path = sg_evil, pg_catalog;
+INSERT INTO sg_evil.django_migrations (app, name, applied) VALUES ('evil', '0001_hijack', now());
+RESET search_path;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM schema_guard.migration_event WHERE migration = 'evil.0001_hijack'),
+  1::bigint, 'hijack attempt: the history write is still recorded');
+SELECT is((SELECT count(*) FROM sg_evil.log), 0::bigint,
+  'hijack attempt: an operator on the caller''s search_path never runs with the owner''s rights');
 
 SELECT * FROM finish();
 ROLLBACK;
