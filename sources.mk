@@ -1,6 +1,11 @@
 # The one list of sources, read by the PGXS Makefile and by CMakeLists.txt.
 CORE_SOURCES = \
+	src/core/diff.cpp \
+	src/core/json.cpp \
+	src/core/manifest.cpp \
 	src/core/migration.cpp \
+	src/core/report.cpp \
+	src/core/schema.cpp \
 	src/core/statement.cpp
 
 PG_SOURCES = \
