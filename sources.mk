@@ -11,8 +11,11 @@ CORE_SOURCES = \
 PG_SOURCES = \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \
+	src/pg/catalog_reader.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/history.cpp \
 	src/pg/module.cpp \
+	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \
+	src/pg/spi.cpp \
 	src/pg/statement_capture.cpp

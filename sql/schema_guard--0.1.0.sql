@@ -163,5 +163,108 @@ REVOKE ALL ON FUNCTION @extschema@.prune_audit(interval) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.prune_audit(interval) IS
   'superuser only: remove audit rows older than the interval; returns how many DDL events were removed';
 
+-- ---------------------------------------------------------------------
+-- The schema check: the expected schema, ignore rules, findings.
+
+-- The expected schema (one row): a manifest set by expect() or baseline().
+CREATE TABLE @extschema@.expected_schema (
+  id        integer     PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  manifest  jsonb       NOT NULL,
+  source    text,
+  label     text,
+  tables    integer     NOT NULL,
+  set_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  set_by    text        NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE @extschema@.expected_schema IS
+  'the schema this database is expected to have (schema_guard.expect, schema_guard.baseline)';
+
+-- Orphans that are expected (LIKE patterns on "schema.table" or "table").
+CREATE TABLE @extschema@.ignore_rule (
+  pattern  text        PRIMARY KEY,
+  reason   text        NOT NULL,
+  added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  added_by text        NOT NULL DEFAULT session_user
+);
+
+REVOKE ALL ON @extschema@.expected_schema, @extschema@.ignore_rule FROM PUBLIC;
+GRANT SELECT ON @extschema@.expected_schema, @extschema@.ignore_rule TO schema_guard_reader;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.expected_schema', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ignore_rule', '');
+
+CREATE TYPE @extschema@.finding AS (
+  severity text,      -- error, warning, info
+  kind     text,      -- stable machine name: missing_table, type_mismatch, ...
+  app      text,
+  object   text,
+  message  text,
+  expected text,
+  actual   text,
+  fix      text,      -- DDL that fixes it, or NULL
+  hazards  text[]     -- what running the fix does: ACQUIRES_ACCESS_EXCLUSIVE_LOCK, ...
+);
+
+CREATE FUNCTION @extschema@.snapshot(schemas text[] DEFAULT NULL) RETURNS jsonb
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_snapshot';
+COMMENT ON FUNCTION @extschema@.snapshot(text[]) IS
+  'the live schema as a manifest ("format": "schema_guard/1")';
+
+CREATE FUNCTION @extschema@.expect(manifest jsonb, source text DEFAULT NULL) RETURNS integer
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_expect';
+COMMENT ON FUNCTION @extschema@.expect(jsonb, text) IS
+  'set the expected schema from a manifest; returns the number of tables';
+
+CREATE FUNCTION @extschema@.baseline(label text DEFAULT NULL) RETURNS integer
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_baseline';
+COMMENT ON FUNCTION @extschema@.baseline(text) IS
+  'set the expected schema to the live schema as it is now';
+
+CREATE FUNCTION @extschema@.ignore(pattern text, reason text) RETURNS void
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF pattern IS NULL OR pattern = '' THEN
+    RAISE EXCEPTION 'ignore pattern must not be empty'
+      USING ERRCODE = '22023',
+            DETAIL = 'The pattern is matched with LIKE against "schema.table" and "table".',
+            HINT = 'Pass a pattern such as ''token_blacklist_%''.';
+  END IF;
+  IF reason IS NULL OR reason = '' THEN
+    RAISE EXCEPTION 'ignore pattern "%" needs a reason', pattern
+      USING ERRCODE = '22023',
+            DETAIL = 'The reason is shown next to every table the pattern matches.',
+            HINT = 'Say why these tables are expected, such as ''JWT token blacklist''.';
+  END IF;
+  INSERT INTO @extschema@.ignore_rule (pattern, reason) VALUES (pattern, reason)
+  ON CONFLICT ON CONSTRAINT ignore_rule_pkey DO UPDATE SET reason = EXCLUDED.reason;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ignore(text, text) IS
+  'report tables matching this LIKE pattern as expected orphans';
+
+CREATE FUNCTION @extschema@.check(app text DEFAULT NULL) RETURNS SETOF @extschema@.finding
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_check';
+COMMENT ON FUNCTION @extschema@.check(text) IS
+  'how the live schema differs from the expected schema, one row per finding';
+
+CREATE FUNCTION @extschema@.check_json(app text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_check_json';
+
+CREATE FUNCTION @extschema@.fix_script(app text DEFAULT NULL, online boolean DEFAULT true,
+                                       include_drops boolean DEFAULT false) RETURNS text
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_fix_script';
+COMMENT ON FUNCTION @extschema@.fix_script(text, boolean, boolean) IS
+  'paste-able DDL that makes the live schema match the expected one';
+
+-- Callable as plain schema_check() from any search_path.
+CREATE FUNCTION pg_catalog.schema_check(app text DEFAULT NULL, verbose boolean DEFAULT false)
+  RETURNS text LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_schema_check';
+COMMENT ON FUNCTION pg_catalog.schema_check(text, boolean) IS
+  'schema_guard: the schema check as a report for psql';
+
+REVOKE ALL ON FUNCTION @extschema@.expect(jsonb, text), @extschema@.baseline(text),
+                       @extschema@.ignore(text, text) FROM PUBLIC;
+
 -- History tables that exist already.
 SELECT @extschema@.watch_history_tables();

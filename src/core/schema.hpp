@@ -122,4 +122,8 @@ bool LikeMatch(std::string_view text, std::string_view pattern);
 std::string DjangoApp(std::string_view table,
                       const std::vector<std::string>& known_apps);
 
+// Django's many-to-many join tables: an "id" column and two foreign-key
+// columns with a unique constraint on the pair. Returns "schema.table".
+std::vector<std::string> DetectJoinTables(const Schema& schema);
+
 }  // namespace schema_guard::core

@@ -1,0 +1,23 @@
+// Reads the live schema from the catalog into a core::Schema: a handful of
+// set-based catalog queries for the whole schema set, never one per table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/schema.hpp"
+#include "pg/spi.hpp"
+
+namespace schema_guard::pg {
+
+// The user schemas: all but pg_*, information_schema and schema_guard's own.
+std::vector<std::string> UserSchemas(SpiSession& spi);
+
+// The schemas' tables, views, materialized views, enums; objects that belong
+// to an extension are left out. App labels come from Django's
+// django_content_type when one of the schemas has it (else the text before
+// the first '_', else the schema).
+core::Schema ReadCatalog(SpiSession& spi,
+                         const std::vector<std::string>& schemas);
+
+}  // namespace schema_guard::pg

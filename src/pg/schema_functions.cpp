@@ -1,0 +1,459 @@
+// SQL functions of the schema check: snapshot, expect, baseline, check,
+// check_json, schema_check, fix_script. check() computes the findings;
+// check_json(), schema_check() and fix_script() render the same findings.
+#include <fmt/format.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/diff.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/manifest.hpp"
+#include "core/report.hpp"
+#include "pg/bridge.hpp"
+#include "pg/catalog_reader.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(schema_guard_snapshot);
+PG_FUNCTION_INFO_V1(schema_guard_expect);
+PG_FUNCTION_INFO_V1(schema_guard_baseline);
+PG_FUNCTION_INFO_V1(schema_guard_check);
+PG_FUNCTION_INFO_V1(schema_guard_check_json);
+PG_FUNCTION_INFO_V1(schema_guard_schema_check);
+PG_FUNCTION_INFO_V1(schema_guard_fix_script);
+}
+
+namespace schema_guard::pg {
+namespace {
+
+std::string TextArg(text* value) {
+  return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+std::optional<std::string> OptionalTextArg(FunctionCallInfo fcinfo, int n) {
+  if (PG_ARGISNULL(n)) return std::nullopt;
+  text* value = nullptr;
+  PgTry([&]() noexcept { value = PG_GETARG_TEXT_PP(n); });  // may detoast
+  return TextArg(value);
+}
+
+text* ToText(const std::string& value) {
+  text* result = nullptr;
+  PgTry([&]() noexcept {
+    result =
+        cstring_to_text_with_len(value.data(), static_cast<int>(value.size()));
+  });
+  return result;
+}
+
+Datum ToJsonb(const std::string& json) {
+  Datum result = 0;
+  PgTry([&]() noexcept {
+    result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str()));
+  });
+  return result;
+}
+
+std::string JsonbText(Jsonb* value) {
+  char* out = nullptr;
+  PgTry([&]() noexcept {
+    out = JsonbToCString(nullptr, &value->root, VARSIZE(value));
+  });
+  return std::string(out);
+}
+
+std::string Quote(std::string_view name) {
+  std::string copy(name);
+  const char* quoted = nullptr;
+  PgTry([&]() noexcept { quoted = quote_identifier(copy.c_str()); });
+  return std::string(quoted);
+}
+
+core::DiffOptions Options(bool online) {
+  core::DiffOptions options;
+  options.online = online;
+  options.quote = Quote;
+  return options;
+}
+
+struct Expected {
+  core::Schema schema;
+  std::string source;
+  std::string set_at;
+};
+
+[[noreturn]] void NoExpectedSchema() {
+  throw core::Error(
+      core::ErrorCode::kObjectNotInPrerequisiteState,
+      "no expected schema is set",
+      "schema_guard compares the live schema with an expected schema, and none "
+      "has been set in this database.",
+      "Set one with SELECT schema_guard.baseline(); (the live schema as it is "
+      "now) "
+      "or SELECT schema_guard.expect(manifest); (a manifest from CI or "
+      "Django).");
+}
+
+std::optional<Expected> LoadExpected(SpiSession& spi) {
+  QueryResult row = spi.Query(
+      "SELECT manifest::text, coalesce(source, 'manifest'), "
+      "pg_catalog.to_char(set_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM "
+      "schema_guard.expected_schema");
+  if (row.rows() == 0) return std::nullopt;
+  Expected expected;
+  expected.schema = core::ReadManifest(core::ParseJson(row.Text(0, 0)));
+  expected.source = row.Text(0, 1);
+  expected.set_at = row.Text(0, 2);
+  QueryResult rules = spi.Query(
+      "SELECT pattern, reason FROM schema_guard.ignore_rule ORDER BY pattern");
+  for (std::size_t r = 0; r < rules.rows(); ++r) {
+    expected.schema.ignore.push_back({rules.Text(r, 0), rules.Text(r, 1)});
+  }
+  return expected;
+}
+
+// The schemas a manifest covers; "public" when it names none.
+std::vector<std::string> CoveredSchemas(const core::Schema& schema) {
+  std::set<std::string> names;
+  for (const auto& t : schema.tables) names.insert(t.schema);
+  for (const auto& e : schema.enums) names.insert(e.schema);
+  if (names.empty()) names.insert("public");
+  return {names.begin(), names.end()};
+}
+
+struct CheckRun {
+  Expected expected;
+  std::vector<core::Finding> findings;
+  core::Summary summary;
+};
+
+CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
+  SpiSession spi;
+  std::optional<Expected> expected = LoadExpected(spi);
+  if (!expected) {
+    spi.Finish();
+    NoExpectedSchema();
+  }
+  core::Schema actual = ReadCatalog(spi, CoveredSchemas(expected->schema));
+  spi.Finish();
+  // Name the apps of live tables the way the expected schema does.
+  std::vector<std::string> apps;
+  for (const auto& t : expected->schema.tables) {
+    if (!t.app.empty()) apps.push_back(t.app);
+  }
+  for (auto& t : actual.tables) {
+    const core::Table* e = expected->schema.FindTable(t.schema, t.name);
+    t.app = e != nullptr ? e->app : core::DjangoApp(t.name, apps);
+    if (t.app.empty()) t.app = t.schema;
+  }
+  CheckRun run;
+  std::vector<core::Finding> all =
+      core::Diff(expected->schema, actual, Options(online));
+  core::Schema scope = expected->schema;
+  if (app) {
+    scope.tables.clear();
+    for (const auto& t : expected->schema.tables) {
+      if (t.app == *app) scope.tables.push_back(t);
+    }
+    for (auto& f : all) {
+      if (f.app == *app) run.findings.push_back(std::move(f));
+    }
+  } else {
+    run.findings = std::move(all);
+  }
+  run.summary = core::Summarize(scope, run.findings);
+  run.expected = std::move(*expected);
+  return run;
+}
+
+core::ReportHeader Header(const CheckRun& run,
+                          const std::optional<std::string>& app) {
+  return {run.expected.source, run.expected.set_at, app.value_or("")};
+}
+
+core::Json FindingsJson(const CheckRun& run,
+                        const std::optional<std::string>& app) {
+  core::Json doc = core::Json::Object();
+  doc.Set("source", core::Json::String(run.expected.source));
+  doc.Set("set_at", core::Json::String(run.expected.set_at));
+  doc.Set("app", app ? core::Json::String(*app) : core::Json::Null());
+  core::Json summary = core::Json::Object();
+  const core::Summary& s = run.summary;
+  summary.Set("tables_expected",
+              core::Json::Number(static_cast<long long>(s.tables_expected)));
+  summary.Set("tables_present",
+              core::Json::Number(static_cast<long long>(s.tables_present)));
+  summary.Set("tables_missing",
+              core::Json::Number(static_cast<long long>(s.tables_missing)));
+  summary.Set("orphans", core::Json::Number(static_cast<long long>(s.orphans)));
+  summary.Set("orphans_expected",
+              core::Json::Number(static_cast<long long>(s.orphans_expected)));
+  summary.Set("column_differences",
+              core::Json::Number(static_cast<long long>(s.column_differences)));
+  summary.Set("errors", core::Json::Number(static_cast<long long>(s.errors)));
+  summary.Set("warnings",
+              core::Json::Number(static_cast<long long>(s.warnings)));
+  doc.Set("summary", std::move(summary));
+  core::Json& list = doc.Set("findings", core::Json::Array());
+  for (const auto& f : run.findings) {
+    core::Json item = core::Json::Object();
+    item.Set("severity",
+             core::Json::String(std::string(core::SeverityName(f.severity))));
+    item.Set("kind", core::Json::String(f.kind));
+    item.Set("app", core::Json::String(f.app));
+    item.Set("object", core::Json::String(f.object));
+    item.Set("message", core::Json::String(f.message));
+    item.Set("expected", f.expected.empty() ? core::Json::Null()
+                                            : core::Json::String(f.expected));
+    item.Set("actual", f.actual.empty() ? core::Json::Null()
+                                        : core::Json::String(f.actual));
+    item.Set("fix",
+             f.fix.empty() ? core::Json::Null() : core::Json::String(f.fix));
+    core::Json& hazards = item.Set("hazards", core::Json::Array());
+    for (const auto& h : f.hazards) hazards.Push(core::Json::String(h));
+    list.Push(std::move(item));
+  }
+  return doc;
+}
+
+core::Schema SnapshotSchema(
+    const std::optional<std::vector<std::string>>& schemas) {
+  SpiSession spi;
+  std::vector<std::string> names = schemas ? *schemas : UserSchemas(spi);
+  core::Schema schema = ReadCatalog(spi, names);
+  QueryResult can_read = spi.Query(
+      "SELECT pg_catalog.has_table_privilege('schema_guard.ignore_rule', "
+      "'SELECT')");
+  if (can_read.rows() == 1 && can_read.Bool(0, 0)) {
+    QueryResult rules = spi.Query(
+        "SELECT pattern, reason FROM schema_guard.ignore_rule ORDER BY "
+        "pattern");
+    for (std::size_t r = 0; r < rules.rows(); ++r) {
+      schema.ignore.push_back({rules.Text(r, 0), rules.Text(r, 1)});
+    }
+  }
+  spi.Finish();
+  return schema;
+}
+
+int StoreExpected(const core::Schema& schema, const std::string& manifest_json,
+                  const std::optional<std::string>& source,
+                  const std::optional<std::string>& label) {
+  SpiSession spi;
+  Datum manifest = ToJsonb(manifest_json);
+  std::vector<QueryArg> args{
+      {JSONBOID, manifest, false},
+      {TEXTOID, source ? PointerGetDatum(ToText(*source)) : Datum(0), !source},
+      {TEXTOID, label ? PointerGetDatum(ToText(*label)) : Datum(0), !label},
+      {INT4OID, Int32GetDatum(static_cast<int32>(schema.tables.size())), false},
+  };
+  spi.Query("DELETE FROM schema_guard.expected_schema", {}, false);
+  spi.Query(
+      "INSERT INTO schema_guard.expected_schema (manifest, source, label, "
+      "tables) "
+      "VALUES ($1, $2, $3, $4)",
+      args, false);
+  spi.Finish();
+  return static_cast<int>(schema.tables.size());
+}
+
+std::optional<std::vector<std::string>> OptionalTextArray(
+    FunctionCallInfo fcinfo, int n) {
+  if (PG_ARGISNULL(n)) return std::nullopt;
+  Datum* elems = nullptr;
+  bool* nulls = nullptr;
+  int count = 0;
+  PgTry([&]() noexcept {
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(n);
+    deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls,
+                      &count);
+  });
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) {
+    if (nulls[i]) {
+      throw core::Error(
+          core::ErrorCode::kInvalidParameterValue,
+          "schema names must not be null",
+          fmt::format("Element {} of the array is null.", i + 1),
+          "Pass the schema names to snapshot, or NULL for all user schemas.");
+    }
+    text* element = nullptr;
+    PgTry([&]() noexcept { element = DatumGetTextPP(elems[i]); });
+    out.push_back(TextArg(element));
+  }
+  return out;
+}
+
+void EmitFindings(FunctionCallInfo fcinfo,
+                  const std::vector<core::Finding>& findings) {
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  PgTry([&]() noexcept {
+#if PG_VERSION_NUM >= 150000
+    InitMaterializedSRF(fcinfo, 0);
+#else
+    TupleDesc desc;
+    if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) ||
+        (rsinfo->allowedModes & SFRM_Materialize) == 0 ||
+        get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                      errmsg("set-valued function called in context that "
+                             "cannot accept a set")));
+    }
+    MemoryContext old =
+        MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+    rsinfo->returnMode = SFRM_Materialize;
+    rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+    rsinfo->setDesc = CreateTupleDescCopy(desc);
+    MemoryContextSwitchTo(old);
+#endif
+  });
+  for (const auto& f : findings) {
+    std::vector<std::string> hazards = f.hazards;
+    Datum hazard_array = TextArrayDatum(hazards);
+    Datum values[9];
+    bool nulls[9] = {false,
+                     false,
+                     false,
+                     false,
+                     false,
+                     f.expected.empty(),
+                     f.actual.empty(),
+                     f.fix.empty(),
+                     false};
+    values[0] =
+        PointerGetDatum(ToText(std::string(core::SeverityName(f.severity))));
+    values[1] = PointerGetDatum(ToText(f.kind));
+    values[2] = PointerGetDatum(ToText(f.app));
+    values[3] = PointerGetDatum(ToText(f.object));
+    values[4] = PointerGetDatum(ToText(f.message));
+    values[5] = nulls[5] ? Datum(0) : PointerGetDatum(ToText(f.expected));
+    values[6] = nulls[6] ? Datum(0) : PointerGetDatum(ToText(f.actual));
+    values[7] = nulls[7] ? Datum(0) : PointerGetDatum(ToText(f.fix));
+    values[8] = hazard_array;
+    PgTry([&]() noexcept {
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    });
+  }
+}
+
+}  // namespace
+}  // namespace schema_guard::pg
+
+namespace sg = schema_guard::pg;
+
+extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
+  Datum result = 0;
+  sg::Guarded([&] {
+    auto schemas = sg::OptionalTextArray(fcinfo, 0);
+    schema_guard::core::Schema schema = sg::SnapshotSchema(schemas);
+    result = sg::ToJsonb(schema_guard::core::ToJsonText(
+        schema_guard::core::WriteManifest(schema)));
+  });
+  PG_RETURN_DATUM(result);
+}
+
+extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("manifest must not be null"),
+                    errdetail("The manifest describes the schema the database "
+                              "is expected to have."),
+                    errhint("Pass the output of schema_guard.snapshot() or a "
+                            "manifest from CI.")));
+  }
+  Jsonb* manifest = PG_GETARG_JSONB_P(0);
+  int tables = 0;
+  sg::Guarded([&] {
+    std::string text = sg::JsonbText(manifest);
+    schema_guard::core::Schema schema =
+        schema_guard::core::ReadManifest(schema_guard::core::ParseJson(text));
+    tables = sg::StoreExpected(schema, text, sg::OptionalTextArg(fcinfo, 1),
+                               std::nullopt);
+  });
+  PG_RETURN_INT32(tables);
+}
+
+extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
+  int tables = 0;
+  sg::Guarded([&] {
+    std::optional<std::string> label = sg::OptionalTextArg(fcinfo, 0);
+    schema_guard::core::Schema schema = sg::SnapshotSchema(std::nullopt);
+    std::string text = schema_guard::core::ToJsonText(
+        schema_guard::core::WriteManifest(schema));
+    tables = sg::StoreExpected(
+        schema, text, label ? "baseline " + *label : std::string("baseline"),
+        label);
+  });
+  PG_RETURN_INT32(tables);
+}
+
+extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
+  sg::Guarded([&] {
+    sg::CheckRun run = sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true);
+    sg::EmitFindings(fcinfo, run.findings);
+  });
+  return Datum(0);
+}
+
+extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
+  Datum result = 0;
+  sg::Guarded([&] {
+    std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
+    sg::CheckRun run = sg::RunCheck(app, true);
+    result =
+        sg::ToJsonb(schema_guard::core::ToJsonText(sg::FindingsJson(run, app)));
+  });
+  PG_RETURN_DATUM(result);
+}
+
+extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
+  text* result = nullptr;
+  sg::Guarded([&] {
+    std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
+    bool verbose = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+    std::string report;
+    try {
+      sg::CheckRun run = sg::RunCheck(app, true);
+      report = schema_guard::core::RenderSchemaReport(
+          run.findings, run.summary, sg::Header(run, app),
+          verbose ? &run.expected.schema : nullptr);
+    } catch (const schema_guard::core::Error& e) {
+      if (e.code() !=
+          schema_guard::core::ErrorCode::kObjectNotInPrerequisiteState)
+        throw;
+      report = fmt::format("schema_guard: {}.\n{}\n{}\n", e.message(),
+                           e.detail(), e.hint());
+    }
+    result = sg::ToText(report);
+  });
+  PG_RETURN_TEXT_P(result);
+}
+
+extern "C" Datum schema_guard_fix_script(PG_FUNCTION_ARGS) {
+  text* result = nullptr;
+  sg::Guarded([&] {
+    std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
+    bool online = PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
+    bool include_drops = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+    sg::CheckRun run = sg::RunCheck(app, online);
+    result = sg::ToText(schema_guard::core::RenderFixScript(
+        run.findings, sg::Header(run, app), online, include_drops));
+  });
+  PG_RETURN_TEXT_P(result);
+}

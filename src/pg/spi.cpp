@@ -1,0 +1,106 @@
+#include "pg/spi.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "pg/bridge.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+}
+
+namespace schema_guard::pg {
+
+SpiSession::SpiSession() {
+  int rc = 0;
+  PgTry([&]() noexcept { rc = SPI_connect(); });
+  if (rc != SPI_OK_CONNECT) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("could not connect to SPI: {}", rc));
+  }
+  connected_ = true;
+}
+
+// Normally Finish() has closed the connection. When an exception unwinds
+// past an open one, close it here: the error may be caught and reported
+// without aborting the transaction. SPI_finish only frees memory; should it
+// raise anyway, the error is dropped (the transaction's end cleans up).
+SpiSession::~SpiSession() {
+  if (!connected_) return;
+  MemoryContext caller = CurrentMemoryContext;
+  PG_TRY();
+  { SPI_finish(); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    FlushErrorState();
+  }
+  PG_END_TRY();
+}
+
+void SpiSession::Finish() {
+  if (!connected_) return;
+  connected_ = false;
+  PgTry([&]() noexcept { SPI_finish(); });
+}
+
+QueryResult SpiSession::Query(const char* sql,
+                              const std::vector<QueryArg>& args,
+                              bool read_only) {
+  std::vector<Oid> types(args.size());
+  std::vector<Datum> values(args.size());
+  std::vector<char> nulls(args.size() + 1, '\0');
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    types[i] = args[i].type;
+    values[i] = args[i].value;
+    nulls[i] = args[i].is_null ? 'n' : ' ';
+  }
+  int rc = 0;
+  PgTry([&]() noexcept {
+    rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
+                               values.data(), nulls.data(), read_only, 0);
+  });
+  if (rc < 0) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("catalog query failed: {}", rc));
+  }
+  QueryResult result;
+  if (SPI_tuptable == nullptr) return result;
+  result.rows_ = SPI_processed;
+  result.columns_ = static_cast<std::size_t>(SPI_tuptable->tupdesc->natts);
+  result.cells_.assign(result.rows_ * result.columns_, nullptr);
+  const char** cells = result.cells_.data();
+  std::size_t rows = result.rows_;
+  std::size_t columns = result.columns_;
+  PgTry([&]() noexcept {
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < columns; ++c) {
+        cells[r * columns + c] =
+            SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+                         static_cast<int>(c + 1));
+      }
+    }
+  });
+  return result;
+}
+
+Datum TextArrayDatum(const std::vector<std::string>& values) {
+  std::vector<Datum> elems(values.size());
+  Datum result = 0;
+  PgTry([&]() noexcept {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      elems[i] = PointerGetDatum(cstring_to_text_with_len(
+          values[i].data(), static_cast<int>(values[i].size())));
+    }
+    result = PointerGetDatum(construct_array(elems.data(),
+                                             static_cast<int>(elems.size()),
+                                             TEXTOID, -1, false, TYPALIGN_INT));
+  });
+  return result;
+}
+
+}  // namespace schema_guard::pg

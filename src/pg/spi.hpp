@@ -1,0 +1,64 @@
+// Read-only SPI from C++ code. Every PostgreSQL call goes through PgTry; a
+// query's cells are copied out as C strings (palloc'd in SPI's context,
+// valid until Finish) without allocating C++ memory inside the PG_TRY.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "postgres.h"
+}
+
+namespace schema_guard::pg {
+
+class QueryResult {
+ public:
+  std::size_t rows() const { return rows_; }
+  std::size_t columns() const { return columns_; }
+  // The cell's text, or nullptr for NULL.
+  const char* Get(std::size_t row, std::size_t column) const {
+    return cells_[row * columns_ + column];
+  }
+  std::string Text(std::size_t row, std::size_t column) const {
+    const char* cell = Get(row, column);
+    return cell == nullptr ? std::string() : std::string(cell);
+  }
+  bool Bool(std::size_t row, std::size_t column) const {
+    const char* cell = Get(row, column);
+    return cell != nullptr && cell[0] == 't';
+  }
+
+ private:
+  friend class SpiSession;
+  std::vector<const char*> cells_;
+  std::size_t rows_ = 0;
+  std::size_t columns_ = 0;
+};
+
+struct QueryArg {
+  Oid type;
+  Datum value;
+  bool is_null;
+};
+
+class SpiSession {
+ public:
+  SpiSession();
+  ~SpiSession();
+  SpiSession(const SpiSession&) = delete;
+  SpiSession& operator=(const SpiSession&) = delete;
+
+  QueryResult Query(const char* sql, const std::vector<QueryArg>& args = {},
+                    bool read_only = true);
+  void Finish();
+
+ private:
+  bool connected_ = false;
+};
+
+// A text[] Datum from strings (palloc'd in the current memory context).
+Datum TextArrayDatum(const std::vector<std::string>& values);
+
+}  // namespace schema_guard::pg
