@@ -19,6 +19,9 @@ INSERT INTO django_migrations (app, name, applied)
   VALUES ('license', '0002_invoice_is_restricted', now());
 COMMIT;
 
+-- What the migrations built is what production is expected to look like.
+SELECT schema_guard.baseline('after license.0002_invoice_is_restricted');
+
 -- A hand-made change in production, outside any migration.
 ALTER TABLE core_company ALTER COLUMN name TYPE varchar(300);
 CREATE INDEX core_company_name_idx ON core_company (name);

@@ -250,6 +250,13 @@ class Differ {
     return sql + ";";
   }
 
+  // Building an index: CONCURRENTLY online, else under a SHARE lock that
+  // blocks writes.
+  std::vector<std::string> IndexHazards() const {
+    if (options_.online) return {std::string(kIndexBuild)};
+    return {std::string(kShareLock), std::string(kIndexBuild)};
+  }
+
   static bool SameIndex(const Index& a, const Index& b) {
     return a.keys == b.keys && a.unique == b.unique && a.method == b.method &&
            Squeeze(a.predicate) == Squeeze(b.predicate) &&
@@ -680,10 +687,7 @@ class Differ {
                        fmt::format("index on {} {} is missing", Key(e),
                                    IndexDescription(i)));
       f.expected = IndexDescription(i);
-      std::vector<std::string> hazards{std::string(kIndexBuild)};
-      if (!options_.online)
-        hazards.insert(hazards.begin(), std::string(kShareLock));
-      SetFix(f, CreateIndex(e, i), FixPhase::kIndex, hazards);
+      SetFix(f, CreateIndex(e, i), FixPhase::kIndex, IndexHazards());
     }
     for (const auto& x : a.indexes) {
       if (used.count(&x) > 0) continue;
@@ -790,8 +794,7 @@ class Differ {
                        fmt::format("index on {} {} is missing", Key(e),
                                    IndexDescription(i)));
       c.expected = IndexDescription(i);
-      SetFix(c, CreateIndex(e, i), FixPhase::kIndex,
-             {std::string(kIndexBuild)});
+      SetFix(c, CreateIndex(e, i), FixPhase::kIndex, IndexHazards());
     }
   }
 

@@ -207,7 +207,8 @@ std::string DjangoApp(std::string_view table,
 std::vector<std::string> DetectJoinTables(const Schema& schema) {
   std::vector<std::string> out;
   for (const auto& t : schema.tables) {
-    if (t.kind != TableKind::kTable || t.columns.size() != 3 || t.FindColumn("id") == nullptr) {
+    if (t.kind != TableKind::kTable || t.columns.size() != 3 ||
+        t.FindColumn("id") == nullptr) {
       continue;
     }
     std::vector<std::string> pair;
@@ -215,9 +216,11 @@ std::vector<std::string> DetectJoinTables(const Schema& schema) {
       if (c.name != "id") pair.push_back(c.name);
     }
     auto referenced = [&](const std::string& column) {
-      return std::any_of(t.foreign_keys.begin(), t.foreign_keys.end(), [&](const ForeignKey& f) {
-        return f.columns.size() == 1 && f.columns[0] == column;
-      });
+      return std::any_of(t.foreign_keys.begin(), t.foreign_keys.end(),
+                         [&](const ForeignKey& f) {
+                           return f.columns.size() == 1 &&
+                                  f.columns[0] == column;
+                         });
     };
     auto same_pair = [&](std::vector<std::string> columns) {
       std::sort(columns.begin(), columns.end());
@@ -225,10 +228,13 @@ std::vector<std::string> DetectJoinTables(const Schema& schema) {
       std::sort(sorted.begin(), sorted.end());
       return columns == sorted;
     };
-    bool unique = std::any_of(t.uniques.begin(), t.uniques.end(),
-                              [&](const KeyConstraint& u) { return same_pair(u.columns); }) ||
-                  std::any_of(t.indexes.begin(), t.indexes.end(),
-                              [&](const Index& i) { return i.unique && same_pair(i.keys); });
+    bool unique =
+        std::any_of(
+            t.uniques.begin(), t.uniques.end(),
+            [&](const KeyConstraint& u) { return same_pair(u.columns); }) ||
+        std::any_of(t.indexes.begin(), t.indexes.end(), [&](const Index& i) {
+          return i.unique && same_pair(i.keys);
+        });
     if (referenced(pair[0]) && referenced(pair[1]) && unique) {
       out.push_back(t.schema + "." + t.name);
     }
