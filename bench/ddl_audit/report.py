@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--cg-scale", default="0.1")
     ap.add_argument("--clk-tck", type=int, default=100)
     ap.add_argument("--skipped", default="")
+    ap.add_argument("--note", action="append", default=[])
     a = ap.parse_args()
 
     cpu = defaultdict(dict)        # (mode, cfg) -> {round: ticks}
@@ -101,6 +102,8 @@ def main():
       " (target for schema_guard: <= +2 %)")
     if skipped:
         w("  NOTE: not installed, skipped: %s" % ", ".join(skipped))
+    for n in a.note:
+        w("  %s" % n)
 
     for mode, title in MODES:
         if not any(k[0] == mode for k in list(cpu) + list(cg)):
