@@ -28,14 +28,6 @@ const Column* Table::FindColumn(std::string_view column) const {
   return nullptr;
 }
 
-const Table* Schema::FindTable(std::string_view schema,
-                               std::string_view name) const {
-  for (const auto& t : tables) {
-    if (t.schema == schema && t.name == name) return &t;
-  }
-  return nullptr;
-}
-
 namespace {
 
 std::string Lower(std::string_view text) {

@@ -102,8 +102,6 @@ struct Schema {
       join_tables;  // many-to-many tables, "schema.table" or "table"
   bool names_matter =
       false;  // compare auto-generated constraint/index names too
-
-  const Table* FindTable(std::string_view schema, std::string_view name) const;
 };
 
 // The canonical spelling of a type: what format_type() prints.

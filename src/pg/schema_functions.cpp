@@ -3,7 +3,9 @@
 // check_json(), schema_check() and fix_script() render the same findings.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
+#include <unordered_map>
 #include <set>
 #include <string>
 #include <vector>
@@ -153,13 +155,17 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   core::Schema actual = ReadCatalog(spi, CoveredSchemas(expected->schema));
   spi.Finish();
   // Name the apps of live tables the way the expected schema does.
+  std::unordered_map<std::string, const core::Table*> expected_by_name;
   std::vector<std::string> apps;
   for (const auto& t : expected->schema.tables) {
+    expected_by_name.emplace(t.schema + "." + t.name, &t);
     if (!t.app.empty()) apps.push_back(t.app);
   }
+  std::sort(apps.begin(), apps.end());
+  apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
   for (auto& t : actual.tables) {
-    const core::Table* e = expected->schema.FindTable(t.schema, t.name);
-    t.app = e != nullptr ? e->app : core::DjangoApp(t.name, apps);
+    auto it = expected_by_name.find(t.schema + "." + t.name);
+    t.app = it != expected_by_name.end() ? it->second->app : core::DjangoApp(t.name, apps);
     if (t.app.empty()) t.app = t.schema;
   }
   CheckRun run;
