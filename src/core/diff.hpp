@@ -23,9 +23,21 @@ inline constexpr std::string_view kDeletesData = "DELETES_DATA";
 inline constexpr std::string_view kTableRewrite = "TABLE_REWRITE";
 inline constexpr std::string_view kValidationScan = "VALIDATION_SCAN";
 
-// The order fixes run in: tables before the keys that reference them,
-// destructive changes last.
-enum class FixPhase { kCreate, kAlter, kConstraint, kIndex, kDrop, kNone };
+// The order fixes run in: schemas and types before the tables that use
+// them, tables before their partitions and the keys that reference them,
+// views after the columns they read, destructive changes last.
+enum class FixPhase {
+  kSchema,
+  kType,
+  kCreate,
+  kPartition,
+  kAlter,
+  kConstraint,
+  kIndex,
+  kView,
+  kDrop,
+  kNone
+};
 
 struct Finding {
   Severity severity = Severity::kError;

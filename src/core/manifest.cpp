@@ -154,7 +154,7 @@ Table ReadTable(const Json& object, const std::string& path) {
   OnlyKeys(object, path,
            {"schema", "name", "kind", "app", "columns", "primary_key", "unique",
             "checks", "foreign_keys", "indexes", "sequences", "view",
-            "partition_bound"});
+            "partition_bound", "partition_of", "partition_key"});
   Table t;
   t.schema = OptionalString(object, "schema", path, "public");
   t.name = RequiredString(object, "name", path);
@@ -240,6 +240,8 @@ Table ReadTable(const Json& object, const std::string& path) {
       });
   t.view_definition = OptionalString(object, "view", path);
   t.partition_bound = OptionalString(object, "partition_bound", path);
+  t.partition_of = OptionalString(object, "partition_of", path);
+  t.partition_key = OptionalString(object, "partition_key", path);
   return t;
 }
 
@@ -382,6 +384,12 @@ Json TableJson(const Table& t) {
     table.Set("view", Json::String(t.view_definition));
   if (!t.partition_bound.empty()) {
     table.Set("partition_bound", Json::String(t.partition_bound));
+  }
+  if (!t.partition_of.empty()) {
+    table.Set("partition_of", Json::String(t.partition_of));
+  }
+  if (!t.partition_key.empty()) {
+    table.Set("partition_key", Json::String(t.partition_key));
   }
   return table;
 }

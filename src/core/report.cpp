@@ -11,7 +11,9 @@ namespace {
 bool IsColumnKind(const std::string& kind) {
   return kind == "missing_column" || kind == "extra_column" ||
          kind == "type_mismatch" || kind == "nullability_mismatch" ||
-         kind == "default_mismatch" || kind == "identity_mismatch";
+         kind == "default_mismatch" || kind == "identity_mismatch" ||
+         kind == "collation_mismatch" || kind == "generated_mismatch" ||
+         kind == "missing_sequence";
 }
 
 std::string Line(const Finding& f) {

@@ -181,6 +181,10 @@ bool LikeMatch(std::string_view text, std::string_view pattern) {
   return p == pattern.size();
 }
 
+std::string AppOf(const Table& table) {
+  return table.app.empty() ? table.schema : table.app;
+}
+
 std::string DjangoApp(std::string_view table,
                       const std::vector<std::string>& known_apps) {
   std::string best;

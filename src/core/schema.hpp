@@ -78,6 +78,8 @@ struct Table {
   std::vector<OwnedSequence> sequences;
   std::string view_definition;  // views and materialized views
   std::string partition_bound;  // partitions: "FOR VALUES ..."
+  std::string partition_of;     // partitions: the parent, "schema.table"
+  std::string partition_key;    // partitioned tables: "RANGE (created_at)"
 
   const Column* FindColumn(std::string_view column) const;
 };
@@ -98,10 +100,14 @@ struct Schema {
   std::vector<Table> tables;
   std::vector<EnumType> enums;
   std::vector<IgnorePattern> ignore;
-  std::vector<std::string>
-      join_tables;  // many-to-many tables, "schema.table" or "table"
-  bool names_matter =
-      false;  // compare auto-generated constraint/index names too
+  // Many-to-many join tables, "schema.table" or "table".
+  std::vector<std::string> join_tables;
+  // Compare auto-generated constraint and index names too.
+  bool names_matter = false;
+  // The schemas that exist; filled by the catalog reader (schemas_known),
+  // so that a missing schema is reported once.
+  std::vector<std::string> schemas;
+  bool schemas_known = false;
 };
 
 // The canonical spelling of a type: what format_type() prints.
@@ -117,6 +123,9 @@ bool LikeMatch(std::string_view text, std::string_view pattern);
 
 // The Django app a table belongs to: the longest known app label that is a
 // prefix followed by '_', else the text before the first '_', else "".
+// The app a table's findings are grouped under: its app, else its schema.
+std::string AppOf(const Table& table);
+
 std::string DjangoApp(std::string_view table,
                       const std::vector<std::string>& known_apps);
 

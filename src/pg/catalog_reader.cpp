@@ -33,7 +33,13 @@ SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
        a.attgenerated::text,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN co.collname::text END,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+       CASE WHEN c.relispartition THEN
+         (SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+          WHERE i.inhrelid = c.oid) END,
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -199,6 +205,8 @@ core::Schema ReadCatalog(SpiSession& spi,
                : kind == 'm' ? core::TableKind::kMaterializedView
                              : core::TableKind::kTable;
       t.partition_bound = columns.Text(r, 11);
+      t.partition_of = columns.Text(r, 12);
+      t.partition_key = columns.Text(r, 13);
       schema.tables.push_back(std::move(t));
     }
     if (columns.Get(r, 4) == nullptr) continue;  // a relation without columns
@@ -219,6 +227,15 @@ core::Schema ReadCatalog(SpiSession& spi,
     c.collation = columns.Text(r, 10);
     t.columns.push_back(std::move(c));
   }
+
+  QueryResult schemas_found = spi.Query(
+      "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY ($1) "
+      "ORDER BY 1",
+      args);
+  for (std::size_t r = 0; r < schemas_found.rows(); ++r) {
+    schema.schemas.push_back(schemas_found.Text(r, 0));
+  }
+  schema.schemas_known = true;
 
   QueryResult views = spi.Query(kViews, args);
   for (std::size_t r = 0; r < views.rows(); ++r) {

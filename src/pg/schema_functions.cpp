@@ -165,7 +165,8 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
   for (auto& t : actual.tables) {
     auto it = expected_by_name.find(t.schema + "." + t.name);
-    t.app = it != expected_by_name.end() ? it->second->app : core::DjangoApp(t.name, apps);
+    t.app = it != expected_by_name.end() ? it->second->app
+                                         : core::DjangoApp(t.name, apps);
     if (t.app.empty()) t.app = t.schema;
   }
   CheckRun run;
@@ -175,7 +176,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   if (app) {
     scope.tables.clear();
     for (const auto& t : expected->schema.tables) {
-      if (t.app == *app) scope.tables.push_back(t);
+      if (core::AppOf(t) == *app) scope.tables.push_back(t);
     }
     for (auto& f : all) {
       if (f.app == *app) run.findings.push_back(std::move(f));

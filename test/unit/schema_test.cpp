@@ -67,18 +67,22 @@ TEST(DetectJoinTables, FindsDjangoManyToManyTables) {
   Table join;
   join.schema = "public";
   join.name = "core_company_users";
-  join.columns = {{"id", "bigint", true, std::nullopt, "by_default", "", "", false},
-                  {"company_id", "bigint", true, std::nullopt, "", "", "", false},
-                  {"user_id", "integer", true, std::nullopt, "", "", "", false}};
-  join.foreign_keys.push_back({"a", {"company_id"}, "public", "core_company", {"id"}});
-  join.foreign_keys.push_back({"b", {"user_id"}, "public", "auth_user", {"id"}});
+  join.columns = {
+      {"id", "bigint", true, std::nullopt, "by_default", "", "", false},
+      {"company_id", "bigint", true, std::nullopt, "", "", "", false},
+      {"user_id", "integer", true, std::nullopt, "", "", "", false}};
+  join.foreign_keys.push_back(
+      {"a", {"company_id"}, "public", "core_company", {"id"}});
+  join.foreign_keys.push_back(
+      {"b", {"user_id"}, "public", "auth_user", {"id"}});
   join.uniques.push_back({"u", {"user_id", "company_id"}});
   s.tables.push_back(join);
   Table plain = join;
   plain.name = "core_membership";
   plain.uniques.clear();
   s.tables.push_back(plain);
-  EXPECT_EQ(DetectJoinTables(s), std::vector<std::string>{"public.core_company_users"});
+  EXPECT_EQ(DetectJoinTables(s),
+            std::vector<std::string>{"public.core_company_users"});
 }
 
 }  // namespace
