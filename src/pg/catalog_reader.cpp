@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -39,7 +40,8 @@ SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text,
           JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
           JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
           WHERE i.inhrelid = c.oid) END,
-       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
+       a.attnum
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -50,24 +52,22 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname = ANY ($1)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                   WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND e.objid = c.oid AND e.deptype = 'e')
-ORDER BY n.nspname, c.relname, a.attnum)SQL";
+ORDER BY c.oid, a.attnum)SQL";
 
 constexpr const char* kViews = R"SQL(
 SELECT c.oid::int8, pg_catalog.pg_get_viewdef(c.oid, true)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY ($1))SQL";
 
+// Key columns come back as attribute numbers, resolved against the columns
+// already read; only CHECK constraints need their definition printed.
 constexpr const char* kConstraints = R"SQL(
 SELECT con.conrelid::int8, con.conname, con.contype::text,
-       pg_catalog.pg_get_constraintdef(con.oid, true), con.convalidated,
-       (SELECT pg_catalog.json_agg(a.attname ORDER BY k.o)
-        FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY k(n, o)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text,
-       fn.nspname, fc.relname,
-       (SELECT pg_catalog.json_agg(a.attname ORDER BY k.o)
-        FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY k(n, o)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n)::text,
-       con.confdeltype::text, con.confupdtype::text, con.condeferrable, con.condeferred
+       CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_constraintdef(con.oid, true) END,
+       con.convalidated, pg_catalog.array_to_string(con.conkey, ' '),
+       fn.nspname, fc.relname, pg_catalog.array_to_string(con.confkey, ' '),
+       con.confdeltype::text, con.confupdtype::text, con.condeferrable, con.condeferred,
+       con.confrelid::int8
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -75,6 +75,12 @@ LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE con.contype IN ('p', 'u', 'c', 'f') AND con.conparentid = 0 AND n.nspname = ANY ($1)
 ORDER BY con.conrelid, con.conname)SQL";
+
+// Column names of tables outside the schemas read (referenced by foreign
+// keys).
+constexpr const char* kOtherColumns = R"SQL(
+SELECT a.attrelid::int8, a.attnum, a.attname FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = ANY ($1) AND a.attnum > 0 AND NOT a.attisdropped)SQL";
 
 // Indexes that do not implement a primary key, unique or exclusion
 // constraint.
@@ -190,6 +196,9 @@ core::Schema ReadCatalog(SpiSession& spi,
   core::Schema schema;
   std::vector<QueryArg> args{{TEXTARRAYOID, TextArrayDatum(schemas), false}};
   std::unordered_map<std::string, std::size_t> by_oid;
+  // Column names by relation and attribute number, for constraint keys.
+  std::unordered_map<std::string, std::unordered_map<int, std::string>>
+      attnames;
 
   QueryResult columns = spi.Query(kColumns, args);
   for (std::size_t r = 0; r < columns.rows(); ++r) {
@@ -210,6 +219,7 @@ core::Schema ReadCatalog(SpiSession& spi,
       schema.tables.push_back(std::move(t));
     }
     if (columns.Get(r, 4) == nullptr) continue;  // a relation without columns
+    attnames[oid][std::stoi(columns.Text(r, 14))] = columns.Text(r, 4);
     core::Table& t = schema.tables[it->second];
     core::Column c;
     c.name = columns.Text(r, 4);
@@ -245,13 +255,47 @@ core::Schema ReadCatalog(SpiSession& spi,
   }
 
   QueryResult constraints = spi.Query(kConstraints, args);
+  // Referenced tables whose columns were not read with the schemas.
+  std::vector<std::string> other_tables;
   for (std::size_t r = 0; r < constraints.rows(); ++r) {
-    auto it = by_oid.find(constraints.Text(r, 0));
+    if (constraints.Get(r, 13) != nullptr && constraints.Text(r, 13) != "0" &&
+        attnames.count(constraints.Text(r, 13)) == 0) {
+      other_tables.push_back(constraints.Text(r, 13));
+    }
+  }
+  if (!other_tables.empty()) {
+    std::vector<QueryArg> oids{
+        {OIDARRAYOID, OidArrayDatum(other_tables), false}};
+    QueryResult other = spi.Query(kOtherColumns, oids);
+    for (std::size_t r = 0; r < other.rows(); ++r) {
+      attnames[other.Text(r, 0)][std::stoi(other.Text(r, 1))] =
+          other.Text(r, 2);
+    }
+  }
+  auto key_names = [&](const std::string& relid, const char* attnums) {
+    std::vector<std::string> names;
+    if (attnums == nullptr) return names;
+    const auto& table = attnames[relid];
+    std::size_t pos = 0;
+    std::string list(attnums);
+    while (pos < list.size()) {
+      std::size_t end = list.find(' ', pos);
+      if (end == std::string::npos) end = list.size();
+      int attnum = std::stoi(list.substr(pos, end - pos));
+      auto it = table.find(attnum);
+      names.push_back(it != table.end() ? it->second : std::to_string(attnum));
+      pos = end + 1;
+    }
+    return names;
+  };
+  for (std::size_t r = 0; r < constraints.rows(); ++r) {
+    std::string relid = constraints.Text(r, 0);
+    auto it = by_oid.find(relid);
     if (it == by_oid.end()) continue;
     core::Table& t = schema.tables[it->second];
     std::string name = constraints.Text(r, 1);
     char type = constraints.Text(r, 2)[0];
-    std::vector<std::string> keys = JsonStrings(constraints.Get(r, 5));
+    std::vector<std::string> keys = key_names(relid, constraints.Get(r, 5));
     if (type == 'p') {
       t.primary_key = core::KeyConstraint{name, keys};
     } else if (type == 'u') {
@@ -265,7 +309,8 @@ core::Schema ReadCatalog(SpiSession& spi,
       fk.columns = keys;
       fk.ref_schema = constraints.Text(r, 6);
       fk.ref_table = constraints.Text(r, 7);
-      fk.ref_columns = JsonStrings(constraints.Get(r, 8));
+      fk.ref_columns =
+          key_names(constraints.Text(r, 13), constraints.Get(r, 8));
       fk.on_delete = Action(constraints.Get(r, 9));
       fk.on_update = Action(constraints.Get(r, 10));
       fk.deferrable = constraints.Bool(r, 11);
@@ -308,6 +353,13 @@ core::Schema ReadCatalog(SpiSession& spi,
     t.app = core::DjangoApp(t.name, apps);
     if (t.app.empty()) t.app = t.schema;
   }
+  // Read in OID order (cheaper than sorting text); the manifest lists
+  // tables by schema and name.
+  std::sort(schema.tables.begin(), schema.tables.end(),
+            [](const core::Table& a, const core::Table& b) {
+              return a.schema != b.schema ? a.schema < b.schema
+                                          : a.name < b.name;
+            });
   schema.join_tables = core::DetectJoinTables(schema);
   return schema;
 }

@@ -103,4 +103,19 @@ Datum TextArrayDatum(const std::vector<std::string>& values) {
   return result;
 }
 
+Datum OidArrayDatum(const std::vector<std::string>& oids) {
+  std::vector<Datum> elems;
+  elems.reserve(oids.size());
+  for (const auto& oid : oids) {
+    elems.push_back(ObjectIdGetDatum(static_cast<Oid>(std::stoul(oid))));
+  }
+  Datum result = 0;
+  PgTry([&]() noexcept {
+    result = PointerGetDatum(
+        construct_array(elems.data(), static_cast<int>(elems.size()), OIDOID,
+                        sizeof(Oid), true, TYPALIGN_INT));
+  });
+  return result;
+}
+
 }  // namespace schema_guard::pg

@@ -61,4 +61,7 @@ class SpiSession {
 // A text[] Datum from strings (palloc'd in the current memory context).
 Datum TextArrayDatum(const std::vector<std::string>& values);
 
+// An oid[] Datum from OIDs written as decimal strings.
+Datum OidArrayDatum(const std::vector<std::string>& oids);
+
 }  // namespace schema_guard::pg
