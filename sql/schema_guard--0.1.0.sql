@@ -17,7 +17,9 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 -- the event triggers in the DDL's own transaction; append-only for everyone
 -- but superusers (see prune_audit). Column order is relied upon by the
 -- event triggers: upgrades must only append columns.
-CREATE SEQUENCE @extschema@.ddl_event_event_id_seq;
+-- The event triggers take ids a block of 64 at a time (one sequence call
+-- per event, not per row); ids increase but have gaps.
+CREATE SEQUENCE @extschema@.ddl_event_event_id_seq INCREMENT BY 64;
 CREATE TABLE @extschema@.ddl_event (
   event_id          bigint      NOT NULL DEFAULT pg_catalog.nextval('@extschema@.ddl_event_event_id_seq'),
   occurred_at       timestamptz NOT NULL,
@@ -39,7 +41,8 @@ CREATE TABLE @extschema@.ddl_event (
   CONSTRAINT ddl_event_pkey PRIMARY KEY (event_id)
 );
 ALTER SEQUENCE @extschema@.ddl_event_event_id_seq OWNED BY @extschema@.ddl_event.event_id;
-CREATE INDEX ddl_event_txid_idx ON @extschema@.ddl_event (txid);
+-- No index on txid: a transaction's own events are found through the
+-- primary key from the first id it wrote (kept in the backend).
 
 COMMENT ON TABLE @extschema@.ddl_event IS
   'DDL audit: one row per object a statement created, altered or dropped';

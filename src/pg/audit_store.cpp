@@ -56,6 +56,7 @@ constexpr const char* kSchema = "schema_guard";
 
 bool internal_sql_running = false;
 int64 session_first_event_id = 0;
+int64 xact_first_event_id = 0;
 
 Oid AuditNamespace() { return get_namespace_oid(kSchema, true); }
 
@@ -153,13 +154,22 @@ void PrepareEventContext(EventContext* context, const char* migration) {
   context->migration = migration == nullptr ? (Datum)0 : TextDatum(migration);
 }
 
-void InsertAuditRow(AuditTarget* target, const EventContext* context,
-                    const AuditObject* object) {
+int64 NextEventId(AuditWriter* writer) {
+  if (writer->next_id == writer->block_end) {
+    writer->next_id = nextval_internal(writer->target.sequence, false);
+    writer->block_end = writer->next_id + kEventIdBlock;
+  }
+  int64 event_id = writer->next_id++;
+  if (session_first_event_id == 0) session_first_event_id = event_id;
+  if (xact_first_event_id == 0) xact_first_event_id = event_id;
+  return event_id;
+}
+
+void InsertAuditRow(AuditWriter* writer, const AuditObject* object) {
+  const EventContext* context = &writer->context;
   Datum values[kAuditColumnCount];
   bool nulls[kAuditColumnCount] = {};
-  int64 event_id = nextval_internal(target->sequence, false);
-  if (session_first_event_id == 0) session_first_event_id = event_id;
-  values[kEventId] = Int64GetDatum(event_id);
+  values[kEventId] = Int64GetDatum(NextEventId(writer));
   values[kOccurredAt] = context->occurred_at;
   values[kTxid] = context->txid;
   values[kRoleName] = context->role_name;
@@ -183,8 +193,9 @@ void InsertAuditRow(AuditTarget* target, const EventContext* context,
   nulls[kMigration] = context->migration_null;
 
   HeapTuple tuple =
-      heap_form_tuple(RelationGetDescr(target->relation), values, nulls);
-  CatalogTupleInsertWithInfo(target->relation, tuple, target->indexes);
+      heap_form_tuple(RelationGetDescr(writer->target.relation), values, nulls);
+  CatalogTupleInsertWithInfo(writer->target.relation, tuple,
+                             writer->target.indexes);
   heap_freetuple(tuple);
 }
 
@@ -204,9 +215,11 @@ void WriteAuditRow(AuditWriter* writer, const AuditObject* object) {
       return;
     }
     PrepareEventContext(&writer->context, writer->migration_label);
+    writer->next_id = 0;
+    writer->block_end = 0;
     writer->started = true;
   }
-  InsertAuditRow(&writer->target, &writer->context, object);
+  InsertAuditRow(writer, object);
 }
 
 void FinishAuditWriter(AuditWriter* writer) {
@@ -261,5 +274,9 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
 }
 
 int64 SessionFirstEventId() { return session_first_event_id; }
+
+int64 TransactionFirstEventId() { return xact_first_event_id; }
+
+void ForgetTransactionEvents() { xact_first_event_id = 0; }
 
 }  // namespace schema_guard::pg

@@ -55,12 +55,18 @@ bool AuditSuppressed();
 // Writes the rows of one event-trigger call. The audit table is opened and
 // the shared parts of the row computed on the first row, so a statement
 // whose objects are all ignored (temporary tables) never touches it.
+// Event ids are taken from the sequence a block at a time (it counts in
+// steps of kEventIdBlock): one sequence call per event, not per row.
+inline constexpr int kEventIdBlock = 64;
+
 struct AuditWriter {
   const char* migration_label;  // may be null
   bool started;
   bool unavailable;  // the audit table is gone (the extension is being dropped)
   AuditTarget target;
   EventContext context;
+  int64 next_id;    // next event id of the current block
+  int64 block_end;  // first id past the current block
 };
 
 void StartAuditWriter(AuditWriter* writer, const char* migration_label);
@@ -77,5 +83,13 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
 // The first event_id this backend wrote, or 0: a lower bound for the
 // session's own events.
 int64 SessionFirstEventId();
+
+// The first event_id this backend wrote in the current transaction, or 0:
+// a lower bound for the transaction's own events (found through the
+// primary key, so ddl_event needs no index on txid).
+int64 TransactionFirstEventId();
+
+// Called at the end of every transaction.
+void ForgetTransactionEvents();
 
 }  // namespace schema_guard::pg

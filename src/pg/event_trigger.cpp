@@ -93,7 +93,10 @@ bool TakeRewrite(Oid relid) {
 
 void ForgetRewrites() { rewritten_count = 0; }
 
-void OnXactEvent(XactEvent /*event*/, void* /*arg*/) { ForgetRewrites(); }
+void OnXactEvent(XactEvent /*event*/, void* /*arg*/) {
+  ForgetRewrites();
+  ForgetTransactionEvents();
+}
 
 void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
                     SubTransactionId /*parent*/, void* /*arg*/) {
@@ -383,7 +386,15 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
     object.in_extension = DatumGetBool(values[kDdlInExtension]);
     object.rewrite =
         classid == RelationRelationId && objsubid == 0 && TakeRewrite(objid);
-    WriteAuditRow(&writer, &object);
+    // CREATE TABLE runs internal commands of its own: ALTER SEQUENCE ...
+    // OWNED BY for serial and identity columns, and ALTER TABLE to add its
+    // foreign keys. The table, sequence and constraints have rows of their
+    // own; these two would only repeat them.
+    bool internal = trigdata->tag == CMDTAG_CREATE_TABLE &&
+                    (TextEquals(object.command_tag, "ALTER SEQUENCE") ||
+                     (TextEquals(object.command_tag, "ALTER TABLE") &&
+                      classid == RelationRelationId && objsubid == 0));
+    if (!internal) WriteAuditRow(&writer, &object);
 
     if (command == nullptr) continue;
     if (command->type == SCT_AlterTable) {

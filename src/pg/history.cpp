@@ -235,7 +235,8 @@ int WatchKnownTables() {
 // The attribution statement run for every history write. $1 backend_pid,
 // $2 backend_start, $3 txid, $4 label, $5 application_name, $6 the first
 // event id this backend wrote (0: none), $7 framework, $8 history table,
-// $9 operation, $10 session role.
+// $9 operation, $10 session role, $11 the first event id this transaction
+// wrote (0: none).
 constexpr const char* kAttribute = R"SQL(
 WITH prev AS (
   SELECT coalesce(max(m.high_water), 0) AS hw
@@ -244,7 +245,7 @@ WITH prev AS (
 attributed AS (
   UPDATE schema_guard.ddl_event e SET migration = $4
   WHERE e.migration IS NULL
-    AND (e.txid = $3
+    AND (($11 > 0 AND e.event_id >= $11 AND e.txid = $3)
          OR ($6 > 0 AND e.event_id >= $6
              AND e.event_id > (SELECT hw FROM prev)
              AND e.backend_pid = $1 AND e.backend_start = $2
@@ -349,10 +350,10 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
                           : TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
                               ? "UPDATE"
                               : "DELETE";
-  Oid types[10] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID,
-                   INT8OID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID};
+  Oid types[11] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, INT8OID,
+                   TEXTOID, TEXTOID,        TEXTOID, TEXTOID, INT8OID};
   bool app_null = application_name == nullptr || application_name[0] == '\0';
-  Datum values[10] = {
+  Datum values[11] = {
       Int32GetDatum(MyProcPid),
       TimestampTzGetDatum(MyStartTimestamp),
       FullTransactionIdGetDatum(GetTopFullTransactionId()),
@@ -363,10 +364,11 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
       CStringGetTextDatum(table),
       CStringGetTextDatum(operation),
       CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false)),
+      Int64GetDatum(schema_guard::pg::TransactionFirstEventId()),
   };
-  char nulls[10] = {' ', ' ', ' ', ' ', app_null ? 'n' : ' ',
-                    ' ', ' ', ' ', ' ', ' '};
-  schema_guard::pg::RunInternalSql(schema_guard::pg::kAttribute, 10, types,
+  char nulls[11] = {' ', ' ', ' ', ' ', app_null ? 'n' : ' ', ' ', ' ',
+                    ' ', ' ', ' ', ' '};
+  schema_guard::pg::RunInternalSql(schema_guard::pg::kAttribute, 11, types,
                                    values, nulls);
   return PointerGetDatum(nullptr);
 }
