@@ -20,6 +20,7 @@ arguments (fixed seed), so every configuration runs the very same SQL.
 """
 
 import argparse
+import signal
 import random
 import sys
 
@@ -204,4 +205,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under | head
     main()

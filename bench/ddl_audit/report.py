@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Format the DDL-audit benchmark's results.tsv as one table per mode.
 
-results.tsv columns: phase(cpu|cg) mode config round value rows wall_s
+results.tsv columns: phase(cpu|cg) mode config round value rows wall_s [bytes]
   cpu: value = backend utime+stime over the workload, in clock ticks
   cg:  value = the backend's total Ir (cachegrind summary line)
   rows = audit rows the configuration wrote (pgaudit: AUDIT lines in the log)
+  bytes = their size (sum of pg_column_size(row); pgaudit: bytes of those lines)
 
     report.py results.tsv [--cpu-scale S] [--cg-scale S] [--clk-tck N] ...
 """
 
 import argparse
+import signal
 import statistics
 from collections import defaultdict
 from fractions import Fraction
@@ -35,6 +37,13 @@ def scale_label(s):
     if fr.numerator == 1:
         return "1/%d" % fr.denominator
     return "x%g" % s
+
+
+def human(n):
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return ("%d %s" if unit == "B" else "%.1f %s") % (n, unit)
+        n /= 1024.0
 
 
 def pct(x, ref, digits=1):
@@ -66,14 +75,16 @@ def main():
             if len(p) < 7:
                 continue
             phase, mode, cfg, rnd, value, rows, _wall = p[:7]
+            nbytes = int(p[7]) if len(p) > 7 and p[7] else None
+            rows = (int(rows), nbytes)
             if phase == "cpu":
                 cpu[(mode, cfg)][rnd] = int(value)
-                cpu_rows[(mode, cfg)] = int(rows)
+                cpu_rows[(mode, cfg)] = rows
             elif phase == "cg" and cfg == "empty_session":
                 empty_ir = int(value)
             elif phase == "cg":
                 cg_r[(mode, cfg)][rnd] = int(value)
-                cg_rows[(mode, cfg)] = int(rows)
+                cg_rows[(mode, cfg)] = rows
     cg = {k: int(statistics.median(v.values())) for k, v in cg_r.items()}
     cg_n = max((len(v) for v in cg_r.values()), default=0)
 
@@ -117,7 +128,7 @@ def main():
             hdr += " %15s %9s" % ("Ir (%s)" % cg_sl, "vs none")
             if cg_n > 1:
                 hdr += " %7s" % "spread"
-        hdr += "   %s" % "audit rows written"
+        hdr += "   %s" % "audit rows written (size)"
         w(hdr)
         w("-" * len(hdr))
         ref_rounds = cpu.get((mode, "noaudit"), {})
@@ -160,11 +171,12 @@ def main():
             if cfg in ("noaudit", "empty_evt"):
                 rows.append("-")
             else:
-                unit = " log lines" if cfg == "pgaudit" else ""
-                if (mode, cfg) in cpu_rows:
-                    rows.append("%d%s (%s)" % (cpu_rows[(mode, cfg)], unit, cpu_sl))
-                if (mode, cfg) in cg_rows:
-                    rows.append("%d%s (%s)" % (cg_rows[(mode, cfg)], unit, cg_sl))
+                unit = " lines" if cfg == "pgaudit" else ""
+                for d, sl in ((cpu_rows, cpu_sl), (cg_rows, cg_sl)):
+                    if (mode, cfg) in d:
+                        n, nb = d[(mode, cfg)]
+                        size = "" if nb is None else ", %s" % human(nb)
+                        rows.append("%d%s (%s%s)" % (n, unit, sl, size))
             line += "   " + ", ".join(rows)
             w(line)
     if have_cg and empty_ir is not None:
@@ -176,4 +188,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under | head
     main()
