@@ -11,84 +11,112 @@
 namespace schema_guard::core {
 namespace {
 
-[[noreturn]] void Fail(const std::string& path, const std::string& problem) {
+// A JSON path, rendered only when there is a problem to report:
+// "tables[3].columns[2].type". A child refers to its parent, which lives in
+// the caller's frame.
+class Path {
+ public:
+  Path() = default;
+  Path Member(std::string_view key) const { return Path(this, key, kNoIndex); }
+  Path Element(std::size_t index) const { return Path(this, {}, index); }
+
+  std::string Render() const {
+    if (parent_ == nullptr) return "(document)";
+    std::vector<const Path*> chain;
+    for (const Path* p = this; p->parent_ != nullptr; p = p->parent_)
+      chain.push_back(p);
+    std::string out;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      const Path* p = *it;
+      if (p->index_ != kNoIndex) {
+        out += fmt::format("[{}]", p->index_);
+      } else {
+        if (!out.empty()) out += '.';
+        out += p->key_;
+      }
+    }
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+  Path(const Path* parent, std::string_view key, std::size_t index)
+      : parent_(parent), key_(key), index_(index) {}
+  const Path* parent_ = nullptr;
+  std::string_view key_;
+  std::size_t index_ = kNoIndex;
+};
+
+[[noreturn]] void Fail(const Path& path, const std::string& problem) {
   throw Error(ErrorCode::kInvalidParameterValue,
-              fmt::format("invalid manifest: {}: {}", path, problem),
+              fmt::format("invalid manifest: {}: {}", path.Render(), problem),
               "The manifest format (\"schema_guard/1\") is described in the "
               "README under \"The manifest\".",
               "Start from the output of schema_guard.snapshot().");
 }
 
-std::string Member(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-
-std::string Element(const std::string& path, std::size_t i) {
-  return fmt::format("{}[{}]", path, i);
-}
-
-void Expect(const Json& value, Json::Kind kind, const std::string& path) {
+void Expect(const Json& value, Json::Kind kind, const Path& path) {
   if (value.kind() != kind) {
     Fail(path, fmt::format("expected {}, found {}", KindName(kind),
                            KindName(value.kind())));
   }
 }
 
-void OnlyKeys(const Json& object, const std::string& path,
+void OnlyKeys(const Json& object, const Path& path,
               std::initializer_list<std::string_view> keys) {
   for (const auto& [key, value] : object.members()) {
     bool known = false;
     for (auto k : keys) known = known || key == k;
-    if (!known) Fail(Member(path, key), "unknown key");
+    if (!known) Fail(path.Member(key), "unknown key");
   }
 }
 
 const Json* Optional(const Json& object, std::string_view key, Json::Kind kind,
-                     const std::string& path) {
+                     const Path& path) {
   const Json* value = object.Find(key);
   if (value == nullptr || value->is_null()) return nullptr;
-  Expect(*value, kind, Member(path, key));
+  Expect(*value, kind, path.Member(key));
   return value;
 }
 
 const Json& Required(const Json& object, std::string_view key, Json::Kind kind,
-                     const std::string& path) {
+                     const Path& path) {
   const Json* value = object.Find(key);
-  if (value == nullptr) Fail(Member(path, key), "missing");
-  Expect(*value, kind, Member(path, key));
+  if (value == nullptr) Fail(path.Member(key), "missing");
+  Expect(*value, kind, path.Member(key));
   return *value;
 }
 
 std::string RequiredString(const Json& object, std::string_view key,
-                           const std::string& path) {
+                           const Path& path) {
   const std::string& text =
       Required(object, key, Json::Kind::kString, path).text();
-  if (text.empty()) Fail(Member(path, key), "must not be empty");
+  if (text.empty()) Fail(path.Member(key), "must not be empty");
   return text;
 }
 
 std::string OptionalString(const Json& object, std::string_view key,
-                           const std::string& path, std::string fallback = {}) {
+                           const Path& path, std::string fallback = {}) {
   const Json* value = Optional(object, key, Json::Kind::kString, path);
   return value == nullptr ? std::move(fallback) : value->text();
 }
 
-bool OptionalBool(const Json& object, std::string_view key,
-                  const std::string& path, bool fallback) {
+bool OptionalBool(const Json& object, std::string_view key, const Path& path,
+                  bool fallback) {
   const Json* value = Optional(object, key, Json::Kind::kBool, path);
   return value == nullptr ? fallback : value->boolean();
 }
 
 std::vector<std::string> Strings(const Json& object, std::string_view key,
-                                 const std::string& path, bool required) {
+                                 const Path& path, bool required) {
   const Json* value = required
                           ? &Required(object, key, Json::Kind::kArray, path)
                           : Optional(object, key, Json::Kind::kArray, path);
   std::vector<std::string> out;
   if (value == nullptr) return out;
-  std::string list_path = Member(path, key);
+  Path list_path = path.Member(key);
   for (std::size_t i = 0; i < value->items().size(); ++i) {
-    Expect(value->items()[i], Json::Kind::kString, Element(list_path, i));
+    Expect(value->items()[i], Json::Kind::kString, list_path.Element(i));
     out.push_back(value->items()[i].text());
   }
   if (required && out.empty()) Fail(list_path, "must not be empty");
@@ -96,25 +124,25 @@ std::vector<std::string> Strings(const Json& object, std::string_view key,
 }
 
 template <typename Fn>
-void EachObject(const Json& object, std::string_view key,
-                const std::string& path, Fn&& fn) {
+void EachObject(const Json& object, std::string_view key, const Path& path,
+                Fn&& fn) {
   const Json* list = Optional(object, key, Json::Kind::kArray, path);
   if (list == nullptr) return;
-  std::string list_path = Member(path, key);
+  Path list_path = path.Member(key);
   for (std::size_t i = 0; i < list->items().size(); ++i) {
-    std::string item_path = Element(list_path, i);
+    Path item_path = list_path.Element(i);
     Expect(list->items()[i], Json::Kind::kObject, item_path);
     fn(list->items()[i], item_path);
   }
 }
 
-KeyConstraint ReadKey(const Json& object, const std::string& path) {
+KeyConstraint ReadKey(const Json& object, const Path& path) {
   OnlyKeys(object, path, {"name", "columns"});
   return {OptionalString(object, "name", path),
           Strings(object, "columns", path, true)};
 }
 
-Column ReadColumn(const Json& object, const std::string& path) {
+Column ReadColumn(const Json& object, const Path& path) {
   OnlyKeys(object, path,
            {"name", "type", "not_null", "default", "identity", "generated",
             "collation"});
@@ -130,7 +158,7 @@ Column ReadColumn(const Json& object, const std::string& path) {
   c.identity = OptionalString(object, "identity", path);
   if (!c.identity.empty() && c.identity != "always" &&
       c.identity != "by_default") {
-    Fail(Member(path, "identity"), "expected \"always\" or \"by_default\"");
+    Fail(path.Member("identity"), "expected \"always\" or \"by_default\"");
   }
   c.generated = OptionalString(object, "generated", path);
   c.collation = OptionalString(object, "collation", path);
@@ -138,19 +166,19 @@ Column ReadColumn(const Json& object, const std::string& path) {
 }
 
 std::string ReadAction(const Json& object, std::string_view key,
-                       const std::string& path) {
+                       const Path& path) {
   std::string action = OptionalString(object, key, path, "no action");
   for (std::string_view ok :
        {"no action", "restrict", "cascade", "set null", "set default"}) {
     if (action == ok) return action;
   }
   Fail(
-      Member(path, key),
+      path.Member(key),
       "expected one of \"no action\", \"restrict\", \"cascade\", \"set null\", "
       "\"set default\"");
 }
 
-Table ReadTable(const Json& object, const std::string& path) {
+Table ReadTable(const Json& object, const Path& path) {
   OnlyKeys(object, path,
            {"schema", "name", "kind", "app", "columns", "primary_key", "unique",
             "checks", "foreign_keys", "indexes", "sequences", "view",
@@ -168,13 +196,13 @@ Table ReadTable(const Json& object, const std::string& path) {
   else if (kind == "materialized view")
     t.kind = TableKind::kMaterializedView;
   else
-    Fail(Member(path, "kind"),
+    Fail(path.Member("kind"),
          "expected \"table\", \"partitioned table\", \"view\" or "
          "\"materialized view\"");
   t.app = OptionalString(object, "app", path);
   Required(object, "columns", Json::Kind::kArray, path);
   std::unordered_map<std::string, std::size_t> seen;
-  EachObject(object, "columns", path, [&](const Json& c, const std::string& p) {
+  EachObject(object, "columns", path, [&](const Json& c, const Path& p) {
     Column column = ReadColumn(c, p);
     auto [it, inserted] = seen.emplace(column.name, t.columns.size());
     if (!inserted) {
@@ -185,43 +213,41 @@ Table ReadTable(const Json& object, const std::string& path) {
   });
   if (const Json* pk =
           Optional(object, "primary_key", Json::Kind::kObject, path)) {
-    t.primary_key = ReadKey(*pk, Member(path, "primary_key"));
+    t.primary_key = ReadKey(*pk, path.Member("primary_key"));
   }
-  EachObject(object, "unique", path, [&](const Json& u, const std::string& p) {
+  EachObject(object, "unique", path, [&](const Json& u, const Path& p) {
     t.uniques.push_back(ReadKey(u, p));
   });
-  EachObject(object, "checks", path, [&](const Json& c, const std::string& p) {
+  EachObject(object, "checks", path, [&](const Json& c, const Path& p) {
     OnlyKeys(c, p, {"name", "expression", "validated"});
     t.checks.push_back({OptionalString(c, "name", p),
                         RequiredString(c, "expression", p),
                         OptionalBool(c, "validated", p, true)});
   });
-  EachObject(
-      object, "foreign_keys", path, [&](const Json& f, const std::string& p) {
-        OnlyKeys(f, p,
-                 {"name", "columns", "references", "on_delete", "on_update",
-                  "deferrable", "initially_deferred", "validated"});
-        ForeignKey fk;
-        fk.name = OptionalString(f, "name", p);
-        fk.columns = Strings(f, "columns", p, true);
-        const Json& ref = Required(f, "references", Json::Kind::kObject, p);
-        std::string ref_path = Member(p, "references");
-        OnlyKeys(ref, ref_path, {"schema", "table", "columns"});
-        fk.ref_schema = OptionalString(ref, "schema", ref_path, t.schema);
-        fk.ref_table = RequiredString(ref, "table", ref_path);
-        fk.ref_columns = Strings(ref, "columns", ref_path, true);
-        if (fk.ref_columns.size() != fk.columns.size()) {
-          Fail(Member(ref_path, "columns"),
-               "must have as many columns as the key");
-        }
-        fk.on_delete = ReadAction(f, "on_delete", p);
-        fk.on_update = ReadAction(f, "on_update", p);
-        fk.deferrable = OptionalBool(f, "deferrable", p, false);
-        fk.initially_deferred = OptionalBool(f, "initially_deferred", p, false);
-        fk.validated = OptionalBool(f, "validated", p, true);
-        t.foreign_keys.push_back(std::move(fk));
-      });
-  EachObject(object, "indexes", path, [&](const Json& i, const std::string& p) {
+  EachObject(object, "foreign_keys", path, [&](const Json& f, const Path& p) {
+    OnlyKeys(f, p,
+             {"name", "columns", "references", "on_delete", "on_update",
+              "deferrable", "initially_deferred", "validated"});
+    ForeignKey fk;
+    fk.name = OptionalString(f, "name", p);
+    fk.columns = Strings(f, "columns", p, true);
+    const Json& ref = Required(f, "references", Json::Kind::kObject, p);
+    Path ref_path = p.Member("references");
+    OnlyKeys(ref, ref_path, {"schema", "table", "columns"});
+    fk.ref_schema = OptionalString(ref, "schema", ref_path, t.schema);
+    fk.ref_table = RequiredString(ref, "table", ref_path);
+    fk.ref_columns = Strings(ref, "columns", ref_path, true);
+    if (fk.ref_columns.size() != fk.columns.size()) {
+      Fail(ref_path.Member("columns"), "must have as many columns as the key");
+    }
+    fk.on_delete = ReadAction(f, "on_delete", p);
+    fk.on_update = ReadAction(f, "on_update", p);
+    fk.deferrable = OptionalBool(f, "deferrable", p, false);
+    fk.initially_deferred = OptionalBool(f, "initially_deferred", p, false);
+    fk.validated = OptionalBool(f, "validated", p, true);
+    t.foreign_keys.push_back(std::move(fk));
+  });
+  EachObject(object, "indexes", path, [&](const Json& i, const Path& p) {
     OnlyKeys(i, p, {"name", "keys", "unique", "method", "where", "include"});
     Index index;
     index.name = OptionalString(i, "name", p);
@@ -232,12 +258,11 @@ Table ReadTable(const Json& object, const std::string& path) {
     index.include = Strings(i, "include", p, false);
     t.indexes.push_back(std::move(index));
   });
-  EachObject(
-      object, "sequences", path, [&](const Json& s, const std::string& p) {
-        OnlyKeys(s, p, {"column", "name"});
-        t.sequences.push_back(
-            {RequiredString(s, "column", p), OptionalString(s, "name", p)});
-      });
+  EachObject(object, "sequences", path, [&](const Json& s, const Path& p) {
+    OnlyKeys(s, p, {"column", "name"});
+    t.sequences.push_back(
+        {RequiredString(s, "column", p), OptionalString(s, "name", p)});
+  });
   t.view_definition = OptionalString(object, "view", path);
   t.partition_bound = OptionalString(object, "partition_bound", path);
   t.partition_of = OptionalString(object, "partition_of", path);
@@ -248,11 +273,12 @@ Table ReadTable(const Json& object, const std::string& path) {
 }  // namespace
 
 Schema ReadManifest(const Json& document) {
-  Expect(document, Json::Kind::kObject, "(document)");
-  OnlyKeys(document, "",
+  const Path root;
+  Expect(document, Json::Kind::kObject, root);
+  OnlyKeys(document, root,
            {"format", "tables", "enums", "ignore", "join_tables",
             "names_matter", "generated_at", "source"});
-  const Json& format = Required(document, "format", Json::Kind::kString, "");
+  const Json& format = Required(document, "format", Json::Kind::kString, root);
   if (format.text() != kManifestFormat) {
     throw Error(
         ErrorCode::kInvalidParameterValue,
@@ -261,9 +287,9 @@ Schema ReadManifest(const Json& document) {
         "Produce the manifest with schema_guard.snapshot() of this release.");
   }
   Schema schema;
-  Required(document, "tables", Json::Kind::kArray, "");
+  Required(document, "tables", Json::Kind::kArray, root);
   std::unordered_map<std::string, std::size_t> seen;
-  EachObject(document, "tables", "", [&](const Json& t, const std::string& p) {
+  EachObject(document, "tables", root, [&](const Json& t, const Path& p) {
     Table table = ReadTable(t, p);
     std::string key = table.schema + "." + table.name;
     auto [it, inserted] = seen.emplace(key, schema.tables.size());
@@ -273,19 +299,19 @@ Schema ReadManifest(const Json& document) {
     }
     schema.tables.push_back(std::move(table));
   });
-  EachObject(document, "enums", "", [&](const Json& e, const std::string& p) {
+  EachObject(document, "enums", root, [&](const Json& e, const Path& p) {
     OnlyKeys(e, p, {"schema", "name", "labels"});
     schema.enums.push_back({OptionalString(e, "schema", p, "public"),
                             RequiredString(e, "name", p),
                             Strings(e, "labels", p, true)});
   });
-  EachObject(document, "ignore", "", [&](const Json& i, const std::string& p) {
+  EachObject(document, "ignore", root, [&](const Json& i, const Path& p) {
     OnlyKeys(i, p, {"pattern", "reason"});
     schema.ignore.push_back(
         {RequiredString(i, "pattern", p), OptionalString(i, "reason", p)});
   });
-  schema.join_tables = Strings(document, "join_tables", "", false);
-  schema.names_matter = OptionalBool(document, "names_matter", "", false);
+  schema.join_tables = Strings(document, "join_tables", root, false);
+  schema.names_matter = OptionalBool(document, "names_matter", root, false);
   return schema;
 }
 
