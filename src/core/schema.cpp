@@ -48,8 +48,9 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin));
 }
 
-// Collapses runs of white space to one space.
-std::string Squeeze(std::string_view text) {
+}  // namespace
+
+std::string FoldWhitespace(std::string_view text) {
   std::string out;
   bool space = false;
   for (char c : text) {
@@ -64,8 +65,6 @@ std::string Squeeze(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
 bool IsSerialType(std::string_view type) {
   std::string t = Lower(Trim(type));
   return t == "serial" || t == "serial4" || t == "bigserial" ||
@@ -74,8 +73,9 @@ bool IsSerialType(std::string_view type) {
 
 std::string CanonicalType(std::string_view type) {
   // A quoted (case-sensitive) type name is kept as written.
-  if (type.find('"') != std::string_view::npos) return Squeeze(Trim(type));
-  std::string t = Squeeze(Lower(Trim(type)));
+  if (type.find('"') != std::string_view::npos)
+    return FoldWhitespace(Trim(type));
+  std::string t = FoldWhitespace(Lower(Trim(type)));
   // Split off array brackets and a parenthesised modifier.
   std::string suffix;
   while (t.size() >= 2 && t.compare(t.size() - 2, 2, "[]") == 0) {
@@ -97,7 +97,7 @@ std::string CanonicalType(std::string_view type) {
     }
   }
   t += rest;
-  t = Squeeze(t);
+  t = FoldWhitespace(t);
   static const std::array<std::pair<std::string_view, std::string_view>, 30>
       kAliases{{
           {"int8", "bigint"},

@@ -115,6 +115,10 @@ struct Schema {
 // "timestamptz" -> "timestamp with time zone", "serial" -> "integer".
 std::string CanonicalType(std::string_view type);
 
+// The text with runs of white space folded to one space and no leading
+// space: how expressions PostgreSQL printed compare.
+std::string FoldWhitespace(std::string_view text);
+
 // True for serial, bigserial and smallserial spellings.
 bool IsSerialType(std::string_view type);
 
