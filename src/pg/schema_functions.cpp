@@ -172,19 +172,19 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   CheckRun run;
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
-  core::Schema scope = expected->schema;
   if (app) {
-    scope.tables.clear();
+    core::Schema scope;
     for (const auto& t : expected->schema.tables) {
       if (core::AppOf(t) == *app) scope.tables.push_back(t);
     }
     for (auto& f : all) {
       if (f.app == *app) run.findings.push_back(std::move(f));
     }
+    run.summary = core::Summarize(scope, run.findings);
   } else {
     run.findings = std::move(all);
+    run.summary = core::Summarize(expected->schema, run.findings);
   }
-  run.summary = core::Summarize(scope, run.findings);
   run.expected = std::move(*expected);
   return run;
 }
