@@ -51,11 +51,20 @@ namespace {
 
 constexpr const char* kTriggerName = "schema_guard_attribution";
 
-std::string QualifiedName(Oid relid) {
+// A table's name quoted for SQL, and as error messages show it
+// ("schema.table", unquoted inside the double quotes).
+struct TableNames {
+  std::string quoted;
+  std::string shown;
+};
+
+TableNames NamesOf(Oid relid) {
+  const char* nspname = nullptr;
+  const char* relname = nullptr;
   const char* quoted = nullptr;
   PgTry([&]() noexcept {
-    char* nspname = get_namespace_name(get_rel_namespace(relid));
-    char* relname = get_rel_name(relid);
+    nspname = get_namespace_name(get_rel_namespace(relid));
+    relname = get_rel_name(relid);
     if (nspname != nullptr && relname != nullptr) {
       quoted = quote_qualified_identifier(nspname, relname);
     }
@@ -64,22 +73,7 @@ std::string QualifiedName(Oid relid) {
     throw core::Error(core::ErrorCode::kInternal,
                       fmt::format("relation {} vanished", relid));
   }
-  return std::string(quoted);
-}
-
-// The table as error messages name it: "schema.table", unquoted inside.
-std::string DisplayName(Oid relid) {
-  const char* nspname = nullptr;
-  const char* relname = nullptr;
-  PgTry([&]() noexcept {
-    nspname = get_namespace_name(get_rel_namespace(relid));
-    relname = get_rel_name(relid);
-  });
-  if (nspname == nullptr || relname == nullptr) {
-    throw core::Error(core::ErrorCode::kInternal,
-                      fmt::format("relation {} vanished", relid));
-  }
-  return fmt::format("\"{}.{}\"", nspname, relname);
+  return {quoted, fmt::format("\"{}.{}\"", nspname, relname)};
 }
 
 bool HasTrigger(Oid relid) {
@@ -99,8 +93,9 @@ bool HasTrigger(Oid relid) {
 
 bool AttachHistoryTrigger(Oid relid, core::Framework framework,
                           bool explicit_request) {
-  std::string table = QualifiedName(relid);
-  std::string shown = DisplayName(relid);
+  TableNames names = NamesOf(relid);
+  const std::string& table = names.quoted;
+  const std::string& shown = names.shown;
   for (std::string_view column : HistoryColumns(framework)) {
     std::string name(column);
     AttrNumber attnum = InvalidAttrNumber;
@@ -146,8 +141,9 @@ bool WatchByName(text* table_name, text* framework_name) {
     relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock,
                              false);
   });
-  std::string table = QualifiedName(relid);
-  std::string shown = DisplayName(relid);
+  TableNames names = NamesOf(relid);
+  const std::string& table = names.quoted;
+  const std::string& shown = names.shown;
   char relkind = '\0';
   bool owner = false;
   const char* relname = nullptr;

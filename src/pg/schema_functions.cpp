@@ -112,6 +112,15 @@ struct Expected {
       "Django).");
 }
 
+// The patterns set with schema_guard.ignore().
+void AddIgnoreRules(SpiSession& spi, core::Schema* schema) {
+  QueryResult rules = spi.Query(
+      "SELECT pattern, reason FROM schema_guard.ignore_rule ORDER BY pattern");
+  for (std::size_t r = 0; r < rules.rows(); ++r) {
+    schema->ignore.push_back({rules.Text(r, 0), rules.Text(r, 1)});
+  }
+}
+
 std::optional<Expected> LoadExpected(SpiSession& spi) {
   QueryResult row = spi.Query(
       "SELECT manifest::text, coalesce(source, 'manifest'), "
@@ -122,11 +131,7 @@ std::optional<Expected> LoadExpected(SpiSession& spi) {
   expected.schema = core::ReadManifest(core::ParseJson(row.Text(0, 0)));
   expected.source = row.Text(0, 1);
   expected.set_at = row.Text(0, 2);
-  QueryResult rules = spi.Query(
-      "SELECT pattern, reason FROM schema_guard.ignore_rule ORDER BY pattern");
-  for (std::size_t r = 0; r < rules.rows(); ++r) {
-    expected.schema.ignore.push_back({rules.Text(r, 0), rules.Text(r, 1)});
-  }
+  AddIgnoreRules(spi, &expected.schema);
   return expected;
 }
 
@@ -248,12 +253,7 @@ core::Schema SnapshotSchema(
       "SELECT pg_catalog.has_table_privilege('schema_guard.ignore_rule', "
       "'SELECT')");
   if (can_read.rows() == 1 && can_read.Bool(0, 0)) {
-    QueryResult rules = spi.Query(
-        "SELECT pattern, reason FROM schema_guard.ignore_rule ORDER BY "
-        "pattern");
-    for (std::size_t r = 0; r < rules.rows(); ++r) {
-      schema.ignore.push_back({rules.Text(r, 0), rules.Text(r, 1)});
-    }
+    AddIgnoreRules(spi, &schema);
   }
   spi.Finish();
   return schema;
