@@ -96,9 +96,9 @@ std::string RequiredString(const Json& object, std::string_view key,
 }
 
 std::string OptionalString(const Json& object, std::string_view key,
-                           const Path& path, std::string fallback = {}) {
+                           const Path& path, std::string_view fallback = {}) {
   const Json* value = Optional(object, key, Json::Kind::kString, path);
-  return value == nullptr ? std::move(fallback) : value->text();
+  return value == nullptr ? std::string(fallback) : value->text();
 }
 
 bool OptionalBool(const Json& object, std::string_view key, const Path& path,

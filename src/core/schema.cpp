@@ -142,7 +142,11 @@ std::string CanonicalType(std::string_view type) {
     for (std::string_view base : {"timestamp", "time"}) {
       if (t.compare(0, base.size(), base) == 0 &&
           (t.size() == base.size() || t[base.size()] == ' ')) {
-        return std::string(base) + modifier + t.substr(base.size()) + suffix;
+        std::string out(base);
+        out += modifier;
+        out += t.substr(base.size());
+        out += suffix;
+        return out;
       }
     }
     return t + modifier + suffix;
