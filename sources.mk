@@ -12,6 +12,7 @@ PG_SOURCES = \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \
 	src/pg/catalog_reader.cpp \
+	src/pg/datum.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/history.cpp \
 	src/pg/module.cpp \

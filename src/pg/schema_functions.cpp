@@ -17,6 +17,7 @@
 #include "core/report.hpp"
 #include "pg/bridge.hpp"
 #include "pg/catalog_reader.hpp"
+#include "pg/datum.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -43,49 +44,6 @@ PG_FUNCTION_INFO_V1(schema_guard_fix_script);
 
 namespace schema_guard::pg {
 namespace {
-
-std::string TextArg(text* value) {
-  return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
-}
-
-std::optional<std::string> OptionalTextArg(FunctionCallInfo fcinfo, int n) {
-  if (PG_ARGISNULL(n)) return std::nullopt;
-  text* value = nullptr;
-  PgTry([&]() noexcept { value = PG_GETARG_TEXT_PP(n); });  // may detoast
-  return TextArg(value);
-}
-
-text* ToText(const std::string& value) {
-  text* result = nullptr;
-  PgTry([&]() noexcept {
-    result =
-        cstring_to_text_with_len(value.data(), static_cast<int>(value.size()));
-  });
-  return result;
-}
-
-Datum ToJsonb(const std::string& json) {
-  Datum result = 0;
-  PgTry([&]() noexcept {
-    result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str()));
-  });
-  return result;
-}
-
-std::string JsonbText(Jsonb* value) {
-  char* out = nullptr;
-  PgTry([&]() noexcept {
-    out = JsonbToCString(nullptr, &value->root, VARSIZE(value));
-  });
-  return std::string(out);
-}
-
-std::string Quote(std::string_view name) {
-  std::string copy(name);
-  const char* quoted = nullptr;
-  PgTry([&]() noexcept { quoted = quote_identifier(copy.c_str()); });
-  return std::string(quoted);
-}
 
 core::DiffOptions Options(bool online) {
   core::DiffOptions options;
@@ -280,85 +238,6 @@ int StoreExpected(const core::Schema& schema, const std::string& manifest_json,
   return static_cast<int>(schema.tables.size());
 }
 
-std::optional<std::vector<std::string>> OptionalTextArray(
-    FunctionCallInfo fcinfo, int n) {
-  if (PG_ARGISNULL(n)) return std::nullopt;
-  Datum* elems = nullptr;
-  bool* nulls = nullptr;
-  int count = 0;
-  PgTry([&]() noexcept {
-    ArrayType* array = PG_GETARG_ARRAYTYPE_P(n);
-    deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls,
-                      &count);
-  });
-  std::vector<std::string> out;
-  for (int i = 0; i < count; ++i) {
-    if (nulls[i]) {
-      throw core::Error(
-          core::ErrorCode::kInvalidParameterValue,
-          "schema names must not be null",
-          fmt::format("Element {} of the array is null.", i + 1),
-          "Pass the schema names to snapshot, or NULL for all user schemas.");
-    }
-    text* element = nullptr;
-    PgTry([&]() noexcept { element = DatumGetTextPP(elems[i]); });
-    out.push_back(TextArg(element));
-  }
-  return out;
-}
-
-void EmitFindings(FunctionCallInfo fcinfo,
-                  const std::vector<core::Finding>& findings) {
-  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  PgTry([&]() noexcept {
-#if PG_VERSION_NUM >= 150000
-    InitMaterializedSRF(fcinfo, 0);
-#else
-    TupleDesc desc;
-    if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) ||
-        (rsinfo->allowedModes & SFRM_Materialize) == 0 ||
-        get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                      errmsg("set-valued function called in context that "
-                             "cannot accept a set")));
-    }
-    MemoryContext old =
-        MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-    rsinfo->returnMode = SFRM_Materialize;
-    rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-    rsinfo->setDesc = CreateTupleDescCopy(desc);
-    MemoryContextSwitchTo(old);
-#endif
-  });
-  for (const auto& f : findings) {
-    std::vector<std::string> hazards = f.hazards;
-    Datum hazard_array = TextArrayDatum(hazards);
-    Datum values[9];
-    bool nulls[9] = {false,
-                     false,
-                     false,
-                     false,
-                     false,
-                     f.expected.empty(),
-                     f.actual.empty(),
-                     f.fix.empty(),
-                     false};
-    values[0] =
-        PointerGetDatum(ToText(std::string(core::SeverityName(f.severity))));
-    values[1] = PointerGetDatum(ToText(f.kind));
-    values[2] = PointerGetDatum(ToText(f.app));
-    values[3] = PointerGetDatum(ToText(f.object));
-    values[4] = PointerGetDatum(ToText(f.message));
-    values[5] = nulls[5] ? Datum(0) : PointerGetDatum(ToText(f.expected));
-    values[6] = nulls[6] ? Datum(0) : PointerGetDatum(ToText(f.actual));
-    values[7] = nulls[7] ? Datum(0) : PointerGetDatum(ToText(f.fix));
-    values[8] = hazard_array;
-    PgTry([&]() noexcept {
-      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
-  }
-}
-
 }  // namespace
 }  // namespace schema_guard::pg
 
@@ -367,7 +246,9 @@ namespace sg = schema_guard::pg;
 extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
   Datum result = 0;
   sg::Guarded([&] {
-    auto schemas = sg::OptionalTextArray(fcinfo, 0);
+    auto schemas = sg::OptionalTextArray(
+        fcinfo, 0, "schema names",
+        "Pass the schema names to snapshot, or NULL for all user schemas.");
     schema_guard::core::Schema schema = sg::SnapshotSchema(schemas);
     result = sg::ToJsonb(schema_guard::core::ToJsonText(
         schema_guard::core::WriteManifest(schema)));
