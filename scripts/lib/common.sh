@@ -5,7 +5,9 @@ set -euo pipefail
 
 SG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+# SG_PG_BINDIR points at a private copy of the server (scripts/private-pg)
+# so that two working trees on one machine do not install over each other.
+PG_BINDIR=${SG_PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}
 export PG_CONFIG=$PG_BINDIR/pg_config
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
