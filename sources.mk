@@ -2,6 +2,7 @@
 CORE_SOURCES = \
 	src/core/diff.cpp \
 	src/core/json.cpp \
+	src/core/json_reader.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
 	src/core/report.cpp \

@@ -7,134 +7,16 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 
 namespace schema_guard::core {
 namespace {
 
-// A JSON path, rendered only when there is a problem to report:
-// "tables[3].columns[2].type". A child refers to its parent, which lives in
-// the caller's frame.
-class Path {
- public:
-  Path() = default;
-  Path Member(std::string_view key) const { return Path(this, key, kNoIndex); }
-  Path Element(std::size_t index) const { return Path(this, {}, index); }
-
-  std::string Render() const {
-    if (parent_ == nullptr) return "(document)";
-    std::vector<const Path*> chain;
-    for (const Path* p = this; p->parent_ != nullptr; p = p->parent_)
-      chain.push_back(p);
-    std::string out;
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-      const Path* p = *it;
-      if (p->index_ != kNoIndex) {
-        out += fmt::format("[{}]", p->index_);
-      } else {
-        if (!out.empty()) out += '.';
-        out += p->key_;
-      }
-    }
-    return out;
-  }
-
- private:
-  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
-  Path(const Path* parent, std::string_view key, std::size_t index)
-      : parent_(parent), key_(key), index_(index) {}
-  const Path* parent_ = nullptr;
-  std::string_view key_;
-  std::size_t index_ = kNoIndex;
-};
-
-[[noreturn]] void Fail(const Path& path, const std::string& problem) {
-  throw Error(ErrorCode::kInvalidParameterValue,
-              fmt::format("invalid manifest: {}: {}", path.Render(), problem),
-              "The manifest format (\"schema_guard/1\") is described in the "
-              "README under \"The manifest\".",
-              "Start from the output of schema_guard.snapshot().");
-}
-
-void Expect(const Json& value, Json::Kind kind, const Path& path) {
-  if (value.kind() != kind) {
-    Fail(path, fmt::format("expected {}, found {}", KindName(kind),
-                           KindName(value.kind())));
-  }
-}
-
-void OnlyKeys(const Json& object, const Path& path,
-              std::initializer_list<std::string_view> keys) {
-  for (const auto& [key, value] : object.members()) {
-    bool known = false;
-    for (auto k : keys) known = known || key == k;
-    if (!known) Fail(path.Member(key), "unknown key");
-  }
-}
-
-const Json* Optional(const Json& object, std::string_view key, Json::Kind kind,
-                     const Path& path) {
-  const Json* value = object.Find(key);
-  if (value == nullptr || value->is_null()) return nullptr;
-  Expect(*value, kind, path.Member(key));
-  return value;
-}
-
-const Json& Required(const Json& object, std::string_view key, Json::Kind kind,
-                     const Path& path) {
-  const Json* value = object.Find(key);
-  if (value == nullptr) Fail(path.Member(key), "missing");
-  Expect(*value, kind, path.Member(key));
-  return *value;
-}
-
-std::string RequiredString(const Json& object, std::string_view key,
-                           const Path& path) {
-  const std::string& text =
-      Required(object, key, Json::Kind::kString, path).text();
-  if (text.empty()) Fail(path.Member(key), "must not be empty");
-  return text;
-}
-
-std::string OptionalString(const Json& object, std::string_view key,
-                           const Path& path, std::string_view fallback = {}) {
-  const Json* value = Optional(object, key, Json::Kind::kString, path);
-  return value == nullptr ? std::string(fallback) : value->text();
-}
-
-bool OptionalBool(const Json& object, std::string_view key, const Path& path,
-                  bool fallback) {
-  const Json* value = Optional(object, key, Json::Kind::kBool, path);
-  return value == nullptr ? fallback : value->boolean();
-}
-
-std::vector<std::string> Strings(const Json& object, std::string_view key,
-                                 const Path& path, bool required) {
-  const Json* value = required
-                          ? &Required(object, key, Json::Kind::kArray, path)
-                          : Optional(object, key, Json::Kind::kArray, path);
-  std::vector<std::string> out;
-  if (value == nullptr) return out;
-  Path list_path = path.Member(key);
-  for (std::size_t i = 0; i < value->items().size(); ++i) {
-    Expect(value->items()[i], Json::Kind::kString, list_path.Element(i));
-    out.push_back(value->items()[i].text());
-  }
-  if (required && out.empty()) Fail(list_path, "must not be empty");
-  return out;
-}
-
-template <typename Fn>
-void EachObject(const Json& object, std::string_view key, const Path& path,
-                Fn&& fn) {
-  const Json* list = Optional(object, key, Json::Kind::kArray, path);
-  if (list == nullptr) return;
-  Path list_path = path.Member(key);
-  for (std::size_t i = 0; i < list->items().size(); ++i) {
-    Path item_path = list_path.Element(i);
-    Expect(list->items()[i], Json::Kind::kObject, item_path);
-    fn(list->items()[i], item_path);
-  }
-}
+const JsonDocument kManifest{
+    "manifest",
+    "The manifest format (\"schema_guard/1\") is described in the README "
+    "under \"The manifest\".",
+    "Start from the output of schema_guard.snapshot()."};
 
 KeyConstraint ReadKey(const Json& object, const Path& path) {
   OnlyKeys(object, path, {"name", "columns"});
@@ -273,7 +155,7 @@ Table ReadTable(const Json& object, const Path& path) {
 }  // namespace
 
 Schema ReadManifest(const Json& document) {
-  const Path root;
+  const Path root(kManifest);
   Expect(document, Json::Kind::kObject, root);
   OnlyKeys(document, root,
            {"format", "tables", "enums", "ignore", "join_tables",
