@@ -5,6 +5,7 @@ CORE_SOURCES = \
 	src/core/json_reader.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
+	src/core/migration_graph.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
 	src/core/statement.cpp

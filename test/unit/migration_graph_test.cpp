@@ -1,0 +1,409 @@
+#include "core/migration_graph.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+namespace schema_guard::core {
+namespace {
+
+MigrationGraph Graph(const std::string& framework,
+                     const std::string& migrations) {
+  return ReadMigrationGraph(
+      ParseJson(R"({"format": "schema_guard.migrations/1", "framework": ")" +
+                framework + R"(", "migrations": )" + migrations + "}"));
+}
+
+AppliedMigration Row(std::string app, std::string name,
+                     std::string applied_at = "2026-01-01 00:00:00") {
+  AppliedMigration row;
+  row.key = {std::move(app), std::move(name)};
+  row.applied_at = std::move(applied_at);
+  return row;
+}
+
+History Rows(std::vector<AppliedMigration> rows) {
+  History h;
+  h.table = "public.django_migrations";
+  h.present = true;
+  h.rows = std::move(rows);
+  return h;
+}
+
+std::vector<std::string> Kinds(const MigrationCheck& check) {
+  std::vector<std::string> kinds;
+  for (const auto& f : check.findings) kinds.push_back(f.kind);
+  std::sort(kinds.begin(), kinds.end());
+  return kinds;
+}
+
+const Finding* Find(const MigrationCheck& check, const std::string& kind) {
+  for (const auto& f : check.findings) {
+    if (f.kind == kind) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> PlanNames(const MigrationCheck& check) {
+  std::vector<std::string> names;
+  for (const auto& s : check.plan)
+    names.push_back(s.key.app + "." + s.key.name);
+  return names;
+}
+
+const char* kShop = R"([
+  {"app": "core", "name": "0001_initial"},
+  {"app": "core", "name": "0002_item", "dependencies": [["core", "0001_initial"]],
+   "creates": {"tables": ["core_item"]}},
+  {"app": "trade", "name": "0001_initial",
+   "dependencies": [["core", "0002_item"]]},
+  {"app": "trade", "name": "0002_price", "dependencies": ["0001_initial"],
+   "creates": {"columns": [["trade_deal", "price"]]}}
+])";
+
+TEST(MigrationGraphAlgorithms, ApplyOrderIsTopologicalAndStableByKey) {
+  // 0 <- 1 <- 3, 2 independent; keys order 2 before 1.
+  Adjacency deps{{}, {0}, {}, {1}};
+  std::vector<std::size_t> key{0, 2, 1, 3};
+  EXPECT_EQ(ApplyOrder(deps, {true, true, true, true}, key),
+            (std::vector<std::size_t>{0, 2, 1, 3}));
+  // Applied dependencies are satisfied; pending ones are waited for.
+  EXPECT_EQ(ApplyOrder(deps, {false, true, false, true}, key),
+            (std::vector<std::size_t>{1, 3}));
+}
+
+TEST(MigrationGraphAlgorithms, CyclesAreFoundAndLeftOutOfTheOrder) {
+  Adjacency deps{{1}, {2}, {0}, {}, {4}, {3}};
+  auto cycles = DependencyCycles(deps);
+  ASSERT_EQ(cycles.size(), 2u);
+  EXPECT_EQ(cycles[0], (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(cycles[1], (std::vector<std::size_t>{4}));
+  EXPECT_EQ(ApplyOrder(deps, std::vector<bool>(6, true), {0, 1, 2, 3, 4, 5}),
+            (std::vector<std::size_t>{3, 5}));
+  EXPECT_TRUE(DependencyCycles({{}, {0}, {0, 1}}).empty());
+}
+
+TEST(MigrationGraphAlgorithms, SquashRules) {
+  EXPECT_EQ(ClassifySquash(3, 3), SquashUse::kAllApplied);
+  EXPECT_EQ(ClassifySquash(3, 0), SquashUse::kNoneApplied);
+  EXPECT_EQ(ClassifySquash(3, 1), SquashUse::kPartlyApplied);
+}
+
+TEST(MigrationGraphAlgorithms, FlywayVersionsCompareNumerically) {
+  EXPECT_EQ(CanonicalVersion("01.1.0"), "1.1");
+  EXPECT_EQ(CanonicalVersion("2_0_1"), "2.0.1");
+  EXPECT_EQ(CanonicalVersion("0"), "0");
+  EXPECT_TRUE(VersionLess("1.9", "1.10"));
+  EXPECT_TRUE(VersionLess("1", "1.0.1"));
+  EXPECT_FALSE(VersionLess("1.0", "1"));
+  EXPECT_TRUE(VersionLess("2", "10"));
+}
+
+TEST(ReadMigrationGraph, ErrorsNameTheJsonPath) {
+  auto message = [](const std::string& doc) {
+    try {
+      ReadMigrationGraph(ParseJson(doc));
+    } catch (const Error& e) {
+      return e.message();
+    }
+    return std::string("no error");
+  };
+  const std::string head =
+      R"({"format": "schema_guard.migrations/1", "framework": "django", )";
+  EXPECT_EQ(message(head + R"("migrations": [{"app": "core", "name": 7}]})"),
+            "invalid migration graph: migrations[0].name: expected a string, "
+            "found a number");
+  EXPECT_EQ(message(head + R"("migrations": [{"app": "core", "name": "a",
+            "dependencies": [["core"]]}]})"),
+            "invalid migration graph: migrations[0].dependencies[0]: expected "
+            "[\"app\", \"name\"] or \"name\", found another array");
+  EXPECT_EQ(message(head + R"("migrations": [{"app": "c", "name": "a"},
+            {"app": "c", "name": "a"}]})"),
+            "invalid migration graph: migrations[1]: duplicate migration "
+            "\"c.a\" (also migrations[0])");
+  EXPECT_EQ(message(R"({"format": "schema_guard.migrations/1",
+            "framework": "sqitch", "migrations": []})"),
+            "invalid migration graph: framework: unknown framework \"sqitch\"; "
+            "expected one of django, flyway, alembic, rails, liquibase");
+  EXPECT_EQ(message(R"({"format": "x", "framework": "django",
+            "migrations": []})"),
+            "unsupported migration graph format \"x\"");
+  EXPECT_EQ(message(head + R"("migrations": [{"app": "c", "name": "a\nb"}]})"),
+            "invalid migration graph: migrations[0].name: must not contain "
+            "control characters");
+  EXPECT_EQ(message(head + R"("migrations": [], "extra": 1})"),
+            "invalid migration graph: extra: unknown key");
+}
+
+TEST(CheckMigrations, ConsistentHistoryHasNoFindings) {
+  MigrationGraph g = Graph("django", kShop);
+  LiveObjects live;
+  live.tables = {"core_item"};
+  live.columns = {{"trade_deal", "price"}};
+  MigrationCheck check =
+      CheckMigrations(Framework::kDjango, &g,
+                      Rows({Row("core", "0001_initial", "2026-01-01 00:00:01"),
+                            Row("core", "0002_item", "2026-01-01 00:00:02"),
+                            Row("trade", "0001_initial", "2026-01-01 00:00:03"),
+                            Row("trade", "0002_price", "2026-01-01 00:00:04")}),
+                      live);
+  EXPECT_TRUE(check.findings.empty()) << check.findings[0].message;
+  EXPECT_TRUE(check.plan.empty());
+  ASSERT_EQ(check.apps.size(), 2u);
+  EXPECT_EQ(check.apps[0].applied, 2u);
+  EXPECT_NE(RenderMigrationReport({check}).find("everything is consistent"),
+            std::string::npos);
+}
+
+TEST(CheckMigrations, PendingMigrationsArePlannedAcrossApps) {
+  MigrationGraph g = Graph("django", kShop);
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(
+      Framework::kDjango, &g, Rows({Row("core", "0001_initial")}), live);
+  EXPECT_EQ(PlanNames(check),
+            (std::vector<std::string>{"core.0002_item", "trade.0001_initial",
+                                      "trade.0002_price"}));
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"pending_migration", "pending_migration",
+                                      "pending_migration"}));
+  EXPECT_NE(check.findings[0].message.find("step 1 of 3"), std::string::npos);
+  // The plan for trade includes the core migration it depends on.
+  EXPECT_EQ(PlanForApp(check, "trade"), (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(PlanForApp(check, "core"), (std::vector<std::size_t>{0}));
+}
+
+TEST(CheckMigrations, ReconcileTellsSafeToFakeFromPartlyPresent) {
+  MigrationGraph g = Graph("django", R"([
+    {"app": "core", "name": "0001_initial",
+     "creates": {"tables": ["core_a", "core_b"]}},
+    {"app": "core", "name": "0002_c", "dependencies": ["0001_initial"],
+     "creates": {"tables": ["core_c"]}}])");
+  LiveObjects live;
+  live.tables = {"core_a", "core_b"};
+  MigrationCheck check =
+      CheckMigrations(Framework::kDjango, &g, Rows({}), live);
+  ASSERT_EQ(check.reconcile.size(), 2u);
+  EXPECT_EQ(check.reconcile[0].status, ReconcileStatus::kSafeToFake);
+  EXPECT_EQ(check.reconcile[1].status, ReconcileStatus::kMustApply);
+  EXPECT_EQ(check.findings[0].fix,
+            "python manage.py migrate --fake core 0001_initial");
+  live.tables = {"core_a"};
+  check = CheckMigrations(Framework::kDjango, &g, Rows({}), live);
+  EXPECT_EQ(check.reconcile[0].status, ReconcileStatus::kPartlyPresent);
+  EXPECT_EQ(check.reconcile[0].missing, (std::vector<std::string>{"core_b"}));
+  EXPECT_TRUE(check.findings[0].fix.empty());
+}
+
+TEST(CheckMigrations, InconsistentHistoryGhostsAndOutOfOrder) {
+  MigrationGraph g = Graph("django", kShop);
+  LiveObjects live;
+  live.tables = {"core_item"};
+  live.columns = {{"trade_deal", "price"}};
+  MigrationCheck check = CheckMigrations(
+      Framework::kDjango, &g,
+      Rows({Row("core", "0001_initial", "2026-01-02 00:00:00"),
+            Row("trade", "0001_initial", "2026-01-01 00:00:00"),
+            Row("core", "0009_gone"), Row("admin", "0001_initial"),
+            Row("admin", "0002_logentry")}),
+      live);
+  const Finding* inconsistent = Find(check, "inconsistent_history");
+  ASSERT_NE(inconsistent, nullptr);
+  EXPECT_EQ(inconsistent->object, "trade.0001_initial");
+  EXPECT_EQ(inconsistent->expected, "core.0002_item");
+  // core_item exists: faking the missing dependency is offered.
+  EXPECT_EQ(inconsistent->fix,
+            "python manage.py migrate --fake core 0002_item");
+  std::vector<std::string> ghosts;
+  for (const auto& f : check.findings) {
+    if (f.kind == "ghost_migration") ghosts.push_back(f.object + " " + f.fix);
+  }
+  EXPECT_EQ(ghosts,
+            (std::vector<std::string>{
+                "admin DELETE FROM public.django_migrations WHERE app = "
+                "'admin';",
+                "core.0009_gone DELETE FROM public.django_migrations WHERE app "
+                "= 'core' AND name = '0009_gone';"}));
+  EXPECT_EQ(Find(check, "applied_out_of_order"), nullptr);  // no direct edge
+  check =
+      CheckMigrations(Framework::kDjango, &g,
+                      Rows({Row("core", "0001_initial", "2026-01-02 00:00:00"),
+                            Row("core", "0002_item", "2026-01-01 00:00:00")}),
+                      live);
+  ASSERT_NE(Find(check, "applied_out_of_order"), nullptr);
+  EXPECT_EQ(Find(check, "applied_out_of_order")->object, "core.0002_item");
+}
+
+TEST(CheckMigrations, ConflictingLeavesDuplicateNumbersAndMerges) {
+  const std::string two_leaves = R"([
+    {"app": "trade", "name": "0001_initial"},
+    {"app": "trade", "name": "0002_a", "dependencies": ["0001_initial"]},
+    {"app": "trade", "name": "0002_b", "dependencies": ["0001_initial"]})";
+  MigrationGraph g = Graph("django", two_leaves + "]");
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kDjango, &g,
+                      Rows({Row("trade", "0001_initial"),
+                            Row("trade", "0002_a"), Row("trade", "0002_b")}),
+                      live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"conflicting_leaves",
+                                                    "duplicate_number"}));
+  EXPECT_EQ(Find(check, "conflicting_leaves")->fix,
+            "python manage.py makemigrations --merge trade");
+  EXPECT_EQ(Find(check, "conflicting_leaves")->actual, "0002_a, 0002_b");
+  // A merge migration settles both.
+  g = Graph("django", two_leaves + R"(,
+    {"app": "trade", "name": "0003_merge", "dependencies": ["0002_a", "0002_b"]}])");
+  check = CheckMigrations(
+      Framework::kDjango, &g,
+      Rows({Row("trade", "0001_initial"), Row("trade", "0002_a"),
+            Row("trade", "0002_b"), Row("trade", "0003_merge")}),
+      live);
+  EXPECT_TRUE(check.findings.empty());
+}
+
+TEST(CheckMigrations, SquashesFollowDjangosRules) {
+  const std::string graph = R"([
+    {"app": "core", "name": "0001_initial"},
+    {"app": "core", "name": "0002_b", "dependencies": ["0001_initial"]},
+    {"app": "core", "name": "0001_squashed_0002", "replaces":
+      [["core", "0001_initial"], ["core", "0002_b"]]},
+    {"app": "core", "name": "0003_c", "dependencies": ["0002_b"]}])";
+  MigrationGraph g = Graph("django", graph);
+  LiveObjects live;
+  // All replaced applied, squash row missing: ready, and 0003 is pending
+  // after the squash.
+  MigrationCheck check = CheckMigrations(
+      Framework::kDjango, &g,
+      Rows({Row("core", "0001_initial"), Row("core", "0002_b")}), live);
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"pending_migration", "squash_ready"}));
+  EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"core.0003_c"}));
+  // None applied: the squash stands for both.
+  check = CheckMigrations(Framework::kDjango, &g, Rows({}), live);
+  EXPECT_EQ(PlanNames(check), (std::vector<std::string>{
+                                  "core.0001_squashed_0002", "core.0003_c"}));
+  EXPECT_TRUE(Find(check, "squash_partially_applied") == nullptr);
+  // Some applied: the squash cannot be used.
+  check = CheckMigrations(Framework::kDjango, &g,
+                          Rows({Row("core", "0001_initial")}), live);
+  ASSERT_NE(Find(check, "squash_partially_applied"), nullptr);
+  EXPECT_EQ(Find(check, "squash_partially_applied")->severity,
+            Severity::kWarning);
+  EXPECT_EQ(PlanNames(check),
+            (std::vector<std::string>{"core.0002_b", "core.0003_c"}));
+  // Once the replaced files are deleted, a partly applied squash is stuck.
+  g = Graph("django", R"([
+    {"app": "core", "name": "0001_squashed_0002", "replaces":
+      [["core", "0001_initial"], ["core", "0002_b"]]},
+    {"app": "core", "name": "0003_c", "dependencies": ["0002_b"]}])");
+  check = CheckMigrations(Framework::kDjango, &g,
+                          Rows({Row("core", "0001_initial")}), live);
+  EXPECT_EQ(Find(check, "squash_partially_applied")->severity,
+            Severity::kError);
+  EXPECT_EQ(Find(check, "unknown_dependency"), nullptr);
+  EXPECT_EQ(Find(check, "ghost_migration"), nullptr);
+}
+
+TEST(CheckMigrations, BrokenGraphs) {
+  MigrationGraph g = Graph("django", R"([
+    {"app": "a", "name": "0001", "dependencies": [["a", "0002"]]},
+    {"app": "a", "name": "0002", "dependencies": [["a", "0001"]]},
+    {"app": "a", "name": "0003", "dependencies": [["b", "0001"]]}])");
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kDjango, &g, Rows({}), live);
+  ASSERT_NE(Find(check, "dependency_cycle"), nullptr);
+  EXPECT_EQ(Find(check, "dependency_cycle")->message,
+            "dependency cycle: a.0001 -> a.0002 -> a.0001");
+  ASSERT_NE(Find(check, "unknown_dependency"), nullptr);
+  EXPECT_EQ(Find(check, "unknown_dependency")->expected, "b.0001");
+  EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"a.0003"}));
+}
+
+TEST(CheckMigrations, FakedMigrationsByCatalogAndByAudit) {
+  MigrationGraph g = Graph("django", kShop);
+  LiveObjects live;
+  live.columns = {{"trade_deal", "price"}};
+  AppliedMigration audited = Row("trade", "0002_price");
+  audited.audit_ddl_events = 0;
+  MigrationCheck check = CheckMigrations(
+      Framework::kDjango, &g,
+      Rows({Row("core", "0001_initial"), Row("core", "0002_item"),
+            Row("trade", "0001_initial"), audited}),
+      live);
+  std::vector<std::pair<std::string, Severity>> faked;
+  for (const auto& f : check.findings) {
+    if (f.kind == "faked_migration") faked.emplace_back(f.object, f.severity);
+  }
+  EXPECT_EQ(faked, (std::vector<std::pair<std::string, Severity>>{
+                       {"core.0002_item", Severity::kError},
+                       {"trade.0002_price", Severity::kInfo}}));
+}
+
+TEST(CheckMigrations, FlywayFailedChecksumBaselineAndDuplicates) {
+  MigrationGraph g = Graph("flyway", R"([
+    {"name": "1", "checksum": 11}, {"name": "1.1", "checksum": 12},
+    {"name": "2", "checksum": 20}, {"name": "2.0", "checksum": 21},
+    {"name": "3"}])");
+  EXPECT_EQ(g.duplicate_versions.size(), 1u);
+  History h;
+  h.table = "public.flyway_schema_history";
+  h.present = true;
+  AppliedMigration base;
+  base.key = {"flyway", "1"};
+  base.state = HistoryState::kBaseline;
+  base.rank = 1;
+  AppliedMigration v11;
+  v11.key = {"flyway", "1.1"};
+  v11.checksum = "99";
+  v11.rank = 2;
+  AppliedMigration v2;
+  v2.key = {"flyway", "2"};
+  v2.state = HistoryState::kFailed;
+  v2.rank = 3;
+  h.rows = {base, v11, v2};
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kFlyway, &g, h, live);
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"checksum_mismatch", "duplicate_version",
+                                      "failed_migration", "pending_migration",
+                                      "pending_migration"}));
+  EXPECT_EQ(Find(check, "checksum_mismatch")->actual, "99");
+  EXPECT_EQ(Find(check, "failed_migration")->fix, "flyway repair");
+  EXPECT_EQ(PlanNames(check),
+            (std::vector<std::string>{"flyway.2", "flyway.3"}));
+  // Without a graph only the rows are checked.
+  check = CheckMigrations(Framework::kFlyway, nullptr, h, live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"failed_migration"}));
+}
+
+TEST(CheckMigrations, AlembicHeadsAndAncestors) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1"}, {"name": "b2", "dependencies": ["a1"]},
+    {"name": "c3", "dependencies": ["b2"]}, {"name": "d4", "dependencies": ["b2"]}])");
+  History h;
+  h.table = "public.alembic_version";
+  h.present = true;
+  AppliedMigration head;
+  head.key = {"alembic", "c3"};
+  h.rows = {head};
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kAlembic, &g, h, live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads",
+                                                    "pending_migration"}));
+  EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"alembic.d4"}));
+  EXPECT_EQ(Find(check, "alembic_multiple_heads")->fix, "alembic merge heads");
+}
+
+TEST(QuoteLiteral, DoublesQuotesAndEscapesBackslashes) {
+  EXPECT_EQ(QuoteLiteral("it's"), "'it''s'");
+  EXPECT_EQ(QuoteLiteral("a\\b"), "E'a\\\\b'");
+}
+
+}  // namespace
+}  // namespace schema_guard::core
