@@ -17,6 +17,7 @@ PG_SOURCES = \
 	src/pg/datum.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/history.cpp \
+	src/pg/migration_functions.cpp \
 	src/pg/module.cpp \
 	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \

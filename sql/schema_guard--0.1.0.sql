@@ -269,5 +269,54 @@ COMMENT ON FUNCTION pg_catalog.schema_check(text, boolean) IS
 REVOKE ALL ON FUNCTION @extschema@.expect(jsonb, text), @extschema@.baseline(text),
                        @extschema@.ignore(text, text) FROM PUBLIC;
 
+-- ---------------------------------------------------------------------
+-- The migration check: declared graphs against the history tables.
+
+-- One declared graph per framework ("format": "schema_guard.migrations/1").
+CREATE TABLE @extschema@.migration_graph (
+  framework   text        PRIMARY KEY
+              CHECK (framework IN ('django', 'flyway', 'alembic', 'rails', 'liquibase')),
+  graph       jsonb       NOT NULL,
+  migrations  integer     NOT NULL,
+  declared_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  declared_by text        NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE @extschema@.migration_graph IS
+  'the migrations the code base declares, per framework (schema_guard.declare_migrations)';
+REVOKE ALL ON @extschema@.migration_graph FROM PUBLIC;
+GRANT SELECT ON @extschema@.migration_graph TO schema_guard_reader;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_graph', '');
+
+CREATE FUNCTION @extschema@.declare_migrations(graph jsonb) RETURNS integer
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_declare_migrations';
+COMMENT ON FUNCTION @extschema@.declare_migrations(jsonb) IS
+  'store the migration graph of one framework (replacing its previous one); returns the number of migrations';
+REVOKE ALL ON FUNCTION @extschema@.declare_migrations(jsonb) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.migration_check(framework text DEFAULT NULL)
+  RETURNS SETOF @extschema@.finding
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_migration_check';
+COMMENT ON FUNCTION @extschema@.migration_check(text) IS
+  'how the migration history tables differ from the declared graphs, one row per finding';
+
+CREATE FUNCTION @extschema@.migration_plan(app text DEFAULT NULL)
+  RETURNS TABLE (step integer, framework text, app text, name text)
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_migration_plan';
+COMMENT ON FUNCTION @extschema@.migration_plan(text) IS
+  'pending migrations in a valid apply order (for one app: with the migrations it depends on)';
+
+CREATE FUNCTION @extschema@.migration_reconcile()
+  RETURNS TABLE (framework text, app text, name text, status text,
+                 present text[], missing text[])
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_migration_reconcile';
+COMMENT ON FUNCTION @extschema@.migration_reconcile() IS
+  'for pending migrations that declare what they create: safe_to_fake, partly_present or must_apply';
+
+-- Callable as plain migration_check() from any search_path.
+CREATE FUNCTION pg_catalog.migration_check(framework text DEFAULT NULL)
+  RETURNS text LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_migration_check_report';
+COMMENT ON FUNCTION pg_catalog.migration_check(text) IS
+  'schema_guard: the migration check as a report for psql';
+
 -- History tables that exist already.
 SELECT @extschema@.watch_history_tables();

@@ -1126,6 +1126,7 @@ class Checker {
         unknown_apps[row.key.app].push_back(r);
         continue;
       }
+      ++ghost_applied_[row.key.app];
       bool fatal = fw_ == Framework::kAlembic || fw_ == Framework::kFlyway;
       Finding& f = Add(
           fatal ? Severity::kError : Severity::kWarning, "ghost_migration",
@@ -1141,6 +1142,7 @@ class Checker {
       f.fix = GhostFix(row.key, false);
     }
     for (const auto& [app, list] : unknown_apps) {
+      ghost_applied_[app] += list.size();
       Finding& f = Add(
           Severity::kWarning, "ghost_migration", app, app,
           fmt::format("app \"{}\" has {} applied migration{} in {} and none "
@@ -1210,6 +1212,7 @@ class Checker {
           ++apps[Row(r).key.app].applied;
       }
     }
+    for (const auto& [app, count] : ghost_applied_) apps[app].applied += count;
     for (const auto& f : result_.findings) {
       AppSummary& s = apps[f.app];
       if (f.kind != "pending_migration" && f.severity != Severity::kInfo)
@@ -1231,6 +1234,7 @@ class Checker {
   std::unordered_map<std::string, std::size_t> node_of_;
   std::unordered_map<std::string, std::size_t> replaced_by_;
   std::set<std::string> apps_;
+  std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
   std::vector<std::size_t> order_key_;
   std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
       in_cycle_;
@@ -1325,18 +1329,37 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
         it->second.push_back(&f);
       }
     }
+    // The most severe first; pending migrations last.
+    auto rank = [](const std::vector<const Finding*>& items) {
+      int best = 3;
+      for (const Finding* f : items) {
+        int r = f->kind == "pending_migration" ? 2 : SeverityRank(f->severity);
+        best = std::min(best, r);
+      }
+      return best;
+    };
+    std::stable_sort(steps.begin(), steps.end(),
+                     [&](const auto& a, const auto& b) {
+                       return rank(a.second) < rank(b.second);
+                     });
     if (steps.empty()) {
       if (check.findings.empty()) out += "\n  everything is consistent\n";
       continue;
     }
     out += "\nnext steps:\n";
     for (const auto& [fix, items] : steps) {
-      const Finding& first = *items.front();
+      const Finding& first = **std::min_element(
+          items.begin(), items.end(), [](const Finding* a, const Finding* b) {
+            return SeverityRank(a->severity) < SeverityRank(b->severity);
+          });
+      bool all_pending = std::all_of(items.begin(), items.end(), [](auto* f) {
+        return f->kind == "pending_migration";
+      });
       std::string why;
-      if (first.kind == "pending_migration" && items.size() > 1) {
+      if (all_pending && items.size() > 1) {
         why = fmt::format("{} pending migrations", items.size());
       } else if (items.size() > 1) {
-        why = fmt::format("{} ({} findings)", first.kind, items.size());
+        why = fmt::format("{} (and {} more)", first.message, items.size() - 1);
       } else {
         why = first.message;
       }

@@ -1,0 +1,455 @@
+// SQL functions of the migration check: declare_migrations,
+// migration_check (findings and the psql report), migration_plan and
+// migration_reconcile. This file reads the declared graphs, the history
+// tables, the audit's record of history writes and the live catalog; the
+// checks themselves are core::CheckMigrations.
+#include <fmt/format.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/migration.hpp"
+#include "core/migration_graph.hpp"
+#include "pg/bridge.hpp"
+#include "pg/datum.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+PG_FUNCTION_INFO_V1(schema_guard_declare_migrations);
+PG_FUNCTION_INFO_V1(schema_guard_migration_check);
+PG_FUNCTION_INFO_V1(schema_guard_migration_check_report);
+PG_FUNCTION_INFO_V1(schema_guard_migration_plan);
+PG_FUNCTION_INFO_V1(schema_guard_migration_reconcile);
+}
+
+namespace schema_guard::pg {
+namespace {
+
+using core::Framework;
+
+constexpr Framework kAllFrameworks[] = {Framework::kDjango, Framework::kFlyway,
+                                        Framework::kAlembic, Framework::kRails,
+                                        Framework::kLiquibase};
+
+std::string DefaultHistoryTable(Framework framework) {
+  switch (framework) {
+    case Framework::kDjango:
+      return "django_migrations";
+    case Framework::kFlyway:
+      return "flyway_schema_history";
+    case Framework::kAlembic:
+      return "alembic_version";
+    case Framework::kRails:
+      return "schema_migrations";
+    case Framework::kLiquibase:
+      return "databasechangelog";
+  }
+  return {};
+}
+
+Datum TextDatum(std::string_view value) {
+  return PointerGetDatum(ToText(value));
+}
+
+// The history table of a framework, schema-qualified and quoted: the one the
+// graph names, else the default name through search_path, else a watched
+// history table of that framework. Empty when there is none.
+std::string FindHistoryTable(SpiSession& spi, Framework framework,
+                             const std::string& named) {
+  std::string framework_name(core::FrameworkName(framework));
+  std::vector<QueryArg> args{
+      {TEXTOID,
+       TextDatum(named.empty() ? DefaultHistoryTable(framework) : named),
+       false},
+      {TEXTOID, TextDatum(framework_name), false},
+      {BOOLOID, BoolGetDatum(named.empty()), false}};
+  QueryResult r = spi.Query(
+      "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+      "FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.oid = pg_catalog.to_regclass($1) "
+      "UNION ALL "
+      "(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+      " FROM schema_guard.history_tables h "
+      " JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
+      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      " WHERE $3 AND h.framework = $2 ORDER BY 1 LIMIT 1) "
+      "LIMIT 1",
+      args);
+  return r.rows() == 0 ? std::string() : r.Text(0, 0);
+}
+
+bool CanReadAudit(SpiSession& spi) {
+  QueryResult r = spi.Query(
+      "SELECT pg_catalog.has_table_privilege('schema_guard.migration_event', "
+      "'SELECT')");
+  return r.rows() == 1 && r.Bool(0, 0);
+}
+
+// The last INSERT of each migration label the audit recorded, as a join on
+// the history table's label expression.
+std::string AuditJoin(bool audit, std::string_view framework,
+                      std::string_view label_expression) {
+  if (!audit) return "LEFT JOIN (SELECT NULL::bigint AS ddl_events) e ON false";
+  return fmt::format(
+      "LEFT JOIN (SELECT DISTINCT ON (migration) migration, ddl_events "
+      "FROM schema_guard.migration_event WHERE framework = '{}' AND "
+      "operation = 'INSERT' ORDER BY migration, event_id DESC) e "
+      "ON e.migration = {}",
+      framework, label_expression);
+}
+
+std::optional<long long> OptionalNumber(const QueryResult& r, std::size_t row,
+                                        std::size_t column) {
+  const char* cell = r.Get(row, column);
+  if (cell == nullptr) return std::nullopt;
+  return std::stoll(cell);
+}
+
+std::optional<std::string> OptionalText(const QueryResult& r, std::size_t row,
+                                        std::size_t column) {
+  const char* cell = r.Get(row, column);
+  if (cell == nullptr) return std::nullopt;
+  return std::string(cell);
+}
+
+core::History ReadHistory(SpiSession& spi, Framework framework,
+                          const std::string& table, const std::string& app,
+                          bool audit) {
+  core::History history;
+  history.table = table;
+  history.present = !table.empty();
+  if (!history.present) return history;
+  std::string_view fw = core::FrameworkName(framework);
+  std::string sql;
+  switch (framework) {
+    case Framework::kDjango:
+      sql = fmt::format(
+          "SELECT h.app, h.name, pg_catalog.to_char(h.applied AT TIME ZONE "
+          "'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events, h.id "
+          "FROM {} h {} ORDER BY h.id",
+          table, AuditJoin(audit, fw, "h.app || '.' || h.name"));
+      break;
+    case Framework::kFlyway:
+      sql = fmt::format(
+          "SELECT h.version, h.description, h.type, h.checksum::text, "
+          "h.success, h.installed_rank, pg_catalog.to_char(h.installed_on, "
+          "'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events "
+          "FROM {} h {} ORDER BY h.installed_rank",
+          table, AuditJoin(audit, fw, "'flyway:' || h.version"));
+      break;
+    case Framework::kAlembic:
+      sql = fmt::format(
+          "SELECT h.version_num, e.ddl_events FROM {} h {} "
+          "ORDER BY h.version_num",
+          table, AuditJoin(audit, fw, "'alembic:' || h.version_num"));
+      break;
+    case Framework::kRails:
+      sql = fmt::format(
+          "SELECT h.version, e.ddl_events FROM {} h {} ORDER BY h.version",
+          table, AuditJoin(audit, fw, "'rails:' || h.version"));
+      break;
+    case Framework::kLiquibase:
+      sql = fmt::format(
+          "SELECT h.id, h.author, h.filename, h.exectype, h.md5sum, "
+          "h.orderexecuted, pg_catalog.to_char(h.dateexecuted, "
+          "'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events "
+          "FROM {} h {} ORDER BY h.orderexecuted",
+          table,
+          AuditJoin(audit, fw,
+                    "'liquibase:' || h.id || '::' || h.author || '::' || "
+                    "h.filename"));
+      break;
+  }
+  QueryResult r = spi.Query(sql.c_str());
+  history.rows.reserve(r.rows());
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    core::AppliedMigration row;
+    row.key.app = app;
+    row.rank = static_cast<long long>(i + 1);
+    switch (framework) {
+      case Framework::kDjango:
+        row.key.app = r.Text(i, 0);
+        row.key.name = r.Text(i, 1);
+        row.applied_at = r.Text(i, 2);
+        row.audit_ddl_events = OptionalNumber(r, i, 3);
+        break;
+      case Framework::kFlyway: {
+        std::string type = r.Text(i, 2);
+        if (r.Get(i, 0) == nullptr) {
+          // A repeatable migration: identified by its description.
+          row.key.name = "R:" + r.Text(i, 1);
+          row.state = core::HistoryState::kIgnored;
+        } else {
+          row.key.name = core::CanonicalVersion(r.Text(i, 0));
+        }
+        row.checksum = OptionalText(r, i, 3);
+        if (type == "BASELINE" || type == "JDBC_BASELINE") {
+          row.state = core::HistoryState::kBaseline;
+        } else if (type == "DELETE" || type == "UNDO_SQL" ||
+                   type == "UNDO_JDBC" || type == "SCHEMA") {
+          row.state = core::HistoryState::kIgnored;
+        }
+        if (!r.Bool(i, 4)) row.state = core::HistoryState::kFailed;
+        row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
+        row.applied_at = r.Text(i, 6);
+        row.audit_ddl_events = OptionalNumber(r, i, 7);
+        break;
+      }
+      case Framework::kAlembic:
+        row.key.name = r.Text(i, 0);
+        row.audit_ddl_events = OptionalNumber(r, i, 1);
+        break;
+      case Framework::kRails:
+        row.key.name = r.Text(i, 0);
+        row.audit_ddl_events = OptionalNumber(r, i, 1);
+        break;
+      case Framework::kLiquibase: {
+        row.key.name =
+            fmt::format("{}::{}::{}", r.Text(i, 0), r.Text(i, 1), r.Text(i, 2));
+        std::string exectype = r.Text(i, 3);
+        if (exectype == "FAILED") {
+          row.state = core::HistoryState::kFailed;
+        } else if (exectype == "MARK_RAN") {
+          row.state = core::HistoryState::kMarkedRan;
+        } else if (exectype == "SKIPPED") {
+          row.state = core::HistoryState::kIgnored;
+        }
+        row.checksum = OptionalText(r, i, 4);
+        row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
+        row.applied_at = r.Text(i, 6);
+        row.audit_ddl_events = OptionalNumber(r, i, 7);
+        break;
+      }
+    }
+    history.rows.push_back(std::move(row));
+  }
+  return history;
+}
+
+// Which of the tables and columns the graph declares exist now.
+core::LiveObjects ReadLiveObjects(SpiSession& spi,
+                                  const core::MigrationGraph& graph) {
+  std::vector<std::string> tables, column_tables, columns;
+  for (const auto& m : graph.migrations) {
+    tables.insert(tables.end(), m.creates_tables.begin(),
+                  m.creates_tables.end());
+    for (const auto& [t, c] : m.creates_columns) {
+      column_tables.push_back(t);
+      columns.push_back(c);
+    }
+  }
+  core::LiveObjects live;
+  if (tables.empty() && columns.empty()) return live;
+  // "schema.table" or "table" (through search_path), each part quoted so
+  // that names are taken as written.
+  static const char* const kRegclass =
+      "pg_catalog.to_regclass(CASE WHEN pg_catalog.strpos(t, '.') > 0 THEN "
+      "pg_catalog.quote_ident(pg_catalog.split_part(t, '.', 1)) || '.' || "
+      "pg_catalog.quote_ident(pg_catalog.substr(t, pg_catalog.strpos(t, '.') "
+      "+ 1)) ELSE pg_catalog.quote_ident(t) END)";
+  if (!tables.empty()) {
+    std::string sql = fmt::format(
+        "SELECT DISTINCT t FROM pg_catalog.unnest($1::text[]) AS u(t) "
+        "WHERE {} IS NOT NULL",
+        kRegclass);
+    QueryResult r =
+        spi.Query(sql.c_str(), {{TEXTARRAYOID, TextArrayDatum(tables), false}});
+    for (std::size_t i = 0; i < r.rows(); ++i) live.tables.insert(r.Text(i, 0));
+  }
+  if (!columns.empty()) {
+    std::string sql = fmt::format(
+        "SELECT DISTINCT u.t, u.c FROM ROWS FROM "
+        "(pg_catalog.unnest($1::text[]), "
+        "pg_catalog.unnest($2::text[])) AS u(t, c) WHERE EXISTS (SELECT 1 FROM "
+        "pg_catalog.pg_attribute a WHERE a.attrelid = {} AND a.attname = "
+        "u.c AND a.attnum > 0 AND NOT a.attisdropped)",
+        kRegclass);
+    QueryResult r = spi.Query(
+        sql.c_str(), {{TEXTARRAYOID, TextArrayDatum(column_tables), false},
+                      {TEXTARRAYOID, TextArrayDatum(columns), false}});
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+      live.columns.emplace(r.Text(i, 0), r.Text(i, 1));
+    }
+  }
+  return live;
+}
+
+// The app history rows of a single-app framework get: the declared one.
+std::string RowApp(Framework framework, const core::MigrationGraph* graph) {
+  if (graph != nullptr && !graph->migrations.empty())
+    return graph->migrations.front().key.app;
+  return std::string(core::FrameworkName(framework));
+}
+
+// Every framework that has a declared graph or a history table, or only
+// the one asked for.
+std::vector<core::MigrationCheck> RunChecks(
+    const std::optional<std::string>& framework_name) {
+  std::optional<Framework> only;
+  if (framework_name) only = core::ParseFramework(*framework_name);
+  SpiSession spi;
+  std::vector<std::pair<Framework, core::MigrationGraph>> graphs;
+  {
+    QueryResult r = spi.Query(
+        "SELECT framework, graph::text FROM schema_guard.migration_graph");
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+      Framework fw = core::ParseFramework(r.Text(i, 0));
+      if (only && fw != *only) continue;
+      graphs.emplace_back(
+          fw, core::ReadMigrationGraph(core::ParseJson(r.Get(i, 1))));
+    }
+  }
+  bool audit = CanReadAudit(spi);
+  std::vector<core::MigrationCheck> checks;
+  for (Framework fw : kAllFrameworks) {
+    if (only && fw != *only) continue;
+    const core::MigrationGraph* graph = nullptr;
+    for (const auto& [g_fw, g] : graphs) {
+      if (g_fw == fw) graph = &g;
+    }
+    std::string table =
+        FindHistoryTable(spi, fw, graph ? graph->history_table : std::string());
+    if (graph == nullptr && table.empty()) continue;  // nothing to check
+    core::History history =
+        ReadHistory(spi, fw, table, RowApp(fw, graph), audit);
+    core::LiveObjects live =
+        graph ? ReadLiveObjects(spi, *graph) : core::LiveObjects{};
+    checks.push_back(
+        core::CheckMigrations(fw, graph, std::move(history), live));
+  }
+  spi.Finish();
+  return checks;
+}
+
+int StoreGraph(const core::MigrationGraph& graph, Jsonb* document) {
+  SpiSession spi;
+  std::vector<QueryArg> args{
+      {TEXTOID, TextDatum(core::FrameworkName(graph.framework)), false},
+      {JSONBOID, PointerGetDatum(document), false},
+      {INT4OID, Int32GetDatum(static_cast<int32>(graph.migrations.size())),
+       false}};
+  spi.Query(
+      "INSERT INTO schema_guard.migration_graph (framework, graph, "
+      "migrations) VALUES ($1, $2, $3) "
+      "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
+      "migrations = EXCLUDED.migrations, declared_at = "
+      "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
+      args, false);
+  spi.Finish();
+  return static_cast<int>(graph.migrations.size());
+}
+
+}  // namespace
+}  // namespace schema_guard::pg
+
+namespace sg = schema_guard::pg;
+namespace core = schema_guard::core;
+
+extern "C" Datum schema_guard_declare_migrations(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR,
+            (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+             errmsg("migration graph must not be null"),
+             errdetail("The graph lists the migrations the code base has."),
+             errhint("Pass a document with \"format\": "
+                     "\"schema_guard.migrations/1\".")));
+  }
+  Jsonb* graph = PG_GETARG_JSONB_P(0);
+  if (VARSIZE(graph) > core::kMaxMigrationGraphBytes) {
+    ereport(ERROR,
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("migration graph is too large"),
+             errdetail("The graph takes %zu bytes; at most %zu are accepted.",
+                       static_cast<size_t>(VARSIZE(graph)),
+                       core::kMaxMigrationGraphBytes),
+             errhint("Leave out what the check does not use (descriptions, "
+                     "operations), or squash old migrations.")));
+  }
+  int count = 0;
+  sg::Guarded([&] {
+    core::MigrationGraph parsed =
+        core::ReadMigrationGraph(core::ParseJson(sg::JsonbText(graph)));
+    count = sg::StoreGraph(parsed, graph);
+  });
+  PG_RETURN_INT32(count);
+}
+
+extern "C" Datum schema_guard_migration_check(PG_FUNCTION_ARGS) {
+  sg::Guarded([&] {
+    std::vector<core::MigrationCheck> checks =
+        sg::RunChecks(sg::OptionalTextArg(fcinfo, 0));
+    std::vector<core::Finding> findings;
+    for (auto& c : checks) {
+      for (auto& f : c.findings) findings.push_back(std::move(f));
+    }
+    sg::EmitFindings(fcinfo, findings);
+  });
+  return Datum(0);
+}
+
+extern "C" Datum schema_guard_migration_check_report(PG_FUNCTION_ARGS) {
+  text* result = nullptr;
+  sg::Guarded([&] {
+    result = sg::ToText(core::RenderMigrationReport(
+        sg::RunChecks(sg::OptionalTextArg(fcinfo, 0))));
+  });
+  PG_RETURN_TEXT_P(result);
+}
+
+extern "C" Datum schema_guard_migration_plan(PG_FUNCTION_ARGS) {
+  sg::Guarded([&] {
+    std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
+    std::vector<core::MigrationCheck> checks = sg::RunChecks(std::nullopt);
+    ReturnSetInfo* rsinfo = sg::BeginMaterializedSet(fcinfo);
+    for (const auto& check : checks) {
+      std::vector<std::size_t> steps;
+      if (app) {
+        steps = core::PlanForApp(check, *app);
+      } else {
+        for (std::size_t k = 0; k < check.plan.size(); ++k) steps.push_back(k);
+      }
+      for (std::size_t s = 0; s < steps.size(); ++s) {
+        const core::MigrationKey& key = check.plan[steps[s]].key;
+        Datum values[4] = {Int32GetDatum(static_cast<int32>(s + 1)),
+                           sg::TextDatum(core::FrameworkName(check.framework)),
+                           sg::TextDatum(key.app), sg::TextDatum(key.name)};
+        bool nulls[4] = {false, false, false, false};
+        sg::PutRow(rsinfo, values, nulls);
+      }
+    }
+  });
+  return Datum(0);
+}
+
+extern "C" Datum schema_guard_migration_reconcile(PG_FUNCTION_ARGS) {
+  sg::Guarded([&] {
+    std::vector<core::MigrationCheck> checks = sg::RunChecks(std::nullopt);
+    ReturnSetInfo* rsinfo = sg::BeginMaterializedSet(fcinfo);
+    for (const auto& check : checks) {
+      for (const auto& row : check.reconcile) {
+        Datum values[6] = {sg::TextDatum(core::FrameworkName(check.framework)),
+                           sg::TextDatum(row.key.app),
+                           sg::TextDatum(row.key.name),
+                           sg::TextDatum(core::ReconcileStatusName(row.status)),
+                           sg::TextArrayDatum(row.present),
+                           sg::TextArrayDatum(row.missing)};
+        bool nulls[6] = {false, false, false, false, false, false};
+        sg::PutRow(rsinfo, values, nulls);
+      }
+    }
+  });
+  return Datum(0);
+}
