@@ -38,7 +38,7 @@ void CheckName(const std::string& text, const Path& path) {
   }
 }
 
-std::string NameOf(Framework framework, std::string name) {
+std::string NameOf(Framework framework, const std::string& name) {
   return framework == Framework::kFlyway ? CanonicalVersion(name) : name;
 }
 
@@ -743,7 +743,10 @@ class Checker {
       switch (ClassifySquash(replaces.size(), done.size())) {
         case SquashUse::kAllApplied: {
           applied_[s] = true;
-          if (applied_at_[s].empty()) applied_at_[s] = latest;
+          // It ran as the migrations it replaces; its own row is written
+          // afterwards, without DDL.
+          applied_at_[s] = latest;
+          recorded_by_replacement_.insert(s);
           if (!own_row) {
             Finding& f = Add(
                 Severity::kInfo, "squash_ready", M(s).key.app, Obj(s),
@@ -922,8 +925,8 @@ class Checker {
                             missing.size() == 1 ? "does" : "do"));
         f.expected = Join(missing, ", ");
         f.actual = present.empty() ? std::string() : Join(present, ", ");
-      } else if (!marked && r && Row(*r).audit_ddl_events &&
-                 *Row(*r).audit_ddl_events == 0) {
+      } else if (!marked && r && recorded_by_replacement_.count(i) == 0 &&
+                 Row(*r).audit_ddl_events && *Row(*r).audit_ddl_events == 0) {
         Add(Severity::kInfo, "faked_migration", m.key.app, Obj(i),
             fmt::format("{} was recorded without running any DDL (the audit "
                         "saw its history row written with none); everything "
@@ -1235,6 +1238,7 @@ class Checker {
   std::unordered_map<std::string, std::size_t> replaced_by_;
   std::set<std::string> apps_;
   std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
+  std::set<std::size_t> recorded_by_replacement_;  // squashes applied as such
   std::vector<std::size_t> order_key_;
   std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
       in_cycle_;

@@ -25,7 +25,8 @@ namespace schema_guard::core {
 inline constexpr std::string_view kMigrationGraphFormat =
     "schema_guard.migrations/1";
 // Larger graph documents are refused before they are parsed.
-inline constexpr std::size_t kMaxMigrationGraphBytes = 8 * 1024 * 1024;
+inline constexpr std::size_t kMaxMigrationGraphBytes =
+    std::size_t{8} * 1024 * 1024;
 inline constexpr std::size_t kMaxDeclaredMigrations = 100000;
 
 struct MigrationKey {

@@ -178,7 +178,7 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   for (std::size_t i = 0; i < r.rows(); ++i) {
     core::AppliedMigration row;
     row.key.app = app;
-    row.rank = static_cast<long long>(i + 1);
+    row.rank = static_cast<long long>(i) + 1;
     switch (framework) {
       case Framework::kDjango:
         row.key.app = r.Text(i, 0);
@@ -208,11 +208,8 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         row.audit_ddl_events = OptionalNumber(r, i, 7);
         break;
       }
-      case Framework::kAlembic:
-        row.key.name = r.Text(i, 0);
-        row.audit_ddl_events = OptionalNumber(r, i, 1);
-        break;
-      case Framework::kRails:
+      case Framework::kAlembic:  // version_num
+      case Framework::kRails:    // version
         row.key.name = r.Text(i, 0);
         row.audit_ddl_events = OptionalNumber(r, i, 1);
         break;
