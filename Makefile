@@ -20,8 +20,14 @@ SHLIB_LINK = -lfmt -lstdc++
 
 EXTRA_CLEAN = build
 
+# Track header dependencies (.deps/*.Po), so a changed header rebuilds
+# every object that includes it; bitcode follows its object.
+override autodepend = yes
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(OBJS:.o=.bc): %.bc: %.o
 
 # Bitcode for servers built with LLVM JIT: compile as C++17 like the objects.
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c

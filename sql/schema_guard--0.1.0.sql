@@ -277,6 +277,7 @@ CREATE TABLE @extschema@.migration_graph (
   framework   text        PRIMARY KEY
               CHECK (framework IN ('django', 'flyway', 'alembic', 'rails', 'liquibase')),
   graph       jsonb       NOT NULL,
+  graph_text  text        NOT NULL,   -- the same, as read back by the check
   migrations  integer     NOT NULL,
   declared_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   declared_by text        NOT NULL DEFAULT session_user

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <queue>
@@ -116,13 +117,6 @@ void ReadCreates(const Json& object, const Path& path,
   }
 }
 
-std::string KeyText(const MigrationKey& key) {
-  std::string out = key.app;
-  out += '\x1f';
-  out += key.name;
-  return out;
-}
-
 std::vector<std::string_view> VersionSegments(std::string_view version) {
   std::vector<std::string_view> segments;
   std::size_t start = 0;
@@ -149,7 +143,7 @@ std::string_view StripZeros(std::string_view s) {
 }
 
 // Leading digits of a Django migration name: "0003" of "0003_add_x".
-std::string NumberPrefix(const std::string& name) {
+std::string_view NumberPrefix(std::string_view name) {
   std::size_t i = 0;
   while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])))
     ++i;
@@ -211,8 +205,9 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
   }
   const Framework fw = graph.framework;
   const bool versioned = fw == Framework::kFlyway || fw == Framework::kRails;
-  std::unordered_map<std::string, std::size_t> seen;
+  std::unordered_map<std::string, std::size_t>& seen = graph.index;
   seen.reserve(list.items().size());
+  std::string key_buffer;
   graph.migrations.reserve(list.items().size());
   EachObject(document, "migrations", root, [&](const Json& m, const Path& p) {
     OnlyKeys(m, p,
@@ -247,8 +242,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     ReadCreates(m, p, &migration);
     // Flyway versions are keyed canonically, so the key name may differ
     // from the text written: report duplicates with the index.
-    auto [it, inserted] =
-        seen.emplace(KeyText(migration.key), graph.migrations.size());
+    auto [it, inserted] = seen.emplace(
+        MigrationKeyText(migration.key, &key_buffer), graph.migrations.size());
     if (!inserted) {
       if (!versioned) {
         Fail(p, fmt::format("duplicate migration \"{}\" (also migrations[{}])",
@@ -259,7 +254,26 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     }
     graph.migrations.push_back(std::move(migration));
   });
+  graph.dependency_index.resize(graph.migrations.size());
+  for (std::size_t i = 0; i < graph.migrations.size(); ++i) {
+    for (const auto& r : graph.migrations[i].replaces) {
+      graph.replaced_by.emplace(MigrationKeyText(r, &key_buffer), i);
+    }
+    for (const auto& d : graph.migrations[i].dependencies) {
+      auto it = graph.index.find(MigrationKeyText(d, &key_buffer));
+      graph.dependency_index[i].push_back(
+          it == graph.index.end() ? MigrationGraph::kNotDeclared : it->second);
+    }
+  }
   return graph;
+}
+
+const std::string& MigrationKeyText(const MigrationKey& key,
+                                    std::string* buffer) {
+  buffer->assign(key.app);
+  *buffer += '\x1f';
+  *buffer += key.name;
+  return *buffer;
 }
 
 std::string CanonicalVersion(std::string_view version) {
@@ -292,6 +306,50 @@ bool VersionLess(std::string_view a, std::string_view b) {
 std::string MigrationObject(Framework framework, const MigrationKey& key) {
   if (framework == Framework::kDjango) return key.app + "." + key.name;
   return fmt::format("{}:{}", FrameworkName(framework), key.name);
+}
+
+std::string TimestampText(long long epoch_micros) {
+  long long seconds = epoch_micros / 1000000;
+  long long fraction = epoch_micros % 1000000;
+  if (fraction < 0) {
+    fraction += 1000000;
+    --seconds;
+  }
+  long long days = seconds / 86400;
+  long long rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    --days;
+  }
+  // Civil date from days since 1970-01-01 (proleptic Gregorian).
+  long long z = days + 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  long long doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long year = yoe + era * 400;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long day = doy - (153 * mp + 2) / 5 + 1;
+  long long month = mp < 10 ? mp + 3 : mp - 9;
+  if (month <= 2) ++year;
+  year = std::clamp(year, 0LL, 9999LL);
+  // Thousands of rows per check: digits by hand rather than fmt.
+  std::string out = "0000-00-00 00:00:00.000000";
+  auto put = [&out](std::size_t end, long long value, int width) {
+    for (int k = 0; k < width; ++k) {
+      out[end - static_cast<std::size_t>(k)] =
+          static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(3, year, 4);
+  put(6, month, 2);
+  put(9, day, 2);
+  put(12, rest / 3600, 2);
+  put(15, rest % 3600 / 60, 2);
+  put(18, rest % 60, 2);
+  put(25, fraction, 6);
+  return out;
 }
 
 std::string QuoteLiteral(std::string_view text) {
@@ -347,6 +405,16 @@ std::vector<std::vector<std::size_t>> DependencyCycles(const Adjacency& deps) {
         low[frames.back().node] = std::min(low[frames.back().node], low[node]);
       }
       if (low[node] == index[node]) {
+        if (stack.back() == node) {  // a single node: a cycle only if a loop
+          stack.pop_back();
+          on_stack[node] = false;
+          component[node] = components.size();
+          components.push_back(std::find(deps[node].begin(), deps[node].end(),
+                                         node) != deps[node].end()
+                                   ? std::vector<std::size_t>{node}
+                                   : std::vector<std::size_t>{});
+          continue;
+        }
         std::vector<std::size_t> members;
         std::size_t member = 0;
         do {
@@ -365,6 +433,7 @@ std::vector<std::vector<std::size_t>> DependencyCycles(const Adjacency& deps) {
   std::vector<std::vector<std::size_t>> cycles;
   for (std::size_t c = 0; c < components.size(); ++c) {
     const auto& members = components[c];
+    if (members.empty()) continue;
     std::size_t first = *std::min_element(members.begin(), members.end());
     bool self_loop = std::find(deps[first].begin(), deps[first].end(), first) !=
                      deps[first].end();
@@ -545,12 +614,22 @@ class Checker {
     }
     CheckHistoryRows();
     Summarize();
-    std::stable_sort(result_.findings.begin(), result_.findings.end(),
-                     [](const Finding& a, const Finding& b) {
-                       if (a.app != b.app) return a.app < b.app;
-                       return SeverityRank(a.severity) <
-                              SeverityRank(b.severity);
-                     });
+    // By app, then severity; stable. Sorted as indexes: findings are big.
+    std::vector<std::size_t> order(result_.findings.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    const auto& findings = result_.findings;
+    std::stable_sort(
+        order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+          const Finding& x = findings[a];
+          const Finding& y = findings[b];
+          if (x.app != y.app) return x.app < y.app;
+          return SeverityRank(x.severity) < SeverityRank(y.severity);
+        });
+    std::vector<Finding> sorted;
+    sorted.reserve(order.size());
+    for (std::size_t k : order)
+      sorted.push_back(std::move(result_.findings[k]));
+    result_.findings = std::move(sorted);
     return std::move(result_);
   }
 
@@ -577,9 +656,12 @@ class Checker {
     return result_.findings.back();
   }
 
-  // History rows by key: the successful row, else the last one.
+  // History rows by key: the successful row, else the last one. Rows of
+  // declared migrations are indexed by migration, the others by key.
   void IndexHistory() {
     const auto& rows = result_.history.rows;
+    if (graph_ != nullptr) row_for_node_.assign(G().migrations.size(), kNoRow);
+    row_node_.assign(rows.size(), kNoRow);
     for (std::size_t r = 0; r < rows.size(); ++r) {
       if (rows[r].state == HistoryState::kIgnored) continue;
       if (rows[r].state == HistoryState::kBaseline) {
@@ -589,10 +671,23 @@ class Checker {
         }
         continue;
       }
-      std::string key = KeyText(rows[r].key);
-      auto [it, inserted] = row_of_.emplace(key, r);
-      if (inserted) continue;
-      const AppliedMigration& earlier = rows[it->second];
+      std::size_t* slot = nullptr;
+      std::optional<std::size_t> node;
+      if (graph_ != nullptr) node = NodeOf(rows[r].key);
+      if (node) {
+        row_node_[r] = *node;
+        slot = &row_for_node_[*node];
+      } else {
+        slot =
+            &row_of_
+                 .emplace(MigrationKeyText(rows[r].key, &key_buffer_), kNoRow)
+                 .first->second;
+      }
+      if (*slot == kNoRow) {
+        *slot = r;
+        continue;
+      }
+      const AppliedMigration& earlier = rows[*slot];
       bool earlier_ok = earlier.state != HistoryState::kFailed;
       bool this_ok = rows[r].state != HistoryState::kFailed;
       if (earlier_ok && this_ok) {
@@ -607,13 +702,31 @@ class Checker {
           f.actual = fmt::format("{} rows", 2);
         }
       } else if (!earlier_ok && this_ok) {
-        it->second = r;  // a later successful run supersedes the failure
+        *slot = r;  // a later successful run supersedes the failure
       }
     }
   }
 
+  // The row kept for each recorded migration, in history order.
+  std::vector<std::size_t> IndexedRows() const {
+    std::vector<std::size_t> out;
+    for (std::size_t r : row_for_node_) {
+      if (r != kNoRow) out.push_back(r);
+    }
+    for (const auto& entry : row_of_) out.push_back(entry.second);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::optional<std::size_t> RowOfNode(std::size_t i) const {
+    if (row_for_node_[i] == kNoRow) return std::nullopt;
+    return row_for_node_[i];
+  }
   std::optional<std::size_t> RowOf(const MigrationKey& key) const {
-    auto it = row_of_.find(KeyText(key));
+    if (graph_ != nullptr) {
+      if (auto node = NodeOf(key)) return RowOfNode(*node);
+    }
+    auto it = row_of_.find(MigrationKeyText(key, &key_buffer_));
     if (it == row_of_.end()) return std::nullopt;
     return it->second;
   }
@@ -626,34 +739,26 @@ class Checker {
 
   void IndexGraph() {
     const std::size_t n = G().migrations.size();
-    node_of_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) node_of_.emplace(KeyText(M(i).key), i);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (const auto& r : M(i).replaces) replaced_by_.emplace(KeyText(r), i);
-    }
-    std::vector<std::size_t> by_name(n);
-    for (std::size_t i = 0; i < n; ++i) by_name[i] = i;
-    std::sort(by_name.begin(), by_name.end(),
-              [&](std::size_t a, std::size_t b) {
-                if (M(a).key.app != M(b).key.app)
-                  return M(a).key.app < M(b).key.app;
-                if (fw_ == Framework::kFlyway)
-                  return VersionLess(M(a).key.name, M(b).key.name);
-                return M(a).key.name < M(b).key.name;
-              });
-    order_key_.assign(n, 0);
-    for (std::size_t k = 0; k < n; ++k) order_key_[by_name[k]] = k;
     for (std::size_t i = 0; i < n; ++i) apps_.insert(M(i).key.app);
   }
 
+  // The plan's tie-break among ready migrations: app, then name (Flyway:
+  // version order).
+  bool KeyLess(std::size_t a, std::size_t b) const {
+    if (M(a).key.app != M(b).key.app) return M(a).key.app < M(b).key.app;
+    if (fw_ == Framework::kFlyway)
+      return VersionLess(M(a).key.name, M(b).key.name);
+    return M(a).key.name < M(b).key.name;
+  }
+
   std::optional<std::size_t> NodeOf(const MigrationKey& key) const {
-    auto it = node_of_.find(KeyText(key));
-    if (it == node_of_.end()) return std::nullopt;
+    auto it = G().index.find(MigrationKeyText(key, &key_buffer_));
+    if (it == G().index.end()) return std::nullopt;
     return it->second;
   }
   std::optional<std::size_t> SquashOf(const MigrationKey& key) const {
-    auto it = replaced_by_.find(KeyText(key));
-    if (it == replaced_by_.end()) return std::nullopt;
+    auto it = G().replaced_by.find(MigrationKeyText(key, &key_buffer_));
+    if (it == G().replaced_by.end()) return std::nullopt;
     return it->second;
   }
 
@@ -665,8 +770,11 @@ class Checker {
                       M(later).key.name, earlier, later));
     }
     for (std::size_t i = 0; i < G().migrations.size(); ++i) {
-      for (const auto& d : M(i).dependencies) {
-        if (NodeOf(d) || SquashOf(d)) continue;
+      for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
+        const MigrationKey& d = M(i).dependencies[k];
+        if (G().dependency_index[i][k] != MigrationGraph::kNotDeclared ||
+            SquashOf(d))
+          continue;
         Finding& f =
             Add(Severity::kError, "unknown_dependency", M(i).key.app, Obj(i),
                 fmt::format("{} depends on {}, which is not declared", Obj(i),
@@ -681,7 +789,7 @@ class Checker {
     const std::size_t n = G().migrations.size();
     row_applied_.assign(n, false);
     for (std::size_t i = 0; i < n; ++i) {
-      row_applied_[i] = RowApplied(RowOf(M(i).key));
+      row_applied_[i] = RowApplied(RowOfNode(i));
       if (!row_applied_[i] && baseline_ &&
           !VersionLess(Row(*baseline_).key.name, M(i).key.name)) {
         row_applied_[i] = true;  // at or below Flyway's baseline
@@ -696,11 +804,10 @@ class Checker {
     while (!stack.empty()) {
       std::size_t node = stack.back();
       stack.pop_back();
-      for (const auto& d : M(node).dependencies) {
-        auto j = NodeOf(d);
-        if (j && !row_applied_[*j]) {
-          row_applied_[*j] = true;
-          stack.push_back(*j);
+      for (std::size_t j : G().dependency_index[node]) {
+        if (j != MigrationGraph::kNotDeclared && !row_applied_[j]) {
+          row_applied_[j] = true;
+          stack.push_back(j);
         }
       }
     }
@@ -722,7 +829,7 @@ class Checker {
     for (const auto& dup : G().duplicate_versions)
       in_effective_[dup.first] = false;
     for (std::size_t i = 0; i < n; ++i) {
-      if (auto r = RowOf(M(i).key)) applied_at_[i] = Row(*r).applied_at;
+      if (auto r = RowOfNode(i)) applied_at_[i] = Row(*r).applied_at;
     }
     for (std::size_t s = 0; s < n; ++s) {
       const auto& replaces = M(s).replaces;
@@ -739,7 +846,7 @@ class Checker {
           if (!NodeOf(r)) gone.push_back(Obj(r));
         }
       }
-      bool own_row = RowApplied(RowOf(M(s).key));
+      bool own_row = RowApplied(RowOfNode(s));
       switch (ClassifySquash(replaces.size(), done.size())) {
         case SquashUse::kAllApplied: {
           applied_[s] = true;
@@ -827,24 +934,26 @@ class Checker {
           deps_[i].push_back(j);
         }
       };
-      std::function<void(const MigrationKey&)> resolve =
-          [&](const MigrationKey& d) {
-            auto j = NodeOf(d);
-            if (!j) {
-              if (auto s = SquashOf(d); s && in_effective_[*s]) add(*s);
-              return;
-            }
-            if (in_effective_[*j]) {
-              add(*j);
-            } else if (replaced_in_use_[*j]) {
-              add(*replaced_in_use_[*j]);
-            } else if (squash_removed_[*j]) {
-              for (const auto& r : M(*j).replaces) {
-                if (auto k = NodeOf(r); k && in_effective_[*k]) add(*k);
-              }
-            }
-          };
-      for (const auto& d : M(i).dependencies) resolve(d);
+      auto resolve = [&](const MigrationKey& d, std::size_t declared) {
+        std::optional<std::size_t> j;
+        if (declared != MigrationGraph::kNotDeclared) j = declared;
+        if (!j) {
+          if (auto s = SquashOf(d); s && in_effective_[*s]) add(*s);
+          return;
+        }
+        if (in_effective_[*j]) {
+          add(*j);
+        } else if (replaced_in_use_[*j]) {
+          add(*replaced_in_use_[*j]);
+        } else if (squash_removed_[*j]) {
+          for (const auto& r : M(*j).replaces) {
+            if (auto k = NodeOf(r); k && in_effective_[*k]) add(*k);
+          }
+        }
+      };
+      for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
+        resolve(M(i).dependencies[k], G().dependency_index[i][k]);
+      }
     }
   }
 
@@ -861,6 +970,16 @@ class Checker {
           Obj(cycle.front()),
           fmt::format("dependency cycle: {}", Join(names, " -> ")));
     }
+  }
+
+  bool AllPresent(const DeclaredMigration& m) const {
+    for (const auto& t : m.creates_tables) {
+      if (live_.tables.count(t) == 0) return false;
+    }
+    for (const auto& c : m.creates_columns) {
+      if (live_.columns.count(c) == 0) return false;
+    }
+    return true;
   }
 
   std::vector<std::string> Missing(const DeclaredMigration& m,
@@ -910,12 +1029,12 @@ class Checker {
   // Faked migrations and changed checksums of an applied migration.
   void CheckRecorded(std::size_t i) {
     const DeclaredMigration& m = M(i);
-    auto r = RowOf(m.key);
+    auto r = RowOfNode(i);
     bool marked = r && Row(*r).state == HistoryState::kMarkedRan;
     if (m.DeclaresSchemaChanges()) {
-      std::vector<std::string> present;
-      std::vector<std::string> missing = Missing(m, &present);
-      if (!missing.empty()) {
+      if (!AllPresent(m)) {
+        std::vector<std::string> present;
+        std::vector<std::string> missing = Missing(m, &present);
         Finding& f =
             Add(Severity::kError, "faked_migration", m.key.app, Obj(i),
                 fmt::format("{} is {}, but {} {} not exist", Obj(i),
@@ -926,7 +1045,7 @@ class Checker {
         f.expected = Join(missing, ", ");
         f.actual = present.empty() ? std::string() : Join(present, ", ");
       } else if (!marked && r && recorded_by_replacement_.count(i) == 0 &&
-                 Row(*r).audit_ddl_events && *Row(*r).audit_ddl_events == 0) {
+                 Row(*r).audit_saw_ddl.has_value() && !*Row(*r).audit_saw_ddl) {
         Add(Severity::kInfo, "faked_migration", m.key.app, Obj(i),
             fmt::format("{} was recorded without running any DDL (the audit "
                         "saw its history row written with none); everything "
@@ -955,7 +1074,16 @@ class Checker {
       pending[i] = in_effective_[i] && !applied_[i];
       pending_count += pending[i] ? 1 : 0;
     }
-    std::vector<std::size_t> order = ApplyOrder(deps_, pending, order_key_);
+    // Order keys for the pending migrations only: usually few of many.
+    std::vector<std::size_t> by_key;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (pending[i]) by_key.push_back(i);
+    }
+    std::sort(by_key.begin(), by_key.end(),
+              [&](std::size_t a, std::size_t b) { return KeyLess(a, b); });
+    std::vector<std::size_t> order_key(n, 0);
+    for (std::size_t k = 0; k < by_key.size(); ++k) order_key[by_key[k]] = k;
+    std::vector<std::size_t> order = ApplyOrder(deps_, pending, order_key);
     std::vector<std::size_t> step(n, 0);
     for (std::size_t k = 0; k < order.size(); ++k) step[order[k]] = k + 1;
     for (std::size_t node : order) {
@@ -1047,9 +1175,8 @@ class Checker {
     }
     for (auto& [app, nodes] : leaves) {
       if (nodes.size() < 2) continue;
-      std::sort(nodes.begin(), nodes.end(), [&](std::size_t a, std::size_t b) {
-        return order_key_[a] < order_key_[b];
-      });
+      std::sort(nodes.begin(), nodes.end(),
+                [&](std::size_t a, std::size_t b) { return KeyLess(a, b); });
       std::vector<std::string> names;
       for (std::size_t node : nodes) names.push_back(M(node).key.name);
       if (fw_ == Framework::kAlembic) {
@@ -1076,16 +1203,23 @@ class Checker {
 
   void CheckDuplicateNumbers() {
     if (fw_ != Framework::kDjango) return;
+    // Most numbers are unique: find the repeated ones first, per app.
+    const std::size_t n = G().migrations.size();
+    std::unordered_map<std::string_view,
+                       std::unordered_map<std::string_view, std::size_t>>
+        first_with;
     std::map<std::pair<std::string, std::string>, std::vector<std::size_t>>
         groups;
-    const std::size_t n = G().migrations.size();
     for (std::size_t i = 0; i < n; ++i) {
-      if (SquashOf(M(i).key)) continue;  // superseded by a squash
-      std::string number = NumberPrefix(M(i).key.name);
-      if (!number.empty()) groups[{M(i).key.app, number}].push_back(i);
+      std::string_view number = NumberPrefix(M(i).key.name);
+      if (number.empty() || SquashOf(M(i).key)) continue;  // squashed away
+      auto [it, inserted] = first_with[M(i).key.app].emplace(number, i);
+      if (inserted) continue;
+      auto& nodes = groups[{M(i).key.app, std::string(number)}];
+      if (nodes.empty()) nodes.push_back(it->second);
+      nodes.push_back(i);
     }
     for (const auto& [group, nodes] : groups) {
-      if (nodes.size() < 2) continue;
       // A merge migration that depends on all of them settles it.
       bool merged = false;
       for (std::size_t i = 0; i < n && !merged; ++i) {
@@ -1124,7 +1258,7 @@ class Checker {
           row.state == HistoryState::kIgnored ||
           row.state == HistoryState::kBaseline)
         continue;
-      if (NodeOf(row.key) || SquashOf(row.key)) continue;
+      if (row_node_[r] != kNoRow || SquashOf(row.key)) continue;
       if (fw_ == Framework::kDjango && apps_.count(row.key.app) == 0) {
         unknown_apps[row.key.app].push_back(r);
         continue;
@@ -1178,7 +1312,7 @@ class Checker {
 
   // Checks that need no graph: failed rows.
   void CheckHistoryRows() {
-    for (const auto& [key, r] : row_of_) {
+    for (std::size_t r : IndexedRows()) {
       const AppliedMigration& row = Row(r);
       if (row.state != HistoryState::kFailed) continue;
       Finding& f = Add(
@@ -1210,7 +1344,7 @@ class Checker {
           ++s.pending;
       }
     } else {
-      for (const auto& [key, r] : row_of_) {
+      for (std::size_t r : IndexedRows()) {
         if (Row(r).state != HistoryState::kFailed)
           ++apps[Row(r).key.app].applied;
       }
@@ -1232,14 +1366,15 @@ class Checker {
   const LiveObjects& live_;
   MigrationCheck result_;
   Commands commands_;
-  std::unordered_map<std::string, std::size_t> row_of_;
+  static constexpr std::size_t kNoRow = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> row_for_node_;  // declared migration -> its row
+  std::vector<std::size_t> row_node_;      // row -> declared migration
+  std::unordered_map<std::string, std::size_t> row_of_;  // undeclared rows
   std::optional<std::size_t> baseline_;
-  std::unordered_map<std::string, std::size_t> node_of_;
-  std::unordered_map<std::string, std::size_t> replaced_by_;
+  mutable std::string key_buffer_;  // lookups without allocation
   std::set<std::string> apps_;
   std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
   std::set<std::size_t> recorded_by_replacement_;  // squashes applied as such
-  std::vector<std::size_t> order_key_;
   std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
       in_cycle_;
   std::vector<std::optional<std::size_t>> replaced_in_use_;
@@ -1280,6 +1415,8 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
            "SELECT schema_guard.declare_migrations(graph);\n";
   }
   constexpr std::size_t kPendingShown = 5;
+  constexpr std::size_t kKindShown = 10;
+  constexpr std::size_t kStepsShown = 20;
   std::string out;
   for (const auto& check : checks) {
     if (!out.empty()) out += '\n';
@@ -1303,35 +1440,39 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
     for (const auto& f : check.findings) by_app[f.app].push_back(&f);
     for (const auto& [app, items] : by_app) {
       out += fmt::format("\n[{}]\n", app);
-      std::size_t pending_shown = 0;
-      std::size_t pending_total = 0;
+      // A long list of one kind is cut short; the rows have them all.
+      std::map<std::string, std::size_t> shown, total;
       for (const Finding* f : items) {
-        if (f->kind == "pending_migration") {
-          ++pending_total;
-          if (pending_shown == kPendingShown) continue;
-          ++pending_shown;
-        }
+        std::size_t limit =
+            f->kind == "pending_migration" ? kPendingShown : kKindShown;
+        if (++total[f->kind] > limit) continue;
+        ++shown[f->kind];
         out += fmt::format("  {} [{}] {}\n", f->kind, SeverityName(f->severity),
                            f->message);
       }
-      if (pending_total > pending_shown) {
-        out += fmt::format(
-            "  ... and {} more pending (SELECT * FROM "
-            "schema_guard.migration_plan({});)\n",
-            pending_total - pending_shown, QuoteLiteral(app));
+      for (const auto& [kind, count] : total) {
+        if (count == shown[kind]) continue;
+        if (kind == "pending_migration") {
+          out += fmt::format(
+              "  ... and {} more pending (SELECT * FROM "
+              "schema_guard.migration_plan({});)\n",
+              count - shown[kind], QuoteLiteral(app));
+        } else {
+          out += fmt::format(
+              "  ... and {} more {} (SELECT * FROM "
+              "schema_guard.migration_check() WHERE kind = '{}';)\n",
+              count - shown[kind], kind, kind);
+        }
       }
     }
     // Next steps: each fix once, in the order the findings come.
     std::vector<std::pair<std::string, std::vector<const Finding*>>> steps;
+    std::unordered_map<std::string_view, std::size_t> step_of;
     for (const auto& f : check.findings) {
       if (f.fix.empty()) continue;
-      auto it = std::find_if(steps.begin(), steps.end(),
-                             [&](const auto& s) { return s.first == f.fix; });
-      if (it == steps.end()) {
-        steps.push_back({f.fix, {&f}});
-      } else {
-        it->second.push_back(&f);
-      }
+      auto [it, inserted] = step_of.emplace(f.fix, steps.size());
+      if (inserted) steps.push_back({f.fix, {}});
+      steps[it->second].second.push_back(&f);
     }
     // The most severe first; pending migrations last.
     auto rank = [](const std::vector<const Finding*>& items) {
@@ -1351,7 +1492,15 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
       continue;
     }
     out += "\nnext steps:\n";
+    std::size_t step_count = 0;
     for (const auto& [fix, items] : steps) {
+      if (++step_count > kStepsShown) {
+        out += fmt::format(
+            "  ... and {} more (SELECT fix FROM schema_guard.migration_check() "
+            "WHERE fix IS NOT NULL;)\n",
+            steps.size() - kStepsShown);
+        break;
+      }
       const Finding& first = **std::min_element(
           items.begin(), items.end(), [](const Finding* a, const Finding* b) {
             return SeverityRank(a->severity) < SeverityRank(b->severity);

@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -59,7 +61,21 @@ struct MigrationGraph {
   std::vector<DeclaredMigration> migrations;
   // Flyway and Rails: a version declared twice, as (index, earlier index).
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_versions;
+  // Built by ReadMigrationGraph, keyed by MigrationKeyText: the index of
+  // each migration (its first declaration), and of the squash that
+  // replaces a migration.
+  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<std::string, std::size_t> replaced_by;
+  // dependency_index[i][k]: the index of migrations[i].dependencies[k], or
+  // kNotDeclared.
+  std::vector<std::vector<std::size_t>> dependency_index;
+  static constexpr std::size_t kNotDeclared = static_cast<std::size_t>(-1);
 };
+
+// The key of MigrationGraph's maps: app, unit separator, name. Writes into
+// *buffer (reusing its storage) and returns it.
+const std::string& MigrationKeyText(const MigrationKey& key,
+                                    std::string* buffer);
 
 // Reads and validates a graph document; errors name the JSON path.
 MigrationGraph ReadMigrationGraph(const Json& document);
@@ -90,9 +106,9 @@ struct AppliedMigration {
   long long rank = 0;      // history order (installed_rank, orderexecuted)
   std::optional<std::string> checksum;
   HistoryState state = HistoryState::kApplied;
-  // DDL the audit credited to the write of this row; unset when the audit
-  // has no record of the write.
-  std::optional<long long> audit_ddl_events;
+  // Whether the audit credited any DDL to the (last) write of this row;
+  // unset when the audit has no record of the write.
+  std::optional<bool> audit_saw_ddl;
 };
 
 struct History {
@@ -103,7 +119,7 @@ struct History {
 
 // What the live catalog has of the tables and columns the graph declares.
 struct LiveObjects {
-  std::set<std::string> tables;  // as written in the graph
+  std::unordered_set<std::string> tables;  // as written in the graph
   std::set<std::pair<std::string, std::string>> columns;
 };
 
@@ -169,6 +185,10 @@ MigrationCheck CheckMigrations(Framework framework, const MigrationGraph* graph,
 // and the pending migrations they depend on, in plan order.
 std::vector<std::size_t> PlanForApp(const MigrationCheck& check,
                                     std::string_view app);
+
+// Microseconds since 1970-01-01 UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC):
+// sortable text for history times (years 0 to 9999).
+std::string TimestampText(long long epoch_micros);
 
 // A SQL string literal ('it''s'; E'...' when it holds a backslash).
 std::string QuoteLiteral(std::string_view text);

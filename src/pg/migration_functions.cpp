@@ -5,6 +5,13 @@
 // checks themselves are core::CheckMigrations.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+
+#include <map>
+#include <set>
+#include <unordered_set>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,8 +28,13 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "nodes/pg_list.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -99,15 +111,15 @@ bool CanReadAudit(SpiSession& spi) {
 }
 
 // The last INSERT of each migration label the audit recorded, as a join on
-// the history table's label expression.
+// the history table's label expression (hashed: no sort of the labels).
 std::string AuditJoin(bool audit, std::string_view framework,
                       std::string_view label_expression) {
-  if (!audit) return "LEFT JOIN (SELECT NULL::bigint AS ddl_events) e ON false";
+  if (!audit) return "LEFT JOIN (SELECT NULL::boolean AS saw_ddl) e ON false";
   return fmt::format(
-      "LEFT JOIN (SELECT DISTINCT ON (migration) migration, ddl_events "
+      "LEFT JOIN (SELECT migration, pg_catalog.max(event_id) FILTER (WHERE "
+      "ddl_events = 0) IS DISTINCT FROM pg_catalog.max(event_id) AS saw_ddl "
       "FROM schema_guard.migration_event WHERE framework = '{}' AND "
-      "operation = 'INSERT' ORDER BY migration, event_id DESC) e "
-      "ON e.migration = {}",
+      "operation = 'INSERT' GROUP BY migration) e ON e.migration = {}",
       framework, label_expression);
 }
 
@@ -118,11 +130,25 @@ std::optional<long long> OptionalNumber(const QueryResult& r, std::size_t row,
   return std::stoll(cell);
 }
 
+std::optional<bool> OptionalBool(const QueryResult& r, std::size_t row,
+                                 std::size_t column) {
+  if (r.Get(row, column) == nullptr) return std::nullopt;
+  return r.Bool(row, column);
+}
+
 std::optional<std::string> OptionalText(const QueryResult& r, std::size_t row,
                                         std::size_t column) {
   const char* cell = r.Get(row, column);
   if (cell == nullptr) return std::nullopt;
   return std::string(cell);
+}
+
+// A history row's time (microseconds since 1970, UTC) as sortable text.
+std::string AppliedAt(const QueryResult& r, std::size_t row,
+                      std::size_t column) {
+  const char* cell = r.Get(row, column);
+  if (cell == nullptr) return {};
+  return core::TimestampText(std::strtoll(cell, nullptr, 10));
 }
 
 core::History ReadHistory(SpiSession& spi, Framework framework,
@@ -137,35 +163,35 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   switch (framework) {
     case Framework::kDjango:
       sql = fmt::format(
-          "SELECT h.app, h.name, pg_catalog.to_char(h.applied AT TIME ZONE "
-          "'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events, h.id "
-          "FROM {} h {} ORDER BY h.id",
+          "SELECT h.app, h.name, (pg_catalog.date_part('epoch', h.applied) * "
+          "1000000)::int8, "
+          "e.saw_ddl FROM {} h {} ORDER BY h.id",
           table, AuditJoin(audit, fw, "h.app || '.' || h.name"));
       break;
     case Framework::kFlyway:
       sql = fmt::format(
           "SELECT h.version, h.description, h.type, h.checksum::text, "
-          "h.success, h.installed_rank, pg_catalog.to_char(h.installed_on, "
-          "'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events "
+          "h.success, h.installed_rank, (pg_catalog.date_part('epoch', "
+          "h.installed_on) * 1000000)::int8, e.saw_ddl "
           "FROM {} h {} ORDER BY h.installed_rank",
           table, AuditJoin(audit, fw, "'flyway:' || h.version"));
       break;
     case Framework::kAlembic:
       sql = fmt::format(
-          "SELECT h.version_num, e.ddl_events FROM {} h {} "
+          "SELECT h.version_num, e.saw_ddl FROM {} h {} "
           "ORDER BY h.version_num",
           table, AuditJoin(audit, fw, "'alembic:' || h.version_num"));
       break;
     case Framework::kRails:
       sql = fmt::format(
-          "SELECT h.version, e.ddl_events FROM {} h {} ORDER BY h.version",
-          table, AuditJoin(audit, fw, "'rails:' || h.version"));
+          "SELECT h.version, e.saw_ddl FROM {} h {} ORDER BY h.version", table,
+          AuditJoin(audit, fw, "'rails:' || h.version"));
       break;
     case Framework::kLiquibase:
       sql = fmt::format(
           "SELECT h.id, h.author, h.filename, h.exectype, h.md5sum, "
-          "h.orderexecuted, pg_catalog.to_char(h.dateexecuted, "
-          "'YYYY-MM-DD HH24:MI:SS.US'), e.ddl_events "
+          "h.orderexecuted, (pg_catalog.date_part('epoch', h.dateexecuted) * "
+          "1000000)::int8, e.saw_ddl "
           "FROM {} h {} ORDER BY h.orderexecuted",
           table,
           AuditJoin(audit, fw,
@@ -183,8 +209,8 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
       case Framework::kDjango:
         row.key.app = r.Text(i, 0);
         row.key.name = r.Text(i, 1);
-        row.applied_at = r.Text(i, 2);
-        row.audit_ddl_events = OptionalNumber(r, i, 3);
+        row.applied_at = AppliedAt(r, i, 2);
+        row.audit_saw_ddl = OptionalBool(r, i, 3);
         break;
       case Framework::kFlyway: {
         std::string type = r.Text(i, 2);
@@ -204,14 +230,14 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         }
         if (!r.Bool(i, 4)) row.state = core::HistoryState::kFailed;
         row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
-        row.applied_at = r.Text(i, 6);
-        row.audit_ddl_events = OptionalNumber(r, i, 7);
+        row.applied_at = AppliedAt(r, i, 6);
+        row.audit_saw_ddl = OptionalBool(r, i, 7);
         break;
       }
       case Framework::kAlembic:  // version_num
       case Framework::kRails:    // version
         row.key.name = r.Text(i, 0);
-        row.audit_ddl_events = OptionalNumber(r, i, 1);
+        row.audit_saw_ddl = OptionalBool(r, i, 1);
         break;
       case Framework::kLiquibase: {
         row.key.name =
@@ -226,14 +252,95 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         }
         row.checksum = OptionalText(r, i, 4);
         row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
-        row.applied_at = r.Text(i, 6);
-        row.audit_ddl_events = OptionalNumber(r, i, 7);
+        row.applied_at = AppliedAt(r, i, 6);
+        row.audit_saw_ddl = OptionalBool(r, i, 7);
         break;
       }
     }
     history.rows.push_back(std::move(row));
   }
   return history;
+}
+
+// One relation of pg_class, copied out of the catalog scan.
+struct CatalogRelation {
+  Oid namespace_oid;
+  NameData name;
+};
+
+// The relations (tables, views, materialized views, foreign tables) that
+// the names can refer to: "table" in a schema of search_path, or
+// "schema.table". One scan of pg_class, without SPI: a graph names
+// thousands of tables, and their existence is all that is asked.
+std::unordered_set<std::string> ExistingRelations(
+    const std::vector<std::string>& names) {
+  List* search_path = nullptr;
+  PgTry([&]() noexcept { search_path = fetch_search_path(true); });
+  std::vector<Oid> path_oids;
+  ListCell* cell = nullptr;
+  foreach (cell, search_path) path_oids.push_back(lfirst_oid(cell));
+  std::map<Oid, std::string> named;  // schemas named as "schema.table"
+  for (const auto& name : names) {
+    auto dot = name.find('.');
+    if (dot == std::string::npos) continue;
+    std::string schema = name.substr(0, dot);
+    const char* schema_name = schema.c_str();
+    Oid oid = InvalidOid;
+    PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
+    if (oid != InvalidOid) named.emplace(oid, schema);
+  }
+  std::vector<Oid> wanted = path_oids;
+  for (const auto& entry : named) wanted.push_back(entry.first);
+  const Oid* wanted_oids = wanted.data();
+  const std::size_t wanted_count = wanted.size();
+  CatalogRelation* relations = nullptr;
+  std::size_t count = 0;
+  PgTry([&]() noexcept {
+    std::size_t capacity = 1024;
+    relations = static_cast<CatalogRelation*>(
+        palloc(capacity * sizeof(CatalogRelation)));
+    Relation pg_class = table_open(RelationRelationId, AccessShareLock);
+    SysScanDesc scan =
+        systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
+    HeapTuple tuple = nullptr;
+    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+      auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+      char kind = form->relkind;
+      if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+          kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
+          kind != RELKIND_FOREIGN_TABLE) {
+        continue;
+      }
+      bool wanted_namespace = false;
+      for (std::size_t k = 0; k < wanted_count && !wanted_namespace; ++k) {
+        wanted_namespace = wanted_oids[k] == form->relnamespace;
+      }
+      if (!wanted_namespace) continue;
+      if (count == capacity) {
+        capacity *= 2;
+        relations = static_cast<CatalogRelation*>(
+            repalloc(relations, capacity * sizeof(CatalogRelation)));
+      }
+      relations[count].namespace_oid = form->relnamespace;
+      relations[count].name = form->relname;
+      ++count;
+    }
+    systable_endscan(scan);
+    table_close(pg_class, AccessShareLock);
+  });
+  std::unordered_set<std::string> existing;
+  existing.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const CatalogRelation& r = relations[i];
+    std::string relname(NameStr(r.name));
+    auto schema = named.find(r.namespace_oid);
+    if (schema != named.end()) existing.insert(schema->second + "." + relname);
+    if (std::find(path_oids.begin(), path_oids.end(), r.namespace_oid) !=
+        path_oids.end()) {
+      existing.insert(std::move(relname));
+    }
+  }
+  return existing;
 }
 
 // Which of the tables and columns the graph declares exist now.
@@ -250,30 +357,28 @@ core::LiveObjects ReadLiveObjects(SpiSession& spi,
   }
   core::LiveObjects live;
   if (tables.empty() && columns.empty()) return live;
-  // "schema.table" or "table" (through search_path), each part quoted so
-  // that names are taken as written.
-  static const char* const kRegclass =
-      "pg_catalog.to_regclass(CASE WHEN pg_catalog.strpos(t, '.') > 0 THEN "
-      "pg_catalog.quote_ident(pg_catalog.split_part(t, '.', 1)) || '.' || "
-      "pg_catalog.quote_ident(pg_catalog.substr(t, pg_catalog.strpos(t, '.') "
-      "+ 1)) ELSE pg_catalog.quote_ident(t) END)";
   if (!tables.empty()) {
-    std::string sql = fmt::format(
-        "SELECT DISTINCT t FROM pg_catalog.unnest($1::text[]) AS u(t) "
-        "WHERE {} IS NOT NULL",
-        kRegclass);
-    QueryResult r =
-        spi.Query(sql.c_str(), {{TEXTARRAYOID, TextArrayDatum(tables), false}});
-    for (std::size_t i = 0; i < r.rows(); ++i) live.tables.insert(r.Text(i, 0));
+    std::unordered_set<std::string> existing = ExistingRelations(tables);
+    for (const auto& t : tables) {
+      if (existing.count(t) != 0) live.tables.insert(t);
+    }
   }
+  // "schema.table", or "table" in a schema of search_path.
+  static const char* const kRelation =
+      "JOIN pg_catalog.pg_class c ON c.relname = CASE WHEN "
+      "pg_catalog.strpos(u.t, '.') > 0 THEN pg_catalog.substr(u.t, "
+      "pg_catalog.strpos(u.t, '.') + 1) ELSE u.t END "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND CASE "
+      "WHEN pg_catalog.strpos(u.t, '.') > 0 THEN n.nspname = "
+      "pg_catalog.split_part(u.t, '.', 1) ELSE n.nspname = ANY "
+      "(pg_catalog.current_schemas(true)) END ";
   if (!columns.empty()) {
     std::string sql = fmt::format(
         "SELECT DISTINCT u.t, u.c FROM ROWS FROM "
-        "(pg_catalog.unnest($1::text[]), "
-        "pg_catalog.unnest($2::text[])) AS u(t, c) WHERE EXISTS (SELECT 1 FROM "
-        "pg_catalog.pg_attribute a WHERE a.attrelid = {} AND a.attname = "
-        "u.c AND a.attnum > 0 AND NOT a.attisdropped)",
-        kRegclass);
+        "(pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS "
+        "u(t, c) {} JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND "
+        "a.attname = u.c AND a.attnum > 0 AND NOT a.attisdropped",
+        kRelation);
     QueryResult r = spi.Query(
         sql.c_str(), {{TEXTARRAYOID, TextArrayDatum(column_tables), false},
                       {TEXTARRAYOID, TextArrayDatum(columns), false}});
@@ -291,6 +396,56 @@ std::string RowApp(Framework framework, const core::MigrationGraph* graph) {
   return std::string(core::FrameworkName(framework));
 }
 
+// Parsed graphs, kept for the life of the backend and keyed by the row
+// version they were read from (xmin and ctid change with every update), so
+// a repeated check does not read and parse the same document again.
+struct CachedGraph {
+  std::string version;
+  std::shared_ptr<const core::MigrationGraph> graph;
+};
+
+std::map<std::string, CachedGraph>& GraphCache() {
+  static std::map<std::string, CachedGraph> cache;
+  return cache;
+}
+
+std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
+DeclaredGraphs(SpiSession& spi, std::optional<Framework> only) {
+  std::map<std::string, CachedGraph>& cache = GraphCache();
+  std::vector<std::string> known;
+  known.reserve(cache.size());
+  for (const auto& [framework, cached] : cache) known.push_back(cached.version);
+  QueryResult r = spi.Query(
+      "SELECT framework, version, CASE WHEN version = ANY ($1) THEN NULL "
+      "ELSE graph_text END FROM (SELECT framework, xmin::text || '/' || "
+      "ctid::text AS version, graph_text FROM schema_guard.migration_graph) g",
+      {{TEXTARRAYOID, TextArrayDatum(known), false}});
+  std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
+      graphs;
+  std::map<std::string, CachedGraph> fresh;
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    std::string name = r.Text(i, 0);
+    CachedGraph entry;
+    entry.version = r.Text(i, 1);
+    auto it = cache.find(name);
+    if (r.Get(i, 2) == nullptr && it != cache.end() &&
+        it->second.version == entry.version) {
+      entry.graph = it->second.graph;
+    } else if (r.Get(i, 2) != nullptr) {
+      entry.graph = std::make_shared<const core::MigrationGraph>(
+          core::ReadMigrationGraph(core::ParseJson(r.Get(i, 2))));
+    } else {
+      throw core::Error(core::ErrorCode::kInternal,
+                        "cached migration graph went missing");
+    }
+    Framework fw = core::ParseFramework(name);
+    if (!only || fw == *only) graphs.emplace_back(fw, entry.graph);
+    fresh.emplace(std::move(name), std::move(entry));
+  }
+  cache = std::move(fresh);
+  return graphs;
+}
+
 // Every framework that has a declared graph or a history table, or only
 // the one asked for.
 std::vector<core::MigrationCheck> RunChecks(
@@ -298,24 +453,15 @@ std::vector<core::MigrationCheck> RunChecks(
   std::optional<Framework> only;
   if (framework_name) only = core::ParseFramework(*framework_name);
   SpiSession spi;
-  std::vector<std::pair<Framework, core::MigrationGraph>> graphs;
-  {
-    QueryResult r = spi.Query(
-        "SELECT framework, graph::text FROM schema_guard.migration_graph");
-    for (std::size_t i = 0; i < r.rows(); ++i) {
-      Framework fw = core::ParseFramework(r.Text(i, 0));
-      if (only && fw != *only) continue;
-      graphs.emplace_back(
-          fw, core::ReadMigrationGraph(core::ParseJson(r.Get(i, 1))));
-    }
-  }
+  std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
+      graphs = DeclaredGraphs(spi, only);
   bool audit = CanReadAudit(spi);
   std::vector<core::MigrationCheck> checks;
   for (Framework fw : kAllFrameworks) {
     if (only && fw != *only) continue;
     const core::MigrationGraph* graph = nullptr;
     for (const auto& [g_fw, g] : graphs) {
-      if (g_fw == fw) graph = &g;
+      if (g_fw == fw) graph = g.get();
     }
     std::string table =
         FindHistoryTable(spi, fw, graph ? graph->history_table : std::string());
@@ -331,17 +477,20 @@ std::vector<core::MigrationCheck> RunChecks(
   return checks;
 }
 
-int StoreGraph(const core::MigrationGraph& graph, Jsonb* document) {
+int StoreGraph(const core::MigrationGraph& graph, Jsonb* document,
+               const std::string& document_text) {
   SpiSession spi;
   std::vector<QueryArg> args{
       {TEXTOID, TextDatum(core::FrameworkName(graph.framework)), false},
       {JSONBOID, PointerGetDatum(document), false},
       {INT4OID, Int32GetDatum(static_cast<int32>(graph.migrations.size())),
-       false}};
+       false},
+      {TEXTOID, TextDatum(document_text), false}};
   spi.Query(
       "INSERT INTO schema_guard.migration_graph (framework, graph, "
-      "migrations) VALUES ($1, $2, $3) "
+      "migrations, graph_text) VALUES ($1, $2, $3, $4) "
       "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
+      "graph_text = EXCLUDED.graph_text, "
       "migrations = EXCLUDED.migrations, declared_at = "
       "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
       args, false);
@@ -377,9 +526,10 @@ extern "C" Datum schema_guard_declare_migrations(PG_FUNCTION_ARGS) {
   }
   int count = 0;
   sg::Guarded([&] {
+    std::string text = sg::JsonbText(graph);
     core::MigrationGraph parsed =
-        core::ReadMigrationGraph(core::ParseJson(sg::JsonbText(graph)));
-    count = sg::StoreGraph(parsed, graph);
+        core::ReadMigrationGraph(core::ParseJson(text));
+    count = sg::StoreGraph(parsed, graph, text);
   });
   PG_RETURN_INT32(count);
 }

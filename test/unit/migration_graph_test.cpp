@@ -330,7 +330,7 @@ TEST(CheckMigrations, FakedMigrationsByCatalogAndByAudit) {
   LiveObjects live;
   live.columns = {{"trade_deal", "price"}};
   AppliedMigration audited = Row("trade", "0002_price");
-  audited.audit_ddl_events = 0;
+  audited.audit_saw_ddl = false;
   MigrationCheck check = CheckMigrations(
       Framework::kDjango, &g,
       Rows({Row("core", "0001_initial"), Row("core", "0002_item"),
@@ -398,6 +398,13 @@ TEST(CheckMigrations, AlembicHeadsAndAncestors) {
                                                     "pending_migration"}));
   EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"alembic.d4"}));
   EXPECT_EQ(Find(check, "alembic_multiple_heads")->fix, "alembic merge heads");
+}
+
+TEST(TimestampText, IsSortableUtcWithMicroseconds) {
+  EXPECT_EQ(TimestampText(0), "1970-01-01 00:00:00.000000");
+  EXPECT_EQ(TimestampText(1795262400250000LL), "2026-11-21 12:00:00.250000");
+  EXPECT_EQ(TimestampText(951782400000000LL), "2000-02-29 00:00:00.000000");
+  EXPECT_EQ(TimestampText(-1500000), "1969-12-31 23:59:58.500000");
 }
 
 TEST(QuoteLiteral, DoublesQuotesAndEscapesBackslashes) {
