@@ -40,3 +40,29 @@ FROM schema_guard.drift();
 SELECT framework, migration, ddl_events
 FROM schema_guard.migration_event
 ORDER BY event_id;
+
+-- The code base's migrations (exported from the Django project): license
+-- has a new one, 0003, and a teammate's 0003 on another branch.
+SELECT schema_guard.declare_migrations($${
+  "format": "schema_guard.migrations/1", "framework": "django", "migrations": [
+    {"app": "core", "name": "0001_initial",
+     "creates": {"tables": ["core_company", "core_hscode"]}},
+    {"app": "license", "name": "0001_initial", "dependencies": [["core", "0001_initial"]],
+     "creates": {"tables": ["license_licensedetail"]}},
+    {"app": "license", "name": "0002_invoice_is_restricted",
+     "dependencies": [["license", "0001_initial"]],
+     "creates": {"tables": ["license_invoice"],
+                 "columns": [["license_licensedetail", "is_restricted"]]}},
+    {"app": "license", "name": "0003_invoice_due_date",
+     "dependencies": [["license", "0002_invoice_is_restricted"]],
+     "creates": {"columns": [["license_invoice", "due_date"]]}},
+    {"app": "license", "name": "0003_licensedetail_port",
+     "dependencies": [["license", "0002_invoice_is_restricted"]],
+     "creates": {"columns": [["license_licensedetail", "port_code"]]}}]}$$);
+
+-- The migration history against that graph.
+\pset format unaligned
+\pset tuples_only on
+SELECT migration_check();
+\pset format aligned
+\pset tuples_only off
