@@ -173,6 +173,9 @@ COMMENT ON FUNCTION @extschema@.prune_audit(interval) IS
 CREATE TABLE @extschema@.expected_schema (
   id        integer     PRIMARY KEY DEFAULT 1 CHECK (id = 1),
   manifest  jsonb       NOT NULL,
+  -- The same as text, kept at write time: check() reads it without
+  -- converting megabytes of jsonb on every call.
+  manifest_text text    GENERATED ALWAYS AS (manifest::text) STORED,
   source    text,
   label     text,
   tables    integer     NOT NULL,

@@ -81,7 +81,7 @@ void AddIgnoreRules(SpiSession& spi, core::Schema* schema) {
 
 std::optional<Expected> LoadExpected(SpiSession& spi) {
   QueryResult row = spi.Query(
-      "SELECT manifest::text, coalesce(source, 'manifest'), "
+      "SELECT manifest_text, coalesce(source, 'manifest'), "
       "pg_catalog.to_char(set_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM "
       "schema_guard.expected_schema");
   if (row.rows() == 0) return std::nullopt;
