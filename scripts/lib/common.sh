@@ -19,6 +19,7 @@ SG_PACKAGES=(
   build-essential cmake clang-14 libfmt-dev libgtest-dev
   "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
   "postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
+  python3-django python3-psycopg2
 )
 
 sg_install_deps() {

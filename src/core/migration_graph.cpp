@@ -824,23 +824,16 @@ class Checker {
     applied_.assign(row_applied_.begin(), row_applied_.end());
     squash_removed_.assign(n, false);
     replaced_in_use_.assign(n, std::nullopt);
-    applied_at_.assign(n, std::string());
     // A version declared twice counts once (reported as duplicate_version).
     for (const auto& dup : G().duplicate_versions)
       in_effective_[dup.first] = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (auto r = RowOfNode(i)) applied_at_[i] = Row(*r).applied_at;
-    }
     for (std::size_t s = 0; s < n; ++s) {
       const auto& replaces = M(s).replaces;
       if (replaces.empty()) continue;
       std::vector<std::string> done, not_done, gone;
-      std::string latest;
       for (const auto& r : replaces) {
         if (KeyApplied(r)) {
           done.push_back(Obj(r));
-          if (auto row = RowOf(r))
-            latest = std::max(latest, Row(*row).applied_at);
         } else {
           not_done.push_back(Obj(r));
           if (!NodeOf(r)) gone.push_back(Obj(r));
@@ -852,7 +845,6 @@ class Checker {
           applied_[s] = true;
           // It ran as the migrations it replaces; its own row is written
           // afterwards, without DDL.
-          applied_at_[s] = latest;
           recorded_by_replacement_.insert(s);
           if (!own_row) {
             Finding& f = Add(
@@ -1011,18 +1003,36 @@ class Checker {
               Missing(M(j), &present).empty()) {
             f.fix = commands_.fake(M(j).key);
           }
-        } else if (!applied_at_[i].empty() && !applied_at_[j].empty() &&
-                   applied_at_[i] < applied_at_[j]) {
-          Finding& f = Add(
-              Severity::kWarning, "applied_out_of_order", M(i).key.app, Obj(i),
-              fmt::format("{} was applied at {}, before its dependency {} "
-                          "(applied at {})",
-                          Obj(i), applied_at_[i], Obj(j), applied_at_[j]));
-          f.expected = fmt::format("after {}", applied_at_[j]);
-          f.actual = applied_at_[i];
         }
       }
+      CheckOrder(i);
       CheckRecorded(i);
+    }
+  }
+
+  // Applied before a dependency: compared row with row, along the declared
+  // dependencies (a squash recorded after what it replaces has no time of
+  // its own that matters).
+  void CheckOrder(std::size_t i) {
+    if (recorded_by_replacement_.count(i) != 0) return;
+    auto own = RowOfNode(i);
+    if (!own || Row(*own).applied_at.empty()) return;
+    const std::string& at = Row(*own).applied_at;
+    for (const auto& d : M(i).dependencies) {
+      auto j = NodeOf(d);
+      if (j && recorded_by_replacement_.count(*j) != 0) continue;
+      auto r = RowOf(d);
+      if (!r || Row(*r).state == HistoryState::kFailed ||
+          Row(*r).applied_at.empty() || !(at < Row(*r).applied_at)) {
+        continue;
+      }
+      Finding& f =
+          Add(Severity::kWarning, "applied_out_of_order", M(i).key.app, Obj(i),
+              fmt::format("{} was applied at {}, before its dependency {} "
+                          "(applied at {})",
+                          Obj(i), at, Obj(d), Row(*r).applied_at));
+      f.expected = fmt::format("after {}", Row(*r).applied_at);
+      f.actual = at;
     }
   }
 
@@ -1378,7 +1388,6 @@ class Checker {
   std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
       in_cycle_;
   std::vector<std::optional<std::size_t>> replaced_in_use_;
-  std::vector<std::string> applied_at_;
   Adjacency deps_;
 };
 
