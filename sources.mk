@@ -8,6 +8,7 @@ CORE_SOURCES = \
 	src/core/migration_graph.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
+	src/core/staging.cpp \
 	src/core/statement.cpp
 
 PG_SOURCES = \
@@ -22,4 +23,5 @@ PG_SOURCES = \
 	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \
 	src/pg/spi.cpp \
+	src/pg/staging.cpp \
 	src/pg/statement_capture.cpp

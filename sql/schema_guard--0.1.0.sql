@@ -322,5 +322,175 @@ CREATE FUNCTION pg_catalog.migration_check(framework text DEFAULT NULL)
 COMMENT ON FUNCTION pg_catalog.migration_check(text) IS
   'schema_guard: the migration check as a report for psql';
 
+-- ---------------------------------------------------------------------
+-- Staging synced rows: batches, staged rows, the quarantine.
+
+-- Sync jobs: members may open batches, stage rows and apply them to tables
+-- they may INSERT into and UPDATE themselves (the merge runs with the
+-- caller's rights). Cluster-wide, like schema_guard_reader.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'schema_guard_sync') THEN
+    CREATE ROLE schema_guard_sync NOLOGIN;
+  END IF;
+END
+$$;
+
+-- The batch most recently opened in this session: the default batch of
+-- rows COPY'd into staged_row.
+CREATE FUNCTION @extschema@.current_batch() RETURNS bigint
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_current_batch';
+COMMENT ON FUNCTION @extschema@.current_batch() IS
+  'the batch last opened by stage_open() in this session';
+
+-- The batch log: one row per batch, written only by the staging functions.
+CREATE TABLE @extschema@.stage_batches (
+  batch_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  source       text,
+  target       regclass    NOT NULL,
+  target_name  text        NOT NULL,
+  key_columns  text[]      NOT NULL,
+  options      jsonb       NOT NULL,
+  status       text        NOT NULL DEFAULT 'open'
+               CHECK (status IN ('open', 'applied', 'failed', 'dry_run')),
+  opened_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  opened_by    text        NOT NULL DEFAULT current_user,
+  applied_at   timestamptz,
+  applied_by   text,
+  only_keys    text[],
+  staged       bigint,
+  inserted     bigint,
+  updated      bigint,
+  unchanged    bigint,
+  stale        bigint,
+  superseded   bigint,
+  rejected     bigint,
+  skipped      bigint
+);
+COMMENT ON TABLE @extschema@.stage_batches IS
+  'staging: one row per batch, its target, options, status and the counts of its last apply or dry run';
+COMMENT ON COLUMN @extschema@.stage_batches.skipped IS
+  'valid rows left out of an apply by only_keys';
+
+-- Staged rows, appended by stage_rows() or by COPY. seq orders the rows of
+-- a batch: among rows with the same key, the last one staged wins.
+CREATE SEQUENCE @extschema@.staged_row_seq;
+CREATE TABLE @extschema@.staged_row (
+  batch_id  bigint NOT NULL DEFAULT @extschema@.current_batch(),
+  payload   jsonb  NOT NULL,
+  seq       bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.staged_row_seq')
+);
+ALTER SEQUENCE @extschema@.staged_row_seq OWNED BY @extschema@.staged_row.seq;
+-- Batches are appended in id order: a BRIN index finds a batch's rows and
+-- costs next to nothing on COPY.
+CREATE INDEX staged_row_batch_idx ON @extschema@.staged_row USING brin (batch_id);
+COMMENT ON TABLE @extschema@.staged_row IS
+  'staging: rows of open batches as JSON objects (column name -> value); COPY-able';
+
+-- Rows that failed validation, kept with the reason.
+CREATE TABLE @extschema@.stage_rejected (
+  batch_id     bigint      NOT NULL REFERENCES @extschema@.stage_batches,
+  seq          bigint      NOT NULL,
+  key          text,
+  problem      text        NOT NULL,
+  detail       text        NOT NULL,
+  payload      jsonb       NOT NULL,
+  rejected_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (batch_id, seq)
+);
+COMMENT ON TABLE @extschema@.stage_rejected IS
+  'staging: the quarantine, every staged row an apply rejected with its problem';
+
+
+-- Rows COPY'd or inserted into staged_row must belong to open batches their
+-- role opened (or is a member of): checked once per statement.
+CREATE FUNCTION @extschema@.staged_row_check() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad record;
+BEGIN
+  SELECT n.batch_id, b.status, b.opened_by INTO bad
+  FROM (SELECT DISTINCT batch_id FROM new_rows) n
+  LEFT JOIN @extschema@.stage_batches b ON b.batch_id = n.batch_id
+  WHERE b.batch_id IS NULL OR b.status NOT IN ('open', 'dry_run')
+     OR NOT pg_catalog.pg_has_role(current_user, b.opened_by, 'MEMBER')
+  LIMIT 1;
+  IF FOUND THEN
+    IF bad.status IS NULL THEN
+      RAISE EXCEPTION 'batch % does not exist', bad.batch_id
+        USING ERRCODE = '22023',
+              DETAIL = 'Staged rows must belong to a batch opened by schema_guard.stage_open().',
+              HINT = 'Open a batch first; COPY uses the batch last opened in the session.';
+    ELSIF bad.status NOT IN ('open', 'dry_run') THEN
+      RAISE EXCEPTION 'batch % is already %', bad.batch_id, bad.status
+        USING ERRCODE = '55000',
+              DETAIL = 'Rows can only be staged into an open batch.',
+              HINT = 'Open a new batch with schema_guard.stage_open().';
+    ELSE
+      RAISE EXCEPTION 'permission denied to stage rows into batch %', bad.batch_id
+        USING ERRCODE = '42501',
+              DETAIL = pg_catalog.format('Batch %s was opened by role %s.', bad.batch_id, bad.opened_by),
+              HINT = 'Stage rows into a batch your role opened.';
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.staged_row_check() FROM PUBLIC;
+CREATE TRIGGER staged_row_check AFTER INSERT ON @extschema@.staged_row
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.staged_row_check();
+
+REVOKE ALL ON @extschema@.stage_batches, @extschema@.staged_row,
+              @extschema@.stage_rejected FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.staged_row_seq FROM PUBLIC;
+GRANT SELECT ON @extschema@.stage_batches, @extschema@.stage_rejected
+  TO schema_guard_reader, schema_guard_sync;
+GRANT SELECT, INSERT ON @extschema@.staged_row TO schema_guard_sync;
+GRANT USAGE ON SEQUENCE @extschema@.staged_row_seq TO schema_guard_sync;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.staged_row', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.staged_row_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_rejected', '');
+
+CREATE FUNCTION @extschema@.stage_open(target regclass, key_columns text[],
+                                       source text DEFAULT NULL,
+                                       options jsonb DEFAULT '{}')
+  RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_open';
+COMMENT ON FUNCTION @extschema@.stage_open(regclass, text[], text, jsonb) IS
+  'open a batch of rows for a target table, deduplicated by its key columns; returns the batch id';
+
+CREATE FUNCTION @extschema@.stage_rows(batch bigint, rows jsonb)
+  RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_rows';
+COMMENT ON FUNCTION @extschema@.stage_rows(bigint, jsonb) IS
+  'stage a JSON array of objects (column name -> value) into a batch; returns how many';
+
+CREATE FUNCTION @extschema@.stage_validate(batch bigint)
+  RETURNS TABLE (seq bigint, key text, problem text, detail text)
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_validate';
+COMMENT ON FUNCTION @extschema@.stage_validate(bigint) IS
+  'what applying the batch would reject or supersede, without writing the target';
+
+CREATE FUNCTION @extschema@.stage_apply(batch bigint, dry_run boolean DEFAULT false,
+                                        only_keys text[] DEFAULT NULL)
+  RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint, stale bigint,
+                 superseded bigint, rejected bigint)
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_apply';
+COMMENT ON FUNCTION @extschema@.stage_apply(bigint, boolean, text[]) IS
+  'validate the batch, quarantine bad rows and merge the rest into the target in one statement';
+
+REVOKE ALL ON FUNCTION @extschema@.current_batch(),
+                       @extschema@.stage_open(regclass, text[], text, jsonb),
+                       @extschema@.stage_rows(bigint, jsonb),
+                       @extschema@.stage_validate(bigint),
+                       @extschema@.stage_apply(bigint, boolean, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.current_batch(),
+                          @extschema@.stage_open(regclass, text[], text, jsonb),
+                          @extschema@.stage_rows(bigint, jsonb),
+                          @extschema@.stage_validate(bigint),
+                          @extschema@.stage_apply(bigint, boolean, text[]) TO schema_guard_sync;
+
 -- History tables that exist already.
 SELECT @extschema@.watch_history_tables();

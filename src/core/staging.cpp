@@ -1,0 +1,406 @@
+#include "core/staging.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+namespace schema_guard::core {
+namespace {
+
+constexpr std::string_view kOptionsHint =
+    "Options are a JSON object with \"conflict\" (\"incoming_wins\", "
+    "\"newer_wins\" or \"keep_existing\"), \"version_column\", "
+    "\"touch_column\", \"check_structure\" and \"ignore_columns\".";
+
+[[noreturn]] void BadOption(const std::string& path,
+                            const std::string& problem) {
+  throw Error(ErrorCode::kInvalidParameterValue,
+              fmt::format("invalid staging options: {}: {}", path, problem),
+              std::string(kOptionsHint),
+              "See the README, \"Staging synced rows\".");
+}
+
+const Json& Expect(const Json& value, Json::Kind kind,
+                   const std::string& path) {
+  if (value.kind() != kind) {
+    BadOption(path, fmt::format("expected {}, found {}", KindName(kind),
+                                KindName(value.kind())));
+  }
+  return value;
+}
+
+std::string NonEmptyString(const Json& value, const std::string& path) {
+  const std::string& text = Expect(value, Json::Kind::kString, path).text();
+  if (text.empty()) BadOption(path, "must not be empty");
+  return text;
+}
+
+const StageColumn* FindColumn(const std::vector<StageColumn>& columns,
+                              std::string_view name) {
+  for (const auto& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+[[noreturn]] void NoSuchColumn(std::string_view target, std::string_view name,
+                               std::string_view role) {
+  throw Error(ErrorCode::kUndefinedColumn,
+              fmt::format("column \"{}\" of relation \"{}\" does not exist",
+                          name, target),
+              fmt::format("It was named as {}.", role),
+              "Name columns exactly as the table spells them (case matters).");
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+// "a.x, a.y" for the columns over an alias.
+std::vector<std::string> Over(const std::vector<std::string>& columns,
+                              std::string_view alias, const QuoteFn& quote) {
+  std::vector<std::string> out;
+  out.reserve(columns.size());
+  for (const auto& c : columns) out.push_back(fmt::format("{}.{}", alias, quote(c)));
+  return out;
+}
+
+// "t.k1 = s.k1 AND t.k2 = s.k2"
+std::string KeyJoin(const std::vector<std::string>& keys, std::string_view a,
+                    std::string_view b, const QuoteFn& quote) {
+  std::vector<std::string> parts;
+  for (const auto& k : keys) {
+    parts.push_back(fmt::format("{0}.{2} = {1}.{2}", a, b, quote(k)));
+  }
+  return Join(parts, " AND ");
+}
+
+// "(t.a, t.b::pg_catalog.text) IS DISTINCT FROM (s.a, s.b::pg_catalog.text)"
+std::string Differs(const MergePlan& plan, std::string_view stored,
+                    std::string_view incoming, const QuoteFn& quote) {
+  std::vector<std::string> left;
+  std::vector<std::string> right;
+  for (std::size_t i = 0; i < plan.columns.size(); ++i) {
+    std::string cast = plan.compare_as_text[i] ? "::pg_catalog.text" : "";
+    left.push_back(fmt::format("{}.{}{}", stored, quote(plan.columns[i]), cast));
+    right.push_back(
+        fmt::format("{}.{}{}", incoming, quote(plan.columns[i]), cast));
+  }
+  return fmt::format("({}) IS DISTINCT FROM ({})", Join(left, ", "),
+                     Join(right, ", "));
+}
+
+// Under newer_wins: the incoming row is older than the stored one. A stored
+// NULL version loses to anything; an incoming NULL loses to a stored value.
+std::string Stale(const MergePlan& plan, std::string_view stored,
+                  std::string_view incoming, const QuoteFn& quote) {
+  std::string v = quote(plan.options.version_column);
+  return fmt::format("({0}.{2} IS NOT NULL AND ({1}.{2} IS NULL OR {1}.{2} < {0}.{2}))",
+                     stored, incoming, v);
+}
+
+bool Compares(const MergePlan& plan) {
+  return plan.options.conflict != ConflictRule::kKeepExisting &&
+         !plan.columns.empty();
+}
+
+}  // namespace
+
+const char* ConflictRuleName(ConflictRule rule) {
+  switch (rule) {
+    case ConflictRule::kIncomingWins:
+      return "incoming_wins";
+    case ConflictRule::kNewerWins:
+      return "newer_wins";
+    case ConflictRule::kKeepExisting:
+      return "keep_existing";
+  }
+  return "incoming_wins";
+}
+
+StageOptions ParseStageOptions(std::string_view json_text) {
+  Json doc = ParseJson(json_text);
+  const std::string root = "options";
+  Expect(doc, Json::Kind::kObject, root);
+  StageOptions options;
+  bool version_given = false;
+  for (const auto& [key, value] : doc.members()) {
+    std::string path = root + "." + key;
+    if (key == "conflict") {
+      std::string rule = Expect(value, Json::Kind::kString, path).text();
+      if (rule == "incoming_wins") {
+        options.conflict = ConflictRule::kIncomingWins;
+      } else if (rule == "newer_wins") {
+        options.conflict = ConflictRule::kNewerWins;
+      } else if (rule == "keep_existing") {
+        options.conflict = ConflictRule::kKeepExisting;
+      } else {
+        BadOption(path, fmt::format("unknown conflict rule \"{}\"", rule));
+      }
+    } else if (key == "version_column") {
+      if (value.is_null()) continue;
+      options.version_column = NonEmptyString(value, path);
+      version_given = true;
+    } else if (key == "touch_column") {
+      if (!value.is_null()) options.touch_column = NonEmptyString(value, path);
+    } else if (key == "check_structure") {
+      options.check_structure =
+          Expect(value, Json::Kind::kBool, path).boolean();
+    } else if (key == "ignore_columns") {
+      const auto& items = Expect(value, Json::Kind::kArray, path).items();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        options.ignore_columns.push_back(
+            NonEmptyString(items[i], fmt::format("{}[{}]", path, i)));
+      }
+    } else {
+      BadOption(path, "unknown option");
+    }
+  }
+  if (options.conflict == ConflictRule::kNewerWins && !version_given) {
+    BadOption(root + ".version_column",
+              "\"newer_wins\" needs a version column, such as "
+              "\"client_timestamp\"");
+  }
+  if (options.conflict != ConflictRule::kNewerWins && version_given) {
+    BadOption(root + ".version_column",
+              "only \"newer_wins\" compares versions");
+  }
+  return options;
+}
+
+std::string StageOptionsJson(const StageOptions& options) {
+  Json doc = Json::Object();
+  doc.Set("conflict", Json::String(ConflictRuleName(options.conflict)));
+  doc.Set("version_column", options.version_column.empty()
+                                ? Json::Null()
+                                : Json::String(options.version_column));
+  doc.Set("touch_column", options.touch_column.empty()
+                              ? Json::Null()
+                              : Json::String(options.touch_column));
+  doc.Set("check_structure", Json::Bool(options.check_structure));
+  Json& ignore = doc.Set("ignore_columns", Json::Array());
+  for (const auto& c : options.ignore_columns) ignore.Push(Json::String(c));
+  return ToJsonText(doc);
+}
+
+void CheckStageSetup(std::string_view target, const StageOptions& options,
+                     const std::vector<std::string>& key_columns,
+                     const std::vector<StageColumn>& columns) {
+  if (key_columns.empty()) {
+    throw Error(ErrorCode::kInvalidParameterValue,
+                "key columns must not be empty",
+                "Staged rows are deduplicated and merged by their external "
+                "key.",
+                "Pass the columns of a unique key, such as "
+                "ARRAY['external_id'].");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& k : key_columns) {
+    const StageColumn* c = FindColumn(columns, k);
+    if (c == nullptr) NoSuchColumn(target, k, "a key column");
+    if (!seen.insert(k).second) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("key column \"{}\" is named twice", k), {},
+                  "Name each key column once.");
+    }
+    if (c->generated) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("key column \"{}\" is a generated column", k),
+                  "Staged rows carry their key; a generated column cannot be "
+                  "written.",
+                  "Use the external key the source system assigns.");
+    }
+  }
+  auto is_key = [&](std::string_view name) {
+    return std::find(key_columns.begin(), key_columns.end(), name) !=
+           key_columns.end();
+  };
+  if (!options.version_column.empty()) {
+    const StageColumn* c = FindColumn(columns, options.version_column);
+    if (c == nullptr) {
+      NoSuchColumn(target, options.version_column, "options.version_column");
+    }
+    if (is_key(c->name)) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("version column \"{}\" is a key column", c->name),
+                  "Rows with the same key always have the same key value.",
+                  "Name a column that changes with each version, such as "
+                  "\"client_timestamp\".");
+    }
+    if (!c->orderable) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("version column \"{}\" of type {} cannot be "
+                              "ordered",
+                              c->name, c->type),
+                  "newer_wins compares versions with the type's ordering.",
+                  "Use a timestamp or a number.");
+    }
+  }
+  if (!options.touch_column.empty()) {
+    const StageColumn* c = FindColumn(columns, options.touch_column);
+    if (c == nullptr) {
+      NoSuchColumn(target, options.touch_column, "options.touch_column");
+    }
+    if (is_key(c->name) || c->name == options.version_column ||
+        c->generated) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("touch column \"{}\" cannot be set by the apply",
+                              c->name),
+                  "The touch column must not be a key, the version column or "
+                  "a generated column.",
+                  "Name a column such as \"synced_at\".");
+    }
+    if (!c->timestamp) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("touch column \"{}\" has type {}", c->name,
+                              c->type),
+                  "The apply sets the touch column to its time.",
+                  "Use a timestamptz, timestamp or date column.");
+    }
+  }
+  for (const auto& name : options.ignore_columns) {
+    if (is_key(name) || name == options.version_column) {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("column \"{}\" cannot be ignored", name),
+                  "Key and version columns are needed to merge rows.",
+                  "Remove it from options.ignore_columns.");
+    }
+  }
+}
+
+std::string RenderKey(const std::vector<std::optional<std::string>>& values) {
+  if (values.size() == 1) return values[0].value_or("");
+  // record_out: quote an element that is empty or holds a special character;
+  // double quotes and backslashes inside are doubled.
+  std::string out = "(";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!values[i]) continue;
+    const std::string& v = *values[i];
+    bool quote = v.empty();
+    for (char c : v) {
+      if (c == '"' || c == '\\' || c == '(' || c == ')' || c == ',' ||
+          c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+          c == '\f') {
+        quote = true;
+      }
+    }
+    if (!quote) {
+      out += v;
+      continue;
+    }
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += c;
+      out += c;
+    }
+    out += '"';
+  }
+  out += ')';
+  return out;
+}
+
+const char* ConversionProblem(std::string_view sqlstate) {
+  return sqlstate == "22001" ? "too_long" : "invalid_value";
+}
+
+std::string KeyTextSql(const std::vector<std::string>& key_columns,
+                       std::string_view alias, const QuoteFn& quote) {
+  std::vector<std::string> cols = Over(key_columns, alias, quote);
+  if (cols.size() == 1) return cols[0] + "::pg_catalog.text";
+  return fmt::format("ROW({})::pg_catalog.text", Join(cols, ", "));
+}
+
+std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote) {
+  std::string keys = Join(Over(plan.key_columns, "s", quote), ", ");
+  std::string order = "s.seq DESC";
+  if (plan.options.conflict == ConflictRule::kNewerWins) {
+    order = fmt::format("s.{} DESC NULLS LAST, s.seq DESC",
+                        quote(plan.options.version_column));
+  }
+  return fmt::format(
+      "WITH dup AS (SELECT {0} FROM {1} s GROUP BY {0} HAVING "
+      "pg_catalog.count(*) > 1), "
+      "ranked AS (SELECT s.seq, pg_catalog.first_value(s.seq) OVER w AS "
+      "winner, pg_catalog.row_number() OVER w AS rn FROM {1} s JOIN dup d ON "
+      "{2} WINDOW w AS (PARTITION BY {0} ORDER BY {3})) "
+      "DELETE FROM {1} s USING ranked r WHERE s.seq = r.seq AND r.rn > 1 "
+      "RETURNING s.seq, {4} AS key, r.winner",
+      keys, plan.staged, KeyJoin(plan.key_columns, "s", "d", quote), order,
+      KeyTextSql(plan.key_columns, "s", quote));
+}
+
+std::string StaleCountSql(const MergePlan& plan, const QuoteFn& quote) {
+  return fmt::format(
+      "SELECT pg_catalog.count(*) FROM {} s JOIN {} t ON {} WHERE {}",
+      plan.staged, plan.target, KeyJoin(plan.key_columns, "t", "s", quote),
+      Stale(plan, "t", "s", quote));
+}
+
+std::string MergeSql(const MergePlan& plan, const QuoteFn& quote) {
+  std::vector<std::string> all = plan.key_columns;
+  all.insert(all.end(), plan.columns.begin(), plan.columns.end());
+  std::vector<std::string> into;
+  for (const auto& c : all) into.push_back(quote(c));
+  std::vector<std::string> select = Over(all, "s", quote);
+  const std::string& touch = plan.options.touch_column;
+  if (!touch.empty()) {
+    into.push_back(quote(touch));
+    select.push_back("$1");
+  }
+  std::vector<std::string> keys;
+  for (const auto& k : plan.key_columns) keys.push_back(quote(k));
+  std::string action = "DO NOTHING";
+  if (Compares(plan)) {
+    std::vector<std::string> sets;
+    for (const auto& c : plan.columns) {
+      sets.push_back(fmt::format("{0} = EXCLUDED.{0}", quote(c)));
+    }
+    if (!touch.empty()) {
+      sets.push_back(fmt::format("{0} = EXCLUDED.{0}", quote(touch)));
+    }
+    std::string where = Differs(plan, "t", "EXCLUDED", quote);
+    if (plan.options.conflict == ConflictRule::kNewerWins) {
+      where += " AND NOT " + Stale(plan, "t", "EXCLUDED", quote);
+    }
+    action = fmt::format("DO UPDATE SET {} WHERE {}", Join(sets, ", "), where);
+  }
+  return fmt::format(
+      "WITH merged AS (INSERT INTO {} AS t ({}) SELECT {} FROM {} s "
+      "ON CONFLICT ({}) {} RETURNING (t.xmax = 0) AS inserted) "
+      "SELECT pg_catalog.count(*) FILTER (WHERE inserted), "
+      "pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM merged",
+      plan.target, Join(into, ", "), Join(select, ", "), plan.staged,
+      Join(keys, ", "), action);
+}
+
+std::string DryRunSql(const MergePlan& plan, const QuoteFn& quote) {
+  std::string found = "t.ctid IS NOT NULL";
+  std::string fresh = "true";
+  std::string stale = "false";
+  if (plan.options.conflict == ConflictRule::kNewerWins) {
+    stale = Stale(plan, "t", "s", quote);
+    fresh = "NOT " + stale;
+  }
+  std::string differs = Compares(plan) ? Differs(plan, "t", "s", quote)
+                                       : std::string("false");
+  return fmt::format(
+      "SELECT pg_catalog.count(*) FILTER (WHERE t.ctid IS NULL), "
+      "pg_catalog.count(*) FILTER (WHERE {0} AND {1} AND {2}), "
+      "pg_catalog.count(*) FILTER (WHERE {0} AND {1} AND NOT {2}), "
+      "pg_catalog.count(*) FILTER (WHERE {0} AND {3}) "
+      "FROM {4} s LEFT JOIN {5} t ON {6}",
+      found, fresh, differs, stale, plan.staged, plan.target,
+      KeyJoin(plan.key_columns, "t", "s", quote));
+}
+
+}  // namespace schema_guard::core
