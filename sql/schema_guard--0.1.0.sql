@@ -420,7 +420,7 @@ BEGIN
   IF FOUND THEN
     IF bad.status IS NULL THEN
       RAISE EXCEPTION 'batch % does not exist', bad.batch_id
-        USING ERRCODE = '22023',
+        USING ERRCODE = '42704',
               DETAIL = 'Staged rows must belong to a batch opened by schema_guard.stage_open().',
               HINT = 'Open a batch first; COPY uses the batch last opened in the session.';
     ELSIF bad.status NOT IN ('open', 'dry_run') THEN

@@ -907,8 +907,7 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
   const std::string& p = conv.problems;
 
   // NOT NULL: a carried column that is null in a row (absent keys are
-  // nulls); a not-null column without default that no row carries, for rows
-  // that would be inserted.
+  // nulls); a not-null column without default that no row carries.
   {
     std::vector<std::string> conds;
     std::string which = "CASE";
@@ -935,19 +934,12 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
           carries(c.info.name) || c.info.name == batch.options.touch_column) {
         continue;
       }
-      std::string join;
-      for (std::size_t i = 0; i < batch.key_columns.size(); ++i) {
-        join += fmt::format("{}t.{1} = s.{1}", i > 0 ? " AND " : "",
-                            Quote(batch.key_columns[i]));
-      }
-      Reject(s, p, key_sql,
-             fmt::format("NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
-                         target.quoted, join),
-             "not_null",
+      // INSERT ... ON CONFLICT checks NOT NULL on the proposed row before
+      // it looks for a conflict: such rows cannot be merged at all.
+      Reject(s, p, key_sql, "true", "not_null",
              Literal(fmt::format(
                  "column \"{}\" of relation \"{}\" is not null and has no "
-                 "default, and the batch does not carry it: a new row cannot "
-                 "be inserted",
+                 "default, and the batch does not carry it",
                  c.info.name, target.name)),
              101);
     }
