@@ -20,7 +20,6 @@ GRANT USAGE ON SCHEMA stg_p TO sg_sync_job, sg_other_job, sg_no_sync, sg_reader_
 GRANT SELECT, INSERT, UPDATE ON app_sale TO sg_sync_job;
 GRANT SELECT ON app_product TO sg_sync_job;
 GRANT SELECT ON app_sale TO sg_other_job;
-GRANT TEMPORARY ON DATABASE sg_tap TO PUBLIC;
 
 ------------------------------------------------------------------------
 -- A sync job without superuser
