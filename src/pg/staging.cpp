@@ -1212,8 +1212,10 @@ Counts Apply(int64 batch_id, bool dry_run,
   if (skipped > 0) {
     PgTry([&]() noexcept {
       ereport(NOTICE,
-              (errmsg("%lld staged rows were left out by only_keys",
-                      static_cast<long long>(skipped)),
+              (errmsg_plural("%lld staged row was left out by only_keys",
+                             "%lld staged rows were left out by only_keys",
+                             static_cast<unsigned long>(skipped),
+                             static_cast<long long>(skipped)),
                errdetail("Only rows whose key is in only_keys were %s.",
                          dry_run ? "counted" : "applied")));
     });
