@@ -70,7 +70,8 @@ std::vector<std::string> Over(const std::vector<std::string>& columns,
                               std::string_view alias, const QuoteFn& quote) {
   std::vector<std::string> out;
   out.reserve(columns.size());
-  for (const auto& c : columns) out.push_back(fmt::format("{}.{}", alias, quote(c)));
+  for (const auto& c : columns)
+    out.push_back(fmt::format("{}.{}", alias, quote(c)));
   return out;
 }
 
@@ -78,6 +79,7 @@ std::vector<std::string> Over(const std::vector<std::string>& columns,
 std::string KeyJoin(const std::vector<std::string>& keys, std::string_view a,
                     std::string_view b, const QuoteFn& quote) {
   std::vector<std::string> parts;
+  parts.reserve(keys.size());
   for (const auto& k : keys) {
     parts.push_back(fmt::format("{0}.{2} = {1}.{2}", a, b, quote(k)));
   }
@@ -91,7 +93,8 @@ std::string Differs(const MergePlan& plan, std::string_view stored,
   std::vector<std::string> right;
   for (std::size_t i = 0; i < plan.columns.size(); ++i) {
     std::string cast = plan.compare_as_text[i] ? "::pg_catalog.text" : "";
-    left.push_back(fmt::format("{}.{}{}", stored, quote(plan.columns[i]), cast));
+    left.push_back(
+        fmt::format("{}.{}{}", stored, quote(plan.columns[i]), cast));
     right.push_back(
         fmt::format("{}.{}{}", incoming, quote(plan.columns[i]), cast));
   }
@@ -104,8 +107,9 @@ std::string Differs(const MergePlan& plan, std::string_view stored,
 std::string Stale(const MergePlan& plan, std::string_view stored,
                   std::string_view incoming, const QuoteFn& quote) {
   std::string v = quote(plan.options.version_column);
-  return fmt::format("({0}.{2} IS NOT NULL AND ({1}.{2} IS NULL OR {1}.{2} < {0}.{2}))",
-                     stored, incoming, v);
+  return fmt::format(
+      "({0}.{2} IS NOT NULL AND ({1}.{2} IS NULL OR {1}.{2} < {0}.{2}))",
+      stored, incoming, v);
 }
 
 bool Compares(const MergePlan& plan) {
@@ -134,7 +138,9 @@ StageOptions ParseStageOptions(std::string_view json_text) {
   StageOptions options;
   bool version_given = false;
   for (const auto& [key, value] : doc.members()) {
-    std::string path = root + "." + key;
+    std::string path = root;
+    path += '.';
+    path += key;
     if (key == "conflict") {
       std::string rule = Expect(value, Json::Kind::kString, path).text();
       if (rule == "incoming_wins") {
@@ -250,8 +256,7 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
     if (c == nullptr) {
       NoSuchColumn(target, options.touch_column, "options.touch_column");
     }
-    if (is_key(c->name) || c->name == options.version_column ||
-        c->generated) {
+    if (is_key(c->name) || c->name == options.version_column || c->generated) {
       throw Error(ErrorCode::kInvalidParameterValue,
                   fmt::format("touch column \"{}\" cannot be set by the apply",
                               c->name),
@@ -260,11 +265,11 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
                   "Name a column such as \"synced_at\".");
     }
     if (!c->timestamp) {
-      throw Error(ErrorCode::kInvalidParameterValue,
-                  fmt::format("touch column \"{}\" has type {}", c->name,
-                              c->type),
-                  "The apply sets the touch column to its time.",
-                  "Use a timestamptz, timestamp or date column.");
+      throw Error(
+          ErrorCode::kInvalidParameterValue,
+          fmt::format("touch column \"{}\" has type {}", c->name, c->type),
+          "The apply sets the touch column to its time.",
+          "Use a timestamptz, timestamp or date column.");
     }
   }
   for (const auto& name : options.ignore_columns) {
@@ -350,6 +355,7 @@ std::string MergeSql(const MergePlan& plan, const QuoteFn& quote) {
   std::vector<std::string> all = plan.key_columns;
   all.insert(all.end(), plan.columns.begin(), plan.columns.end());
   std::vector<std::string> into;
+  into.reserve(all.size() + 1);
   for (const auto& c : all) into.push_back(quote(c));
   std::vector<std::string> select = Over(all, "s", quote);
   const std::string& touch = plan.options.touch_column;
@@ -391,8 +397,8 @@ std::string DryRunSql(const MergePlan& plan, const QuoteFn& quote) {
     stale = Stale(plan, "t", "s", quote);
     fresh = "NOT " + stale;
   }
-  std::string differs = Compares(plan) ? Differs(plan, "t", "s", quote)
-                                       : std::string("false");
+  std::string differs =
+      Compares(plan) ? Differs(plan, "t", "s", quote) : std::string("false");
   return fmt::format(
       "SELECT pg_catalog.count(*) FILTER (WHERE t.ctid IS NULL), "
       "pg_catalog.count(*) FILTER (WHERE {0} AND {1} AND {2}), "

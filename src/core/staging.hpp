@@ -37,13 +37,13 @@ std::string StageOptionsJson(const StageOptions& options);
 // A column of the target table, as stage_open() and the apply see it.
 struct StageColumn {
   std::string name;
-  std::string type;          // format_type()
+  std::string type;  // format_type()
   bool not_null = false;
   bool has_default = false;  // a default, an identity or a serial
   bool generated = false;    // GENERATED ALWAYS AS (...) STORED
   bool identity_always = false;
-  bool orderable = false;    // has a btree ordering (version_column)
-  bool timestamp = false;    // timestamptz, timestamp or date (touch_column)
+  bool orderable = false;  // has a btree ordering (version_column)
+  bool timestamp = false;  // timestamptz, timestamp or date (touch_column)
 };
 
 // Checks the key and option columns against the target's columns; throws
@@ -66,11 +66,11 @@ using QuoteFn = std::function<std::string(std::string_view)>;
 // converted rows (columns "seq" and the staged columns, named as in the
 // target) and which columns take part.
 struct MergePlan {
-  std::string target;                    // quoted, schema-qualified
-  std::string staged;                    // quoted temporary table
+  std::string target;  // quoted, schema-qualified
+  std::string staged;  // quoted temporary table
   std::vector<std::string> key_columns;
-  std::vector<std::string> columns;      // staged non-key columns
-  std::vector<bool> compare_as_text;     // per column: no equality operator
+  std::vector<std::string> columns;   // staged non-key columns
+  std::vector<bool> compare_as_text;  // per column: no equality operator
   StageOptions options;
 };
 

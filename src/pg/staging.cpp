@@ -86,7 +86,9 @@ constexpr int64 kApplyLockSpace = static_cast<int64>(0x53475354) << 32;
                 std::move(hint), {});
 }
 
-core::QuoteFn Quoter() { return [](std::string_view n) { return Quote(n); }; }
+core::QuoteFn Quoter() {
+  return [](std::string_view n) { return Quote(n); };
+}
 
 std::string Literal(const std::string& text) {
   const char* quoted = nullptr;
@@ -114,8 +116,8 @@ uint64 Execute(const std::string& sql, const std::vector<QueryArg>& args = {}) {
   int rc = 0;
   PgTry([&]() noexcept {
     rc = SPI_execute_with_args(sql.c_str(), static_cast<int>(args.size()),
-                               types.data(), values.data(), nulls.data(),
-                               false, 0);
+                               types.data(), values.data(), nulls.data(), false,
+                               0);
     processed = SPI_processed;
     if (SPI_tuptable != nullptr) SPI_freetuptable(SPI_tuptable);
   });
@@ -169,9 +171,8 @@ class OwnerScope {
                                         SECURITY_LOCAL_USERID_CHANGE |
                                         SECURITY_RESTRICTED_OPERATION);
       guc_level_ = NewGUCNestLevel();
-      (void)set_config_option("search_path", "pg_catalog, pg_temp",
-                              PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-                              true, 0, false);
+      (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+                              PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     });
   }
   ~OwnerScope() {
@@ -343,11 +344,11 @@ Batch LoadBatch(SpiSession& spi, int64 id, bool for_update) {
     member = OidIsValid(role) && is_member_of_role(GetUserId(), role);
   });
   if (!member) {
-    Fail(ERRCODE_INSUFFICIENT_PRIVILEGE,
-         fmt::format("permission denied for batch {}", id),
-         fmt::format("Batch {} was opened by role \"{}\".", id,
-                     batch.opened_by),
-         "Use the batch as the role that opened it, or a member of it.");
+    Fail(
+        ERRCODE_INSUFFICIENT_PRIVILEGE,
+        fmt::format("permission denied for batch {}", id),
+        fmt::format("Batch {} was opened by role \"{}\".", id, batch.opened_by),
+        "Use the batch as the role that opened it, or a member of it.");
   }
   return batch;
 }
@@ -468,8 +469,7 @@ bool ConvertValue(ConvState* st, ConvColumn* c, char* text, bool careful,
                   RowResult* result) {
   int att = c->attno;
   if (!careful) {
-    st->values[att] =
-        InputFunctionCall(&c->input, text, c->ioparam, c->typmod);
+    st->values[att] = InputFunctionCall(&c->input, text, c->ioparam, c->typmod);
     st->nulls[att] = false;
     return true;
   }
@@ -480,8 +480,7 @@ bool ConvertValue(ConvState* st, ConvColumn* c, char* text, bool careful,
   MemoryContextSwitchTo(row);
   PG_TRY();
   {
-    st->values[att] =
-        InputFunctionCall(&c->input, text, c->ioparam, c->typmod);
+    st->values[att] = InputFunctionCall(&c->input, text, c->ioparam, c->typmod);
     st->nulls[att] = false;
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(row);
@@ -590,11 +589,11 @@ void ConvertRow(ConvState* st, int64 seq, Jsonb* payload, bool careful,
 // A batch converted into temporary tables, with what the checks found.
 struct Conversion {
   Target target;
-  std::string staged;    // quoted temporary table names
+  std::string staged;  // quoted temporary table names
   std::string problems;
   std::vector<std::string> columns;  // staged non-key columns
   int64 rows = 0;
-  int64 rejected = 0;    // distinct rows with a problem
+  int64 rejected = 0;  // distinct rows with a problem
   int64 superseded = 0;
 };
 
@@ -606,8 +605,7 @@ std::string NewTempName(std::string_view what, int64 batch) {
 Oid TempRelid(const std::string& name) {
   Oid relid = InvalidOid;
   PgTry([&]() noexcept {
-    relid = get_relname_relid(name.c_str(),
-                              LookupCreationNamespace("pg_temp"));
+    relid = get_relname_relid(name.c_str(), LookupCreationNamespace("pg_temp"));
   });
   if (!OidIsValid(relid)) {
     throw core::Error(core::ErrorCode::kInternal,
@@ -650,7 +648,7 @@ int64 ConvertBatch(const Batch& batch, const Target& target,
     for (std::size_t k = 0; k < batch.key_columns.size(); ++k) {
       if (batch.key_columns[k] == tc.info.name) c.key_pos = static_cast<int>(k);
     }
-    c.kind = tc.info.generated ? kGenerated
+    c.kind = tc.info.generated                            ? kGenerated
              : tc.info.name == batch.options.touch_column ? kTouch
                                                           : kData;
     c.attno = tc.info.generated ? -1 : attno++;
@@ -712,9 +710,9 @@ int64 ConvertBatch(const Batch& batch, const Target& target,
     st.staged = table_open(staged_relid, RowExclusiveLock);
     problems_rel = table_open(problems_relid, RowExclusiveLock);
     st.cid = GetCurrentCommandId(true);
-    st.row_context = AllocSetContextCreate(
-        CurrentMemoryContext, "schema_guard staging row",
-        ALLOCSET_DEFAULT_SIZES);
+    st.row_context =
+        AllocSetContextCreate(CurrentMemoryContext, "schema_guard staging row",
+                              ALLOCSET_DEFAULT_SIZES);
   });
   RowResult result{};
   result.key_text = key_text.data();
@@ -723,14 +721,15 @@ int64 ConvertBatch(const Batch& batch, const Target& target,
   // Records a row's problems; C++ from here on.
   auto record = [&](int64 seq) {
     std::vector<std::optional<std::string>> parts;
+    parts.reserve(key_text.size());
     for (char* k : key_text) {
       parts.push_back(k == nullptr ? std::nullopt
                                    : std::optional<std::string>(k));
     }
     std::string key = core::RenderKey(parts);
     for (int i = 0; i < result.nproblems; ++i) {
-      InsertProblem(problems_rel, st.cid, seq, key,
-                    result.problems[i].problem, result.problems[i].detail, i);
+      InsertProblem(problems_rel, st.cid, seq, key, result.problems[i].problem,
+                    result.problems[i].detail, i);
     }
   };
 
@@ -852,13 +851,11 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
   Conversion conv;
   conv.target = ReadTarget(spi, batch.target);
   const Target& target = conv.target;
-  core::CheckStageSetup(target.display, batch.options, batch.key_columns,
-                        [&] {
-                          std::vector<core::StageColumn> cols;
-                          for (const auto& c : target.columns)
-                            cols.push_back(c.info);
-                          return cols;
-                        }());
+  core::CheckStageSetup(target.display, batch.options, batch.key_columns, [&] {
+    std::vector<core::StageColumn> cols;
+    for (const auto& c : target.columns) cols.push_back(c.info);
+    return cols;
+  }());
   auto quote = Quoter();
   std::string staged_name = NewTempName("staged", batch.id);
   std::string problems_name = NewTempName("problems", batch.id);
@@ -993,15 +990,16 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
     for (std::size_t i = 0; i < cols.size(); ++i) {
       const char* sep = i > 0 ? " AND " : "";
       not_null += fmt::format("{}s.{} IS NOT NULL", sep, Quote(cols[i]));
-      match += fmt::format("{}r.{} = s.{}", sep, Quote(refs[i]), Quote(cols[i]));
+      match +=
+          fmt::format("{}r.{} = s.{}", sep, Quote(refs[i]), Quote(cols[i]));
       match_batch +=
           fmt::format("{}b.{} = s.{}", sep, Quote(refs[i]), Quote(cols[i]));
       col_list += (i > 0 ? ", " : "") + cols[i];
       shown.push_back(fmt::format("s.{}::pg_catalog.text", Quote(cols[i])));
     }
     std::string where =
-        fmt::format("{} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})",
-                    not_null, ref, match);
+        fmt::format("{} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})", not_null,
+                    ref, match);
     if (static_cast<Oid>(std::stoul(fks.Text(r, 1))) == target.oid) {
       where += fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} b WHERE {})", s,
                            match_batch);
@@ -1082,8 +1080,8 @@ void CheckStructure(SpiSession& spi, const Target& target) {
   Fail(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
        fmt::format("table \"{}\" does not match the expected schema",
                    target.display),
-       fmt::format("schema_guard.check() reports {} error{} on it: {}.",
-                   errors, errors == 1 ? "" : "s", result.Text(0, 1)),
+       fmt::format("schema_guard.check() reports {} error{} on it: {}.", errors,
+                   errors == 1 ? "" : "s", result.Text(0, 1)),
        "Fix the table first (SELECT schema_guard.fix_script();), or open the "
        "batch with '{\"check_structure\": false}' to sync data only.");
 }
@@ -1107,9 +1105,16 @@ void RecordBatch(SpiSession& spi, int64 batch, const std::string& status,
       "pg_catalog.now(), applied_by = $3, staged = $4, inserted = $5, "
       "updated = $6, unchanged = $7, stale = $8, superseded = $9, rejected = "
       "$10, skipped = $11, only_keys = $12 WHERE batch_id = $1",
-      {Int8Arg(batch), TextParam(status), TextParam(role), Int8Arg(staged),
-       Int8Arg(c.inserted), Int8Arg(c.updated), Int8Arg(c.unchanged),
-       Int8Arg(c.stale), Int8Arg(c.superseded), Int8Arg(c.rejected),
+      {Int8Arg(batch),
+       TextParam(status),
+       TextParam(role),
+       Int8Arg(staged),
+       Int8Arg(c.inserted),
+       Int8Arg(c.updated),
+       Int8Arg(c.unchanged),
+       Int8Arg(c.stale),
+       Int8Arg(c.superseded),
+       Int8Arg(c.rejected),
        Int8Arg(skipped),
        {TEXTARRAYOID, only_keys ? TextArrayDatum(*only_keys) : Datum(0),
         !only_keys}},
@@ -1151,9 +1156,9 @@ Counts Apply(int64 batch_id, bool dry_run,
   // Two applies to one target serialise.
   Oid target_oid = batch.target;
   PgTry([&]() noexcept {
-    DirectFunctionCall1(pg_advisory_xact_lock_int8,
-                        Int64GetDatum(kApplyLockSpace |
-                                      static_cast<int64>(target_oid)));
+    DirectFunctionCall1(
+        pg_advisory_xact_lock_int8,
+        Int64GetDatum(kApplyLockSpace | static_cast<int64>(target_oid)));
   });
   if (batch.options.check_structure) {
     CheckStructure(spi, ReadTarget(spi, batch.target));
@@ -1165,10 +1170,9 @@ Counts Apply(int64 batch_id, bool dry_run,
   if (only_keys) {
     std::string where;
     if (batch.key_columns.size() == 1) {
-      where = fmt::format(
-          "NOT (s.{} = ANY ($1::pg_catalog.text[]::{}[]))",
-          Quote(batch.key_columns[0]),
-          conv.target.Find(batch.key_columns[0])->info.type);
+      where = fmt::format("NOT (s.{} = ANY ($1::pg_catalog.text[]::{}[]))",
+                          Quote(batch.key_columns[0]),
+                          conv.target.Find(batch.key_columns[0])->info.type);
     } else {
       where = fmt::format("NOT ({} = ANY ($1))",
                           core::KeyTextSql(batch.key_columns, "s", quote));
@@ -1185,19 +1189,21 @@ Counts Apply(int64 batch_id, bool dry_run,
       {}, false);
   int64 total = Int(winners, 0, 0);
   if (dry_run) {
-    QueryResult r =
-        spi.Query(core::DryRunSql(plan, quote).c_str(), {}, false);
+    QueryResult r = spi.Query(core::DryRunSql(plan, quote).c_str(), {}, false);
     counts.inserted = Int(r, 0, 0);
     counts.updated = Int(r, 0, 1);
     counts.unchanged = Int(r, 0, 2);
     counts.stale = Int(r, 0, 3);
   } else {
     if (batch.options.conflict == core::ConflictRule::kNewerWins) {
-      QueryResult r = spi.Query(core::StaleCountSql(plan, quote).c_str(), {}, false);
+      QueryResult r =
+          spi.Query(core::StaleCountSql(plan, quote).c_str(), {}, false);
       counts.stale = Int(r, 0, 0);
     }
     Datum now = 0;
-    PgTry([&]() noexcept { now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()); });
+    PgTry([&]() noexcept {
+      now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+    });
     QueryResult r = spi.Query(core::MergeSql(plan, quote).c_str(),
                               {{TIMESTAMPTZOID, now, false}}, false);
     counts.inserted = Int(r, 0, 0);
@@ -1206,8 +1212,8 @@ Counts Apply(int64 batch_id, bool dry_run,
     if (counts.rejected > 0) Quarantine(conv, batch_id);
   }
   DropTemp(conv);
-  RecordBatch(spi, batch_id, dry_run ? "dry_run" : "applied", conv.rows,
-              counts, skipped, only_keys);
+  RecordBatch(spi, batch_id, dry_run ? "dry_run" : "applied", conv.rows, counts,
+              skipped, only_keys);
   spi.Finish();
   if (skipped > 0) {
     PgTry([&]() noexcept {
@@ -1248,8 +1254,8 @@ int64 OpenBatch(Oid relid, const std::vector<std::string>& key_columns,
       list += (i > 0 ? ", " : "") + Quote(key_columns[i]);
     }
     Fail(ERRCODE_INVALID_COLUMN_REFERENCE,
-         fmt::format("table \"{}\" has no unique index on ({})",
-                     target.display, list),
+         fmt::format("table \"{}\" has no unique index on ({})", target.display,
+                     list),
          "Staged rows are merged with INSERT ... ON CONFLICT on the key "
          "columns, which needs a unique index or constraint on exactly "
          "them.",
@@ -1266,8 +1272,8 @@ int64 OpenBatch(Oid relid, const std::vector<std::string>& key_columns,
          fmt::format("permission denied for table {}", target.name),
          "Applying a batch selects, inserts and updates rows of the target "
          "with your own privileges.",
-         fmt::format("GRANT SELECT, INSERT, UPDATE ON {} TO {};",
-                     target.quoted, Quote(CurrentRoleName())));
+         fmt::format("GRANT SELECT, INSERT, UPDATE ON {} TO {};", target.quoted,
+                     Quote(CurrentRoleName())));
   }
   std::string role = CurrentRoleName();
   QueryResult row;
@@ -1310,6 +1316,7 @@ int64 BatchArg(FunctionCallInfo fcinfo) {
 namespace sg = schema_guard::pg;
 
 extern "C" Datum schema_guard_current_batch(PG_FUNCTION_ARGS) {
+  (void)fcinfo;
   if (sg::session_batch == 0) {
     ereport(ERROR,
             (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1331,10 +1338,10 @@ extern "C" Datum schema_guard_stage_open(PG_FUNCTION_ARGS) {
                        "Pass the table, such as 'license_licensedetail'.");
     }
     Oid relid = PG_GETARG_OID(0);
-    auto keys = sg::OptionalTextArray(
-        fcinfo, 1, "key columns",
-        "Pass the columns of the external key, such as "
-        "ARRAY['external_id'].");
+    auto keys =
+        sg::OptionalTextArray(fcinfo, 1, "key columns",
+                              "Pass the columns of the external key, such as "
+                              "ARRAY['external_id'].");
     if (!keys) {
       sg::NullArgument("key columns",
                        "Staged rows are deduplicated and merged by their "
@@ -1437,8 +1444,8 @@ extern "C" Datum schema_guard_stage_apply(PG_FUNCTION_ARGS) {
         "Pass the external keys to apply, or NULL for every row.");
     sg::Counts c = sg::Apply(batch, dry_run, only_keys);
     ReturnSetInfo* rsinfo = sg::BeginMaterializedSet(fcinfo);
-    Datum values[6] = {Int64GetDatum(c.inserted),  Int64GetDatum(c.updated),
-                       Int64GetDatum(c.unchanged), Int64GetDatum(c.stale),
+    Datum values[6] = {Int64GetDatum(c.inserted),   Int64GetDatum(c.updated),
+                       Int64GetDatum(c.unchanged),  Int64GetDatum(c.stale),
                        Int64GetDatum(c.superseded), Int64GetDatum(c.rejected)};
     bool nulls[6] = {false, false, false, false, false, false};
     sg::PutRow(rsinfo, values, nulls);

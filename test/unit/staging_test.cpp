@@ -64,10 +64,9 @@ TEST(StageOptions, RoundTripsThroughTheBatchLog) {
       R"({"conflict": "newer_wins", "version_column": "v",
           "ignore_columns": ["x"]})");
   std::string stored = StageOptionsJson(o);
-  EXPECT_EQ(stored,
-            R"({"conflict": "newer_wins", "version_column": "v", )"
-            R"("touch_column": null, "check_structure": true, )"
-            R"("ignore_columns": ["x"]})");
+  EXPECT_EQ(stored, R"({"conflict": "newer_wins", "version_column": "v", )"
+                    R"("touch_column": null, "check_structure": true, )"
+                    R"("ignore_columns": ["x"]})");
   StageOptions again = ParseStageOptions(stored);
   EXPECT_EQ(again.conflict, o.conflict);
   EXPECT_EQ(again.version_column, "v");
@@ -108,10 +107,17 @@ TEST(StageOptions, ErrorsNameTheJsonPath) {
 
 std::vector<StageColumn> SaleColumns() {
   StageColumn id{"external_id", "uuid", true, false, false, false, true, false};
-  StageColumn ts{"client_timestamp", "timestamp with time zone", false, false,
-                 false, false, true, true};
-  StageColumn synced{"synced_at", "timestamp with time zone", false, false,
-                     false, false, true, true};
+  StageColumn ts{"client_timestamp",
+                 "timestamp with time zone",
+                 false,
+                 false,
+                 false,
+                 false,
+                 true,
+                 true};
+  StageColumn synced{
+      "synced_at", "timestamp with time zone", false, false, false, false, true,
+      true};
   StageColumn note{"note", "json", false, false, false, false, false, false};
   StageColumn total{"total", "numeric", false, false, true, false, true, false};
   return {id, ts, synced, note, total};
