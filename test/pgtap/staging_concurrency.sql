@@ -128,6 +128,6 @@ SELECT is(
   'applied 1', 'the batch log keeps the one apply''s counts');
 
 SELECT pg_temp.run('setup', 'DROP TABLE sg_conc_sale');
-SELECT FROM dblink_disconnect('a'), dblink_disconnect('b'), dblink_disconnect('setup');
+SELECT FROM dblink_disconnect('a') a, dblink_disconnect('b') b, dblink_disconnect('setup') s;
 SELECT * FROM finish();
 ROLLBACK;
