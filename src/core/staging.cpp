@@ -7,35 +7,26 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/json_reader.hpp"
 
 namespace schema_guard::core {
 namespace {
 
-constexpr std::string_view kOptionsHint =
+const JsonDocument kOptionsDocument{
+    "staging options",
     "Options are a JSON object with \"conflict\" (\"incoming_wins\", "
     "\"newer_wins\" or \"keep_existing\"), \"version_column\", "
-    "\"touch_column\", \"check_structure\" and \"ignore_columns\".";
+    "\"touch_column\", \"check_structure\" and \"ignore_columns\".",
+    "See the README, \"Staging synced rows\"."};
 
-[[noreturn]] void BadOption(const std::string& path,
-                            const std::string& problem) {
-  throw Error(ErrorCode::kInvalidParameterValue,
-              fmt::format("invalid staging options: {}: {}", path, problem),
-              std::string(kOptionsHint),
-              "See the README, \"Staging synced rows\".");
-}
-
-const Json& Expect(const Json& value, Json::Kind kind,
-                   const std::string& path) {
-  if (value.kind() != kind) {
-    BadOption(path, fmt::format("expected {}, found {}", KindName(kind),
-                                KindName(value.kind())));
+// A string option that, when given, must not be empty.
+std::string NonEmpty(const Json& object, std::string_view key,
+                     const Path& path) {
+  std::string text = OptionalString(object, key, path);
+  if (object.Find(key) != nullptr && !object.Find(key)->is_null() &&
+      text.empty()) {
+    Fail(path.Member(key), "must not be empty");
   }
-  return value;
-}
-
-std::string NonEmptyString(const Json& value, const std::string& path) {
-  const std::string& text = Expect(value, Json::Kind::kString, path).text();
-  if (text.empty()) BadOption(path, "must not be empty");
   return text;
 }
 
@@ -133,52 +124,43 @@ const char* ConflictRuleName(ConflictRule rule) {
 
 StageOptions ParseStageOptions(std::string_view json_text) {
   Json doc = ParseJson(json_text);
-  const std::string root = "options";
+  Path root(kOptionsDocument);
   Expect(doc, Json::Kind::kObject, root);
+  OnlyKeys(doc, root,
+           {"conflict", "version_column", "touch_column", "check_structure",
+            "ignore_columns"});
   StageOptions options;
-  bool version_given = false;
-  for (const auto& [key, value] : doc.members()) {
-    std::string path = root;
-    path += '.';
-    path += key;
-    if (key == "conflict") {
-      std::string rule = Expect(value, Json::Kind::kString, path).text();
-      if (rule == "incoming_wins") {
-        options.conflict = ConflictRule::kIncomingWins;
-      } else if (rule == "newer_wins") {
-        options.conflict = ConflictRule::kNewerWins;
-      } else if (rule == "keep_existing") {
-        options.conflict = ConflictRule::kKeepExisting;
-      } else {
-        BadOption(path, fmt::format("unknown conflict rule \"{}\"", rule));
-      }
-    } else if (key == "version_column") {
-      if (value.is_null()) continue;
-      options.version_column = NonEmptyString(value, path);
-      version_given = true;
-    } else if (key == "touch_column") {
-      if (!value.is_null()) options.touch_column = NonEmptyString(value, path);
-    } else if (key == "check_structure") {
-      options.check_structure =
-          Expect(value, Json::Kind::kBool, path).boolean();
-    } else if (key == "ignore_columns") {
-      const auto& items = Expect(value, Json::Kind::kArray, path).items();
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        options.ignore_columns.push_back(
-            NonEmptyString(items[i], fmt::format("{}[{}]", path, i)));
-      }
-    } else {
-      BadOption(path, "unknown option");
+  std::string rule = OptionalString(doc, "conflict", root, "incoming_wins");
+  if (rule == "incoming_wins") {
+    options.conflict = ConflictRule::kIncomingWins;
+  } else if (rule == "newer_wins") {
+    options.conflict = ConflictRule::kNewerWins;
+  } else if (rule == "keep_existing") {
+    options.conflict = ConflictRule::kKeepExisting;
+  } else {
+    Fail(root.Member("conflict"),
+         fmt::format("unknown conflict rule \"{}\"", rule));
+  }
+  options.version_column = NonEmpty(doc, "version_column", root);
+  options.touch_column = NonEmpty(doc, "touch_column", root);
+  options.check_structure = OptionalBool(doc, "check_structure", root, true);
+  options.ignore_columns = Strings(doc, "ignore_columns", root, false);
+  Path ignore = root.Member("ignore_columns");
+  for (std::size_t i = 0; i < options.ignore_columns.size(); ++i) {
+    if (options.ignore_columns[i].empty()) {
+      Fail(ignore.Element(i), "must not be empty");
     }
   }
-  if (options.conflict == ConflictRule::kNewerWins && !version_given) {
-    BadOption(root + ".version_column",
-              "\"newer_wins\" needs a version column, such as "
-              "\"client_timestamp\"");
+  if (options.conflict == ConflictRule::kNewerWins &&
+      options.version_column.empty()) {
+    Fail(root.Member("version_column"),
+         "\"newer_wins\" needs a version column, such as "
+         "\"client_timestamp\"");
   }
-  if (options.conflict != ConflictRule::kNewerWins && version_given) {
-    BadOption(root + ".version_column",
-              "only \"newer_wins\" compares versions");
+  if (options.conflict != ConflictRule::kNewerWins &&
+      !options.version_column.empty()) {
+    Fail(root.Member("version_column"),
+         "only \"newer_wins\" compares versions");
   }
   return options;
 }

@@ -290,12 +290,12 @@ SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['note'])$$,
 SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['nope'])$$, '42703',
   'column "nope" of relation "stg.nn_target" does not exist', 'an unknown key column');
 SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['code'], NULL, '{"conflict": "last"}')$$, '22023',
-  'invalid staging options: options.conflict: unknown conflict rule "last"', 'an unknown conflict rule');
+  'invalid staging options: conflict: unknown conflict rule "last"', 'an unknown conflict rule');
 SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['code'], NULL, '{"conflict": "newer_wins"}')$$, '22023',
-  'invalid staging options: options.version_column: "newer_wins" needs a version column, such as "client_timestamp"',
+  'invalid staging options: version_column: "newer_wins" needs a version column, such as "client_timestamp"',
   'newer_wins without a version column');
 SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['code'], NULL, '{"ignore_columns": ["x", 1]}')$$, '22023',
-  'invalid staging options: options.ignore_columns[1]: expected a string, found a number', 'a JSON path names the bad option');
+  'invalid staging options: ignore_columns[1]: expected a string, found a number', 'a JSON path names the bad option');
 SELECT throws_ok($$SELECT schema_guard.stage_open('nn_target', ARRAY['code'], NULL, '{"touch_column": "label"}')$$, '22023',
   'touch column "label" has type text', 'the touch column must be a timestamp');
 SELECT throws_ok($$SELECT schema_guard.stage_open('schema_guard.history_tables', ARRAY['x'])$$, '42809',

@@ -77,30 +77,30 @@ TEST(StageOptions, RoundTripsThroughTheBatchLog) {
 
 TEST(StageOptions, ErrorsNameTheJsonPath) {
   EXPECT_EQ(ErrorOf("[]"),
-            "invalid staging options: options: expected an object, found an "
+            "invalid staging options: (document): expected an object, found an "
             "array");
   EXPECT_EQ(ErrorOf(R"({"conflict": "last"})"),
-            "invalid staging options: options.conflict: unknown conflict rule "
+            "invalid staging options: conflict: unknown conflict rule "
             "\"last\"");
   EXPECT_EQ(ErrorOf(R"({"conflict": 1})"),
-            "invalid staging options: options.conflict: expected a string, "
+            "invalid staging options: conflict: expected a string, "
             "found a number");
   EXPECT_EQ(ErrorOf(R"({"touch": "synced_at"})"),
-            "invalid staging options: options.touch: unknown option");
+            "invalid staging options: touch: unknown key");
   EXPECT_EQ(ErrorOf(R"({"check_structure": "yes"})"),
-            "invalid staging options: options.check_structure: expected a "
+            "invalid staging options: check_structure: expected a "
             "boolean, found a string");
   EXPECT_EQ(ErrorOf(R"({"ignore_columns": ["a", 2]})"),
-            "invalid staging options: options.ignore_columns[1]: expected a "
+            "invalid staging options: ignore_columns[1]: expected a "
             "string, found a number");
   EXPECT_EQ(ErrorOf(R"({"touch_column": ""})"),
-            "invalid staging options: options.touch_column: must not be "
+            "invalid staging options: touch_column: must not be "
             "empty");
   EXPECT_EQ(ErrorOf(R"({"conflict": "newer_wins"})"),
-            "invalid staging options: options.version_column: \"newer_wins\" "
+            "invalid staging options: version_column: \"newer_wins\" "
             "needs a version column, such as \"client_timestamp\"");
   EXPECT_EQ(ErrorOf(R"({"version_column": "v"})"),
-            "invalid staging options: options.version_column: only "
+            "invalid staging options: version_column: only "
             "\"newer_wins\" compares versions");
   EXPECT_THROW(ParseStageOptions("{"), Error);
 }
