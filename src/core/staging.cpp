@@ -191,6 +191,17 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
                 "Pass the columns of a unique key, such as "
                 "ARRAY['external_id'].");
   }
+  for (const auto& c : columns) {
+    if (c.name == "?seq" || c.name == "?bucket") {
+      throw Error(ErrorCode::kInvalidParameterValue,
+                  fmt::format("column \"{}\" of relation \"{}\" has a name "
+                              "staging reserves",
+                              c.name, target),
+                  "Staging converts a batch into a table with its own "
+                  "columns \"?seq\" and \"?bucket\".",
+                  "Rename the column to stage rows for this table.");
+    }
+  }
   std::set<std::string_view> seen;
   for (const auto& k : key_columns) {
     const StageColumn* c = FindColumn(columns, k);
@@ -309,21 +320,31 @@ std::string KeyTextSql(const std::vector<std::string>& key_columns,
 
 std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote) {
   std::string keys = Join(Over(plan.key_columns, "s", quote), ", ");
-  std::string order = "s.seq DESC";
+  std::string order = "s.\"?seq\" DESC";
   if (plan.options.conflict == ConflictRule::kNewerWins) {
-    order = fmt::format("s.{} DESC NULLS LAST, s.seq DESC",
+    order = fmt::format("s.{} DESC NULLS LAST, s.\"?seq\" DESC",
                         quote(plan.options.version_column));
   }
+  std::string rows = plan.staged;
+  std::string with = "WITH ";
+  if (!plan.candidates.empty()) {
+    with = fmt::format(
+        "WITH c AS MATERIALIZED (SELECT s.* FROM {} s WHERE s.\"?bucket\" IN "
+        "(SELECT bucket FROM {})), ",
+        plan.staged, plan.candidates);
+    rows = "c";
+  }
   return fmt::format(
-      "WITH dup AS (SELECT {0} FROM {1} s GROUP BY {0} HAVING "
+      "{5}dup AS (SELECT {0} FROM {6} s GROUP BY {0} HAVING "
       "pg_catalog.count(*) > 1), "
-      "ranked AS (SELECT s.seq, pg_catalog.first_value(s.seq) OVER w AS "
-      "winner, pg_catalog.row_number() OVER w AS rn FROM {1} s JOIN dup d ON "
+      "ranked AS (SELECT s.\"?seq\" AS seq, pg_catalog.first_value(s.\"?seq\") "
+      "OVER w AS "
+      "winner, pg_catalog.row_number() OVER w AS rn FROM {6} s JOIN dup d ON "
       "{2} WINDOW w AS (PARTITION BY {0} ORDER BY {3})) "
-      "DELETE FROM {1} s USING ranked r WHERE s.seq = r.seq AND r.rn > 1 "
-      "RETURNING s.seq, {4} AS key, r.winner",
+      "DELETE FROM {1} s USING ranked r WHERE s.\"?seq\" = r.seq AND r.rn > 1 "
+      "RETURNING s.\"?seq\" AS seq, {4} AS key, r.winner",
       keys, plan.staged, KeyJoin(plan.key_columns, "s", "d", quote), order,
-      KeyTextSql(plan.key_columns, "s", quote));
+      KeyTextSql(plan.key_columns, "s", quote), with, rows);
 }
 
 std::string StaleCountSql(const MergePlan& plan, const QuoteFn& quote) {

@@ -72,6 +72,9 @@ struct MergePlan {
   std::vector<std::string> columns;   // staged non-key columns
   std::vector<bool> compare_as_text;  // per column: no equality operator
   StageOptions options;
+  // When set, a table of the "bucket" values that may hold duplicates: only
+  // staged rows in those buckets are grouped by key.
+  std::string candidates;
 };
 
 // The SQL text of a row's key: col::text or ROW(a, b)::text, over `alias`.
@@ -80,6 +83,7 @@ std::string KeyTextSql(const std::vector<std::string>& key_columns,
 
 // Deletes in-batch duplicates from the staged table, keeping the last (or
 // newest) row of each key; returns (seq, key, winner) of the deleted rows.
+// With plan.candidates, only rows in the candidate buckets are grouped.
 std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote);
 
 // How many staged rows are older than the stored row (newer_wins only).

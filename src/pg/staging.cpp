@@ -36,6 +36,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "common/hashfn.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -46,6 +47,7 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -203,6 +205,7 @@ struct TargetColumn {
   core::StageColumn info;
   Oid type = InvalidOid;
   int32 typmod = -1;
+  Oid collation = InvalidOid;
   bool has_equality = false;
 };
 
@@ -250,7 +253,8 @@ Target ReadTarget(SpiSession& spi, Oid relid) {
   QueryResult cols = spi.Query(
       "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
       "a.attnotnull, a.atthasdef OR a.attidentity <> '', "
-      "a.attgenerated <> '', a.attidentity = 'a', a.atttypid, a.atttypmod "
+      "a.attgenerated <> '', a.attidentity = 'a', a.atttypid, a.atttypmod, "
+      "a.attcollation "
       "FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 "
       "AND NOT a.attisdropped ORDER BY a.attnum",
       {OidArg(relid)});
@@ -264,6 +268,7 @@ Target ReadTarget(SpiSession& spi, Oid relid) {
     c.info.identity_always = cols.Bool(r, 5);
     c.type = static_cast<Oid>(std::stoul(cols.Text(r, 6)));
     c.typmod = static_cast<int32>(std::stol(cols.Text(r, 7)));
+    c.collation = static_cast<Oid>(std::stoul(cols.Text(r, 8)));
     Oid type = c.type;
     bool eq = false;
     bool lt = false;
@@ -387,6 +392,14 @@ struct RowResult {
   bool inserted;
 };
 
+struct KeyHash {
+  FmgrInfo fn;
+  Oid collation;
+  int attno;
+};
+constexpr int kBucketBits = 25;  // 2 x 4 MB of bitmap
+constexpr uint32 kBucketMask = (1u << kBucketBits) - 1;
+
 struct ConvState {
   ConvColumn* columns;  // sorted by name
   int ncolumns;
@@ -401,6 +414,12 @@ struct ConvState {
   char* chunk_present;  // per staged attribute: carried by a row of the chunk
   CommandId cid;
   MemoryContext row_context;
+  // Duplicate pre-filter: each converted row's key hashes to a bucket; a
+  // bucket seen twice may hold duplicates (or only a hash collision). Two
+  // fixed-size bitmaps, whatever the batch's size.
+  KeyHash* key_hash;  // per key column; NULL when a key type cannot hash
+  uint64* seen;
+  uint64* twice;
 };
 
 void AddProblem(RowResult* result, const char* problem, char* detail) {
@@ -577,6 +596,24 @@ void ConvertRow(ConvState* st, int64 seq, Jsonb* payload, bool careful,
     }
   }
   if (result->nproblems > 0) return;
+  uint32 hash = 0;
+  if (st->key_hash != nullptr) {
+    for (int k = 0; k < st->nkeys; ++k) {
+      KeyHash* kh = &st->key_hash[k];
+      hash = hash_combine(
+          hash, DatumGetUInt32(FunctionCall1Coll(&kh->fn, kh->collation,
+                                                 st->values[kh->attno])));
+    }
+  }
+  uint32 bucket = hash & kBucketMask;
+  uint64 bit = UINT64CONST(1) << (bucket & 63);
+  if ((st->seen[bucket >> 6] & bit) != 0) {
+    st->twice[bucket >> 6] |= bit;
+  } else {
+    st->seen[bucket >> 6] |= bit;
+  }
+  st->values[1] = Int32GetDatum(static_cast<int32>(bucket));
+  st->nulls[1] = false;
   HeapTuple tuple =
       heap_form_tuple(RelationGetDescr(st->staged), st->values, st->nulls);
   heap_insert(st->staged, tuple, st->cid, 0, nullptr);
@@ -591,6 +628,7 @@ struct Conversion {
   Target target;
   std::string staged;  // quoted temporary table names
   std::string problems;
+  std::string candidates;  // buckets that may hold duplicates, or empty
   std::vector<std::string> columns;  // staged non-key columns
   int64 rows = 0;
   int64 rejected = 0;  // distinct rows with a problem
@@ -634,12 +672,12 @@ void InsertProblem(Relation rel, CommandId cid, int64 seq,
 // how many rows were read.
 int64 ConvertBatch(const Batch& batch, const Target& target,
                    const std::string& staged_name,
-                   const std::string& problems_name,
-                   std::vector<char>* present) {
+                   const std::string& problems_name, std::vector<char>* present,
+                   std::vector<int32>* candidates) {
   // The staged table's attributes are "seq" then the target's non-generated
   // columns in order.
   std::vector<ConvColumn> columns;
-  int attno = 1;
+  int attno = 2;  // after seq and bucket
   for (const auto& tc : target.columns) {
     ConvColumn c{};
     c.name = tc.info.name.c_str();
@@ -689,6 +727,34 @@ int64 ConvertBatch(const Batch& batch, const Target& target,
   static_assert(sizeof(bool) == sizeof(char), "bool is one byte");
   st.natts = natts;
   st.chunk_present = chunk_present.data();
+
+  // The key columns' hash functions, for the duplicate pre-filter.
+  std::vector<KeyHash> key_hash(batch.key_columns.size());
+  bool hashable = true;
+  for (std::size_t k = 0; k < batch.key_columns.size(); ++k) {
+    const TargetColumn* tc = target.Find(batch.key_columns[k]);
+    for (const auto& c : columns) {
+      if (c.key_pos == static_cast<int>(k)) key_hash[k].attno = c.attno;
+    }
+    key_hash[k].collation = tc->collation;
+    Oid type = tc->type;
+    KeyHash* out = &key_hash[k];
+    bool ok = false;
+    PgTry([&]() noexcept {
+      TypeCacheEntry* entry =
+          lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO);
+      ok = OidIsValid(entry->hash_proc);
+      if (ok)
+        fmgr_info_copy(&out->fn, &entry->hash_proc_finfo, CurrentMemoryContext);
+    });
+    hashable = hashable && ok;
+  }
+  constexpr std::size_t kWords = (std::size_t{1} << kBucketBits) / 64;
+  std::vector<uint64> seen(kWords, 0);
+  std::vector<uint64> twice(kWords, 0);
+  st.key_hash = hashable ? key_hash.data() : nullptr;
+  st.seen = seen.data();
+  st.twice = twice.data();
 
   Oid staged_relid = TempRelid(staged_name);
   Oid problems_relid = TempRelid(problems_name);
@@ -815,6 +881,13 @@ int64 ConvertBatch(const Batch& batch, const Target& target,
     table_close(problems_rel, NoLock);
     CommandCounterIncrement();
   });
+  candidates->clear();
+  for (std::size_t w = 0; w < kWords; ++w) {
+    for (uint64 bits = twice[w]; bits != 0; bits &= bits - 1) {
+      candidates->push_back(static_cast<int32>(
+          w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+    }
+  }
   return rows;
 }
 
@@ -839,7 +912,8 @@ int64 Reject(const std::string& staged, const std::string& problems,
              const std::string& problem, const std::string& detail_sql,
              int ord) {
   return static_cast<int64>(Execute(fmt::format(
-      "WITH bad AS (DELETE FROM {0} s WHERE {1} RETURNING s.seq, {2} AS key, "
+      "WITH bad AS (DELETE FROM {0} s WHERE {1} RETURNING s.\"?seq\" AS seq, "
+      "{2} AS key, "
       "{3} AS detail) INSERT INTO {4} (seq, key, problem, detail, ord) "
       "SELECT seq, key, {5}, detail, {6} FROM bad",
       staged, where, key_sql, detail_sql, problems, Literal(problem), ord)));
@@ -861,7 +935,8 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
   std::string problems_name = NewTempName("problems", batch.id);
   conv.staged = "pg_temp." + Quote(staged_name);
   conv.problems = "pg_temp." + Quote(problems_name);
-  std::vector<std::string> defs{"seq bigint"};
+  // "?seq" and "?bucket" cannot be column names of the target (checked).
+  std::vector<std::string> defs{"\"?seq\" bigint", "\"?bucket\" integer"};
   for (const auto& c : target.columns) {
     if (c.info.generated) continue;
     defs.push_back(Quote(c.info.name) + " " + c.info.type);
@@ -878,12 +953,16 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
       conv.problems));
 
   std::vector<char> present;
-  conv.rows = ConvertBatch(batch, target, staged_name, problems_name, &present);
+  std::vector<int32> candidates;
+  conv.rows = ConvertBatch(batch, target, staged_name, problems_name, &present,
+                           &candidates);
+  // Statistics for the plans of the checks and the merge.
+  Execute(fmt::format("ANALYZE {}", conv.staged));
 
   // The batch's columns: those some converted row carries.
   std::vector<std::string> carried;  // including keys
   {
-    int attno = 1;
+    int attno = 2;
     for (const auto& c : target.columns) {
       if (c.info.generated) continue;
       bool is_key =
@@ -1028,10 +1107,29 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
       batch.options.conflict == core::ConflictRule::kNewerWins
           ? "' of the batch has the same key and a newer version'"
           : "' of the batch has the same key and was staged later'";
-  conv.superseded = static_cast<int64>(Execute(fmt::format(
-      "WITH gone AS ({}) INSERT INTO {} (seq, key, problem, detail, ord) "
-      "SELECT seq, key, 'superseded', 'row ' || winner || {}, 200 FROM gone",
-      core::SupersedeSql(plan, quote), p, detail)));
+  // Only buckets the pre-filter saw twice can hold duplicates.
+  if (!candidates.empty()) {
+    conv.candidates = "pg_temp." + Quote(NewTempName("buckets", batch.id));
+    std::vector<Datum> elems;
+    elems.reserve(candidates.size());
+    for (int32 b : candidates) elems.push_back(Int32GetDatum(b));
+    Datum array = 0;
+    PgTry([&]() noexcept {
+      array = PointerGetDatum(construct_array(elems.data(),
+                                              static_cast<int>(elems.size()),
+                                              INT4OID, 4, true, TYPALIGN_INT));
+    });
+    Execute(fmt::format("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT "
+                        "pg_catalog.unnest($1::pg_catalog.int4[]) AS bucket",
+                        conv.candidates),
+            {{INT4ARRAYOID, array, false}});
+    plan.candidates = conv.candidates;
+    conv.superseded = static_cast<int64>(Execute(fmt::format(
+        "WITH gone AS ({}) INSERT INTO {} (seq, key, problem, detail, ord) "
+        "SELECT seq, key, 'superseded', 'row ' || winner || {}, 200 FROM "
+        "gone",
+        core::SupersedeSql(plan, quote), p, detail)));
+  }
   QueryResult rejected = spi.Query(
       fmt::format("SELECT pg_catalog.count(DISTINCT seq) FROM {} WHERE "
                   "problem <> 'superseded'",
@@ -1043,7 +1141,8 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
 }
 
 void DropTemp(const Conversion& conv) {
-  Execute(fmt::format("DROP TABLE {}, {}", conv.staged, conv.problems));
+  Execute(fmt::format("DROP TABLE {}, {}{}{}", conv.staged, conv.problems,
+                      conv.candidates.empty() ? "" : ", ", conv.candidates));
 }
 
 core::MergePlan PlanFor(const Batch& batch, const Conversion& conv) {
@@ -1184,10 +1283,8 @@ Counts Apply(int64 batch_id, bool dry_run,
   Counts counts;
   counts.superseded = conv.superseded;
   counts.rejected = conv.rejected;
-  QueryResult winners = spi.Query(
-      fmt::format("SELECT pg_catalog.count(*) FROM {}", conv.staged).c_str(),
-      {}, false);
-  int64 total = Int(winners, 0, 0);
+  // Every staged row was rejected, superseded, left out or is a winner.
+  int64 total = conv.rows - conv.rejected - conv.superseded - skipped;
   if (dry_run) {
     QueryResult r = spi.Query(core::DryRunSql(plan, quote).c_str(), {}, false);
     counts.inserted = Int(r, 0, 0);

@@ -7,7 +7,7 @@
 -- staging_privileges.sql.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(61);
+SELECT plan(63);
 
 CREATE SCHEMA stg;
 SET search_path = stg, public;
@@ -280,6 +280,15 @@ SELECT is(pg_temp.counts(:nn), '0 inserted, 0 updated, 0 unchanged, 0 stale, 0 s
 SELECT is((SELECT min(detail) FROM schema_guard.stage_rejected WHERE batch_id = :nn),
   'column "label" of relation "nn_target" is not null and has no default, and the batch does not carry it',
   'the quarantine says which column the batch lacks');
+
+-- Columns named like staging's own bookkeeping.
+CREATE TABLE seq_target (seq bigint PRIMARY KEY, bucket text, winner text);
+SELECT schema_guard.stage_open('seq_target', ARRAY['seq']) AS seqb \gset
+SELECT FROM schema_guard.stage_rows(:seqb, '[{"seq": 1, "bucket": "a"}, {"seq": 2, "bucket": "b"}, {"seq": 1, "bucket": "c", "winner": "yes"}]');
+SELECT is(pg_temp.counts(:seqb), '2 inserted, 0 updated, 0 unchanged, 0 stale, 1 superseded, 0 rejected',
+  'a target with columns named seq, bucket and winner');
+SELECT results_eq($$SELECT seq, bucket, winner FROM seq_target ORDER BY seq$$,
+  $$VALUES (1::bigint, 'c', 'yes'), (2, 'b', NULL)$$, 'its rows are merged like any other');
 
 ------------------------------------------------------------------------
 -- Bad arguments

@@ -162,6 +162,9 @@ TEST(StageSetup, ChecksKeysAndOptionColumns) {
   touch.touch_column = "total";
   EXPECT_EQ(SetupError(touch, {"external_id"}),
             "touch column \"total\" cannot be set by the apply");
+  std::vector<StageColumn> reserved = SaleColumns();
+  reserved[3].name = "?seq";
+  EXPECT_THROW(CheckStageSetup("t", o, {"external_id"}, reserved), Error);
   StageOptions ignore;
   ignore.ignore_columns = {"external_id"};
   EXPECT_EQ(SetupError(ignore, {"external_id"}),
@@ -259,12 +262,32 @@ TEST(SupersedeSql, LastOrNewestRowOfAKeyWins) {
   EXPECT_NE(sql.find("GROUP BY s.device, s.\"Local Id\" HAVING"),
             std::string::npos)
       << sql;
-  EXPECT_NE(sql.find("ORDER BY s.seq DESC"), std::string::npos);
+  EXPECT_NE(sql.find("ORDER BY s.\"?seq\" DESC"), std::string::npos);
+  EXPECT_NE(sql.find("GROUP BY s.device, s.\"Local Id\" HAVING "
+                     "pg_catalog.count(*) > 1), ranked AS (SELECT s.\"?seq\" "
+                     "AS seq, pg_catalog.first_value(s.\"?seq\") OVER w AS "
+                     "winner, pg_catalog.row_number() OVER w AS rn FROM "
+                     "pg_temp.s1 s JOIN dup d"),
+            std::string::npos)
+      << sql;
+  EXPECT_EQ(sql.find("MATERIALIZED"), std::string::npos);
+  plan.candidates = "pg_temp.b1";
+  std::string filtered = SupersedeSql(plan, Q);
+  EXPECT_EQ(filtered.rfind("WITH c AS MATERIALIZED (SELECT s.* FROM "
+                           "pg_temp.s1 s WHERE s.\"?bucket\" IN (SELECT "
+                           "bucket FROM pg_temp.b1)), dup AS (SELECT "
+                           "s.device, s.\"Local Id\" FROM c s GROUP BY",
+                           0),
+            0u)
+      << filtered;
+  EXPECT_NE(filtered.find("FROM c s JOIN dup d"), std::string::npos);
+  EXPECT_NE(filtered.find("DELETE FROM pg_temp.s1 s USING ranked r"),
+            std::string::npos);
   EXPECT_NE(sql.find("ROW(s.device, s.\"Local Id\")::pg_catalog.text AS key"),
             std::string::npos);
   std::string newer = SupersedeSql(SalePlan(ConflictRule::kNewerWins), Q);
-  EXPECT_NE(newer.find("ORDER BY s.client_timestamp DESC NULLS LAST, s.seq "
-                       "DESC"),
+  EXPECT_NE(newer.find("ORDER BY s.client_timestamp DESC NULLS LAST, "
+                       "s.\"?seq\" DESC"),
             std::string::npos);
 }
 
