@@ -448,7 +448,9 @@ REVOKE ALL ON @extschema@.stage_batches, @extschema@.staged_row,
 REVOKE ALL ON SEQUENCE @extschema@.staged_row_seq FROM PUBLIC;
 GRANT SELECT ON @extschema@.stage_batches, @extschema@.stage_rejected
   TO schema_guard_reader, schema_guard_sync;
-GRANT SELECT, INSERT ON @extschema@.staged_row TO schema_guard_sync;
+-- Not seq: every staged row takes a new value of the sequence, which tells
+-- the functions that a batch they converted has grown.
+GRANT SELECT, INSERT (batch_id, payload) ON @extschema@.staged_row TO schema_guard_sync;
 GRANT USAGE ON SEQUENCE @extschema@.staged_row_seq TO schema_guard_sync;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.staged_row', '');

@@ -335,16 +335,15 @@ std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote) {
     rows = "c";
   }
   return fmt::format(
-      "{5}dup AS (SELECT {0} FROM {6} s GROUP BY {0} HAVING "
+      "{0}dup AS (SELECT {1} FROM {2} s GROUP BY {1} HAVING "
       "pg_catalog.count(*) > 1), "
-      "ranked AS (SELECT s.\"?seq\" AS seq, pg_catalog.first_value(s.\"?seq\") "
-      "OVER w AS "
-      "winner, pg_catalog.row_number() OVER w AS rn FROM {6} s JOIN dup d ON "
-      "{2} WINDOW w AS (PARTITION BY {0} ORDER BY {3})) "
-      "DELETE FROM {1} s USING ranked r WHERE s.\"?seq\" = r.seq AND r.rn > 1 "
-      "RETURNING s.\"?seq\" AS seq, {4} AS key, r.winner",
-      keys, plan.staged, KeyJoin(plan.key_columns, "s", "d", quote), order,
-      KeyTextSql(plan.key_columns, "s", quote), with, rows);
+      "ranked AS (SELECT s.\"?seq\" AS seq, {3} AS key, "
+      "pg_catalog.first_value(s.\"?seq\") OVER w AS winner, "
+      "pg_catalog.row_number() OVER w AS rn FROM {2} s JOIN dup d ON {4} "
+      "WINDOW w AS (PARTITION BY {1} ORDER BY {5})) "
+      "SELECT seq, key, winner FROM ranked WHERE rn > 1",
+      with, keys, rows, KeyTextSql(plan.key_columns, "s", quote),
+      KeyJoin(plan.key_columns, "s", "d", quote), order);
 }
 
 std::string StaleCountSql(const MergePlan& plan, const QuoteFn& quote) {

@@ -62,12 +62,12 @@ const char* ConversionProblem(std::string_view sqlstate);
 
 using QuoteFn = std::function<std::string(std::string_view)>;
 
-// What one apply merges: the target, the temporary table holding the batch's
-// converted rows (columns "seq" and the staged columns, named as in the
-// target) and which columns take part.
+// What one apply merges: the target, the batch's converted rows (a table or
+// a parenthesised query with the columns "?seq", "?bucket" and the staged
+// columns, named as in the target) and which columns take part.
 struct MergePlan {
   std::string target;  // quoted, schema-qualified
-  std::string staged;  // quoted temporary table
+  std::string staged;  // a relation for FROM ... s
   std::vector<std::string> key_columns;
   std::vector<std::string> columns;   // staged non-key columns
   std::vector<bool> compare_as_text;  // per column: no equality operator
@@ -81,9 +81,9 @@ struct MergePlan {
 std::string KeyTextSql(const std::vector<std::string>& key_columns,
                        std::string_view alias, const QuoteFn& quote);
 
-// Deletes in-batch duplicates from the staged table, keeping the last (or
-// newest) row of each key; returns (seq, key, winner) of the deleted rows.
-// With plan.candidates, only rows in the candidate buckets are grouped.
+// The in-batch duplicates among plan.staged's rows that the last (or
+// newest) row of their key supersedes: (seq, key, winner). With
+// plan.candidates, only rows in the candidate buckets are grouped.
 std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote);
 
 // How many staged rows are older than the stored row (newer_wins only).

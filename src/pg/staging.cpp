@@ -626,9 +626,11 @@ void ConvertRow(ConvState* st, int64 seq, Jsonb* payload, bool careful,
 // A batch converted into temporary tables, with what the checks found.
 struct Conversion {
   Target target;
-  std::string staged;  // quoted temporary table names
-  std::string problems;
-  std::string candidates;  // buckets that may hold duplicates, or empty
+  std::string staged;      // quoted: the converted rows (kept, see Kept)
+  std::string converting;  // quoted: problems of the conversion (kept)
+  std::string candidates;  // quoted: buckets that may hold duplicates, or ""
+  std::string problems;    // quoted: problems of this call's checks
+  std::string source;      // the rows to merge: staged minus problems
   std::vector<std::string> columns;  // staged non-key columns
   int64 rows = 0;
   int64 rejected = 0;  // distinct rows with a problem
@@ -906,17 +908,73 @@ struct ForeignKey {
   std::vector<std::string> referenced_columns;
 };
 
-// Moves the staged rows matching `where` to the problem table.
+// Records a problem for every converted row matching `where`.
 int64 Reject(const std::string& staged, const std::string& problems,
              const std::string& key_sql, const std::string& where,
              const std::string& problem, const std::string& detail_sql,
              int ord) {
   return static_cast<int64>(Execute(fmt::format(
-      "WITH bad AS (DELETE FROM {0} s WHERE {1} RETURNING s.\"?seq\" AS seq, "
-      "{2} AS key, "
-      "{3} AS detail) INSERT INTO {4} (seq, key, problem, detail, ord) "
-      "SELECT seq, key, {5}, detail, {6} FROM bad",
+      "INSERT INTO {4} (seq, key, problem, detail, ord) SELECT s.\"?seq\", "
+      "{2}, {5}, {3}, {6} FROM {0} s WHERE {1}",
       staged, where, key_sql, detail_sql, problems, Literal(problem), ord)));
+}
+
+// The conversion of the batch last validated or dry-run in this session,
+// kept for the apply that usually follows: converting is most of the cost
+// of either. It is reused only while nothing that went into it changed.
+struct Kept {
+  int64 batch = 0;
+  std::string fingerprint;
+  std::string staged_name;  // unquoted temporary table names
+  std::string converting_name;
+  std::string candidates_name;       // or ""
+  std::vector<std::string> carried;  // columns some row carries, keys too
+  int64 rows = 0;
+};
+std::optional<Kept> kept;
+
+bool TempExists(const std::string& name) {
+  Oid relid = InvalidOid;
+  PgTry([&]() noexcept {
+    relid = get_relname_relid(name.c_str(), LookupCreationNamespace("pg_temp"));
+  });
+  return OidIsValid(relid);
+}
+
+// What a conversion depends on: the batch's rows (no row can be staged
+// without a new staged_row_seq value: sync roles cannot set seq), the
+// target's columns and types, and the batch's keys and options.
+std::string Fingerprint(SpiSession& spi, const Batch& batch,
+                        const Target& target) {
+  QueryResult seq;
+  {
+    OwnerScope owner;
+    seq = spi.Query(
+        "SELECT last_value || ':' || is_called FROM "
+        "schema_guard.staged_row_seq",
+        {}, false);
+  }
+  std::string out =
+      fmt::format("{}|{}|{}|", batch.id, seq.Text(0, 0), target.oid);
+  for (const auto& c : target.columns) {
+    out += fmt::format("{}:{}:{}:{}:{};", c.info.name, c.type, c.typmod,
+                       c.collation, c.info.generated);
+  }
+  out += core::StageOptionsJson(batch.options);
+  for (const auto& k : batch.key_columns) out += "|" + k;
+  return out;
+}
+
+void DropKept() {
+  if (!kept) return;
+  std::string names;
+  for (const std::string* n :
+       {&kept->staged_name, &kept->converting_name, &kept->candidates_name}) {
+    if (n->empty()) continue;
+    names += (names.empty() ? "" : ", ") + ("pg_temp." + Quote(*n));
+  }
+  kept.reset();
+  Execute(fmt::format("DROP TABLE IF EXISTS {}", names));
 }
 
 // Converts the batch and runs the set-based checks; the staged table then
@@ -931,50 +989,90 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
     return cols;
   }());
   auto quote = Quoter();
-  std::string staged_name = NewTempName("staged", batch.id);
-  std::string problems_name = NewTempName("problems", batch.id);
-  conv.staged = "pg_temp." + Quote(staged_name);
-  conv.problems = "pg_temp." + Quote(problems_name);
-  // "?seq" and "?bucket" cannot be column names of the target (checked).
-  std::vector<std::string> defs{"\"?seq\" bigint", "\"?bucket\" integer"};
-  for (const auto& c : target.columns) {
-    if (c.info.generated) continue;
-    defs.push_back(Quote(c.info.name) + " " + c.info.type);
+  std::string fingerprint = Fingerprint(spi, batch, target);
+  bool reuse =
+      kept && kept->batch == batch.id && kept->fingerprint == fingerprint &&
+      TempExists(kept->staged_name) && TempExists(kept->converting_name) &&
+      (kept->candidates_name.empty() || TempExists(kept->candidates_name));
+  if (!reuse) {
+    DropKept();
+    Kept k;
+    k.batch = batch.id;
+    k.fingerprint = fingerprint;
+    k.staged_name = NewTempName("staged", batch.id);
+    k.converting_name = NewTempName("converting", batch.id);
+    // "?seq" and "?bucket" cannot be column names of the target (checked).
+    std::vector<std::string> defs{"\"?seq\" bigint", "\"?bucket\" integer"};
+    for (const auto& c : target.columns) {
+      if (c.info.generated) continue;
+      defs.push_back(Quote(c.info.name) + " " + c.info.type);
+    }
+    std::string joined;
+    for (std::size_t i = 0; i < defs.size(); ++i) {
+      joined += (i > 0 ? ", " : "") + defs[i];
+    }
+    // Kept past the transaction, for the apply that follows a validate.
+    Execute(fmt::format("CREATE TEMPORARY TABLE pg_temp.{} ({})",
+                        Quote(k.staged_name), joined));
+    Execute(fmt::format(
+        "CREATE TEMPORARY TABLE pg_temp.{} (seq bigint, key text, problem "
+        "text, detail text, ord integer)",
+        Quote(k.converting_name)));
+    std::vector<char> present;
+    std::vector<int32> candidates;
+    k.rows = ConvertBatch(batch, target, k.staged_name, k.converting_name,
+                          &present, &candidates);
+    // Statistics for the plans of the checks and the merge.
+    Execute(fmt::format("ANALYZE pg_temp.{}", Quote(k.staged_name)));
+    int attno = 2;
+    for (const auto& c : target.columns) {
+      if (c.info.generated) continue;
+      if (present[attno]) k.carried.push_back(c.info.name);
+      ++attno;
+    }
+    // Only buckets the pre-filter saw twice can hold duplicates.
+    if (!candidates.empty()) {
+      k.candidates_name = NewTempName("buckets", batch.id);
+      std::vector<Datum> elems;
+      elems.reserve(candidates.size());
+      for (int32 b : candidates) elems.push_back(Int32GetDatum(b));
+      Datum array = 0;
+      PgTry([&]() noexcept {
+        array = PointerGetDatum(
+            construct_array(elems.data(), static_cast<int>(elems.size()),
+                            INT4OID, 4, true, TYPALIGN_INT));
+      });
+      Execute(fmt::format("CREATE TEMPORARY TABLE pg_temp.{} AS SELECT "
+                          "pg_catalog.unnest($1::pg_catalog.int4[]) AS bucket",
+                          Quote(k.candidates_name)),
+              {{INT4ARRAYOID, array, false}});
+    }
+    kept = std::move(k);
   }
-  std::string joined;
-  for (std::size_t i = 0; i < defs.size(); ++i) {
-    joined += (i > 0 ? ", " : "") + defs[i];
+  conv.staged = "pg_temp." + Quote(kept->staged_name);
+  conv.converting = "pg_temp." + Quote(kept->converting_name);
+  conv.candidates = kept->candidates_name.empty()
+                        ? std::string()
+                        : "pg_temp." + Quote(kept->candidates_name);
+  conv.rows = kept->rows;
+  std::vector<std::string> carried = kept->carried;  // including keys
+  for (const auto& name : carried) {
+    if (std::find(batch.key_columns.begin(), batch.key_columns.end(), name) ==
+        batch.key_columns.end()) {
+      conv.columns.push_back(name);
+    }
   }
-  Execute(fmt::format("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP",
-                      conv.staged, joined));
+  // This call's checks.
+  conv.problems = "pg_temp." + Quote(NewTempName("problems", batch.id));
   Execute(fmt::format(
       "CREATE TEMPORARY TABLE {} (seq bigint, key text, problem text, detail "
       "text, ord integer) ON COMMIT DROP",
       conv.problems));
+  conv.source = fmt::format(
+      "(SELECT * FROM {} s0 WHERE NOT EXISTS (SELECT 1 FROM {} p WHERE p.seq "
+      "= s0.\"?seq\"))",
+      conv.staged, conv.problems);
 
-  std::vector<char> present;
-  std::vector<int32> candidates;
-  conv.rows = ConvertBatch(batch, target, staged_name, problems_name, &present,
-                           &candidates);
-  // Statistics for the plans of the checks and the merge.
-  Execute(fmt::format("ANALYZE {}", conv.staged));
-
-  // The batch's columns: those some converted row carries.
-  std::vector<std::string> carried;  // including keys
-  {
-    int attno = 2;
-    for (const auto& c : target.columns) {
-      if (c.info.generated) continue;
-      bool is_key =
-          std::find(batch.key_columns.begin(), batch.key_columns.end(),
-                    c.info.name) != batch.key_columns.end();
-      if (present[attno]) {
-        carried.push_back(c.info.name);
-        if (!is_key) conv.columns.push_back(c.info.name);
-      }
-      ++attno;
-    }
-  }
   auto carries = [&](const std::string& name) {
     return std::find(carried.begin(), carried.end(), name) != carried.end();
   };
@@ -1097,33 +1195,19 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
            120);
   }
 
-  // Duplicates inside the batch: the last (or newest) row of a key wins.
-  core::MergePlan plan;
-  plan.target = target.quoted;
-  plan.staged = s;
-  plan.key_columns = batch.key_columns;
-  plan.options = batch.options;
-  std::string detail =
-      batch.options.conflict == core::ConflictRule::kNewerWins
-          ? "' of the batch has the same key and a newer version'"
-          : "' of the batch has the same key and was staged later'";
-  // Only buckets the pre-filter saw twice can hold duplicates.
-  if (!candidates.empty()) {
-    conv.candidates = "pg_temp." + Quote(NewTempName("buckets", batch.id));
-    std::vector<Datum> elems;
-    elems.reserve(candidates.size());
-    for (int32 b : candidates) elems.push_back(Int32GetDatum(b));
-    Datum array = 0;
-    PgTry([&]() noexcept {
-      array = PointerGetDatum(construct_array(elems.data(),
-                                              static_cast<int>(elems.size()),
-                                              INT4OID, 4, true, TYPALIGN_INT));
-    });
-    Execute(fmt::format("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT "
-                        "pg_catalog.unnest($1::pg_catalog.int4[]) AS bucket",
-                        conv.candidates),
-            {{INT4ARRAYOID, array, false}});
+  // Duplicates inside the batch, among the rows without problems: the last
+  // (or newest) row of a key wins.
+  if (!conv.candidates.empty()) {
+    core::MergePlan plan;
+    plan.target = target.quoted;
+    plan.staged = conv.source;
+    plan.key_columns = batch.key_columns;
+    plan.options = batch.options;
     plan.candidates = conv.candidates;
+    std::string detail =
+        batch.options.conflict == core::ConflictRule::kNewerWins
+            ? "' of the batch has the same key and a newer version'"
+            : "' of the batch has the same key and was staged later'";
     conv.superseded = static_cast<int64>(Execute(fmt::format(
         "WITH gone AS ({}) INSERT INTO {} (seq, key, problem, detail, ord) "
         "SELECT seq, key, 'superseded', 'row ' || winner || {}, 200 FROM "
@@ -1131,9 +1215,10 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
         core::SupersedeSql(plan, quote), p, detail)));
   }
   QueryResult rejected = spi.Query(
-      fmt::format("SELECT pg_catalog.count(DISTINCT seq) FROM {} WHERE "
-                  "problem <> 'superseded'",
-                  p)
+      fmt::format("SELECT pg_catalog.count(DISTINCT seq) FROM (SELECT seq, "
+                  "problem FROM {} UNION ALL SELECT seq, problem FROM {}) p "
+                  "WHERE problem <> 'superseded'",
+                  conv.converting, p)
           .c_str(),
       {}, false);
   conv.rejected = Int(rejected, 0, 0);
@@ -1141,14 +1226,13 @@ Conversion Convert(SpiSession& spi, const Batch& batch) {
 }
 
 void DropTemp(const Conversion& conv) {
-  Execute(fmt::format("DROP TABLE {}, {}{}{}", conv.staged, conv.problems,
-                      conv.candidates.empty() ? "" : ", ", conv.candidates));
+  Execute(fmt::format("DROP TABLE {}", conv.problems));
 }
 
 core::MergePlan PlanFor(const Batch& batch, const Conversion& conv) {
   core::MergePlan plan;
   plan.target = conv.target.quoted;
-  plan.staged = conv.staged;
+  plan.staged = conv.source;
   plan.key_columns = batch.key_columns;
   plan.columns = conv.columns;
   for (const auto& name : conv.columns) {
@@ -1225,10 +1309,11 @@ void Quarantine(const Conversion& conv, int64 batch) {
   Execute(fmt::format(
               "INSERT INTO schema_guard.stage_rejected (batch_id, seq, key, "
               "problem, detail, payload) SELECT $1, p.seq, p.key, p.problem, "
-              "p.detail, r.payload FROM (SELECT DISTINCT ON (seq) * FROM {} "
-              "WHERE problem <> 'superseded' ORDER BY seq, ord) p JOIN "
+              "p.detail, r.payload FROM (SELECT DISTINCT ON (seq) * FROM "
+              "(SELECT * FROM {} UNION ALL SELECT * FROM {}) a WHERE problem "
+              "<> 'superseded' ORDER BY seq, ord) p JOIN "
               "schema_guard.staged_row r ON r.batch_id = $1 AND r.seq = p.seq",
-              conv.problems),
+              conv.converting, conv.problems),
           {Int8Arg(batch)});
 }
 
@@ -1267,18 +1352,28 @@ Counts Apply(int64 batch_id, bool dry_run,
   core::MergePlan plan = PlanFor(batch, conv);
   int64 skipped = 0;
   if (only_keys) {
-    std::string where;
-    if (batch.key_columns.size() == 1) {
-      where = fmt::format("NOT (s.{} = ANY ($1::pg_catalog.text[]::{}[]))",
-                          Quote(batch.key_columns[0]),
-                          conv.target.Find(batch.key_columns[0])->info.type);
-    } else {
-      where = fmt::format("NOT ({} = ANY ($1))",
-                          core::KeyTextSql(batch.key_columns, "s", quote));
+    // The keys as a literal: the merge's $1 is the apply time.
+    std::string keys = "ARRAY[";
+    for (std::size_t i = 0; i < only_keys->size(); ++i) {
+      keys += (i > 0 ? ", " : "") + Literal((*only_keys)[i]);
     }
-    skipped = static_cast<int64>(
-        Execute(fmt::format("DELETE FROM {} s WHERE {}", conv.staged, where),
-                {{TEXTARRAYOID, TextArrayDatum(*only_keys), false}}));
+    keys += "]::pg_catalog.text[]";
+    std::string in;
+    if (batch.key_columns.size() == 1) {
+      in = fmt::format("s1.{} = ANY ({}::{}[])", Quote(batch.key_columns[0]),
+                       keys, conv.target.Find(batch.key_columns[0])->info.type);
+    } else {
+      in = fmt::format("{} = ANY ({})",
+                       core::KeyTextSql(batch.key_columns, "s1", quote), keys);
+    }
+    QueryResult out = spi.Query(
+        fmt::format("SELECT pg_catalog.count(*) FROM {} s1 WHERE NOT ({})",
+                    conv.source, in)
+            .c_str(),
+        {}, false);
+    skipped = Int(out, 0, 0);
+    plan.staged =
+        fmt::format("(SELECT * FROM {} s1 WHERE {})", conv.source, in);
   }
   Counts counts;
   counts.superseded = conv.superseded;
@@ -1309,6 +1404,9 @@ Counts Apply(int64 batch_id, bool dry_run,
     if (counts.rejected > 0) Quarantine(conv, batch_id);
   }
   DropTemp(conv);
+  // An applied batch is done with; a dry run's conversion is kept for the
+  // apply.
+  if (!dry_run) DropKept();
   RecordBatch(spi, batch_id, dry_run ? "dry_run" : "applied", conv.rows, counts,
               skipped, only_keys);
   spi.Finish();
@@ -1506,9 +1604,9 @@ extern "C" Datum schema_guard_stage_validate(PG_FUNCTION_ARGS) {
     sg::Batch batch = sg::LoadBatch(spi, batch_id, false);
     sg::Conversion conv = sg::Convert(spi, batch);
     sg::QueryResult problems = spi.Query(
-        fmt::format("SELECT seq, key, problem, detail FROM {} ORDER BY seq, "
-                    "ord",
-                    conv.problems)
+        fmt::format("SELECT seq, key, problem, detail FROM (SELECT * FROM {} "
+                    "UNION ALL SELECT * FROM {}) p ORDER BY seq, ord",
+                    conv.converting, conv.problems)
             .c_str(),
         {}, false);
     ReturnSetInfo* rsinfo = sg::BeginMaterializedSet(fcinfo);

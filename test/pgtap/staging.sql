@@ -7,7 +7,7 @@
 -- staging_privileges.sql.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(63);
+SELECT plan(69);
 
 CREATE SCHEMA stg;
 SET search_path = stg, public;
@@ -280,6 +280,32 @@ SELECT is(pg_temp.counts(:nn), '0 inserted, 0 updated, 0 unchanged, 0 stale, 0 s
 SELECT is((SELECT min(detail) FROM schema_guard.stage_rejected WHERE batch_id = :nn),
   'column "label" of relation "nn_target" is not null and has no default, and the batch does not carry it',
   'the quarantine says which column the batch lacks');
+
+-- A validate's conversion is kept for the apply only while nothing it
+-- depends on changed: rows staged since, the target's types.
+CREATE TABLE keep_target (code text PRIMARY KEY, label text NOT NULL);
+SELECT schema_guard.stage_open('keep_target', ARRAY['code']) AS keep1 \gset
+SELECT FROM schema_guard.stage_rows(:keep1, '[{"code": "k1", "label": "one"}]');
+SELECT is((SELECT count(*) FROM schema_guard.stage_validate(:keep1)), 0::bigint, 'a clean batch validates');
+SELECT FROM schema_guard.stage_rows(:keep1, '[{"code": "k2", "label": "two"}, {"code": "k1", "label": "uno"}]');
+SELECT is(pg_temp.counts(:keep1), '2 inserted, 0 updated, 0 unchanged, 0 stale, 1 superseded, 0 rejected',
+  'rows staged after the validate are applied too');
+SELECT is((SELECT label FROM keep_target WHERE code = 'k1'), 'uno', 'the row staged last wins');
+SELECT schema_guard.stage_open('keep_target', ARRAY['code']) AS keep2 \gset
+SELECT FROM schema_guard.stage_rows(:keep2, '[{"code": "k3", "label": "three"}]');
+SELECT is((SELECT count(*) FROM schema_guard.stage_validate(:keep2)), 0::bigint, 'validated before the target changed');
+ALTER TABLE keep_target ALTER COLUMN label TYPE varchar(3);
+SELECT is(pg_temp.counts(:keep2), '0 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 1 rejected',
+  'after the target''s column type changed, the apply converts again');
+SAVEPOINT before_validate;
+SELECT schema_guard.stage_open('keep_target', ARRAY['code']) AS keep3 \gset
+SELECT FROM schema_guard.stage_rows(:keep3, '[{"code": "k4", "label": "four"}]');
+SELECT FROM schema_guard.stage_validate(:keep3);
+ROLLBACK TO SAVEPOINT before_validate;
+SELECT schema_guard.stage_open('keep_target', ARRAY['code']) AS keep4 \gset
+SELECT FROM schema_guard.stage_rows(:keep4, '[{"code": "k5", "label": "fiv"}]');
+SELECT is(pg_temp.counts(:keep4), '1 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
+  'a validate rolled back leaves nothing behind for the next batch');
 
 -- Columns named like staging's own bookkeeping.
 CREATE TABLE seq_target (seq bigint PRIMARY KEY, bucket text, winner text);

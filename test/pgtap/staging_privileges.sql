@@ -5,7 +5,7 @@
 -- write themselves. Roles vanish with this file's rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(28);
+SELECT plan(29);
 
 CREATE SCHEMA stg_p;
 SET search_path = stg_p, public;
@@ -37,6 +37,8 @@ SELECT results_eq(format('SELECT inserted, rejected FROM schema_guard.stage_appl
   $$VALUES (1::bigint, 1::bigint)$$, 'a sync job applies its batch without superuser');
 SELECT throws_ok($$UPDATE schema_guard.staged_row SET payload = '{}'$$, '42501', NULL,
   'staged rows cannot be changed');
+SELECT throws_ok(format($$INSERT INTO schema_guard.staged_row (batch_id, payload, seq) VALUES (%s, '{}', 1)$$, :job),
+  '42501', NULL, 'a sync job cannot choose a staged row''s seq');
 SELECT throws_ok($$DELETE FROM schema_guard.staged_row$$, '42501', NULL, 'staged rows cannot be deleted');
 SELECT throws_ok($$UPDATE schema_guard.stage_batches SET status = 'open'$$, '42501', NULL,
   'the batch log cannot be rewritten');
