@@ -10,7 +10,7 @@
 
 #include <map>
 #include <set>
-#include <unordered_set>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +38,7 @@ extern "C" {
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_declare_migrations);
 PG_FUNCTION_INFO_V1(schema_guard_migration_check);
@@ -264,6 +265,7 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
 
 // One relation of pg_class, copied out of the catalog scan.
 struct CatalogRelation {
+  Oid relation_oid;
   Oid namespace_oid;
   NameData name;
 };
@@ -272,22 +274,28 @@ struct CatalogRelation {
 // the names can refer to: "table" in a schema of search_path, or
 // "schema.table". One scan of pg_class, without SPI: a graph names
 // thousands of tables, and their existence is all that is asked.
-std::unordered_set<std::string> ExistingRelations(
-    const std::vector<std::string>& names) {
+// name -> (its schema's place in search_path, the relation).
+using RelationsByName =
+    std::unordered_map<std::string, std::pair<std::size_t, Oid>>;
+
+RelationsByName ExistingRelations(
+    const std::vector<const std::vector<std::string>*>& name_lists) {
   List* search_path = nullptr;
   PgTry([&]() noexcept { search_path = fetch_search_path(true); });
   std::vector<Oid> path_oids;
   ListCell* cell = nullptr;
   foreach (cell, search_path) path_oids.push_back(lfirst_oid(cell));
   std::map<Oid, std::string> named;  // schemas named as "schema.table"
-  for (const auto& name : names) {
-    auto dot = name.find('.');
-    if (dot == std::string::npos) continue;
-    std::string schema = name.substr(0, dot);
-    const char* schema_name = schema.c_str();
-    Oid oid = InvalidOid;
-    PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
-    if (oid != InvalidOid) named.emplace(oid, schema);
+  for (const auto* names : name_lists) {
+    for (const auto& name : *names) {
+      auto dot = name.find('.');
+      if (dot == std::string::npos) continue;
+      std::string schema = name.substr(0, dot);
+      const char* schema_name = schema.c_str();
+      Oid oid = InvalidOid;
+      PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
+      if (oid != InvalidOid) named.emplace(oid, schema);
+    }
   }
   std::vector<Oid> wanted = path_oids;
   for (const auto& entry : named) wanted.push_back(entry.first);
@@ -321,6 +329,7 @@ std::unordered_set<std::string> ExistingRelations(
         relations = static_cast<CatalogRelation*>(
             repalloc(relations, capacity * sizeof(CatalogRelation)));
       }
+      relations[count].relation_oid = form->oid;
       relations[count].namespace_oid = form->relnamespace;
       relations[count].name = form->relname;
       ++count;
@@ -328,24 +337,31 @@ std::unordered_set<std::string> ExistingRelations(
     systable_endscan(scan);
     table_close(pg_class, AccessShareLock);
   });
-  std::unordered_set<std::string> existing;
-  existing.reserve(count);
+  // Unqualified names resolve to the first schema of search_path that has
+  // the relation, as to_regclass() does.
+  RelationsByName found;
+  found.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const CatalogRelation& r = relations[i];
     std::string relname(NameStr(r.name));
     auto schema = named.find(r.namespace_oid);
-    if (schema != named.end()) existing.insert(schema->second + "." + relname);
-    if (std::find(path_oids.begin(), path_oids.end(), r.namespace_oid) !=
-        path_oids.end()) {
-      existing.insert(std::move(relname));
+    if (schema != named.end()) {
+      found[schema->second + "." + relname] = {0, r.relation_oid};
+    }
+    auto pos = std::find(path_oids.begin(), path_oids.end(), r.namespace_oid);
+    if (pos == path_oids.end()) continue;
+    std::size_t rank = static_cast<std::size_t>(pos - path_oids.begin());
+    auto [it, inserted] =
+        found.emplace(std::move(relname), std::make_pair(rank, r.relation_oid));
+    if (!inserted && rank < it->second.first) {
+      it->second = {rank, r.relation_oid};
     }
   }
-  return existing;
+  return found;
 }
 
 // Which of the tables and columns the graph declares exist now.
-core::LiveObjects ReadLiveObjects(SpiSession& spi,
-                                  const core::MigrationGraph& graph) {
+core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
   std::vector<std::string> tables, column_tables, columns;
   for (const auto& m : graph.migrations) {
     tables.insert(tables.end(), m.creates_tables.begin(),
@@ -357,34 +373,19 @@ core::LiveObjects ReadLiveObjects(SpiSession& spi,
   }
   core::LiveObjects live;
   if (tables.empty() && columns.empty()) return live;
-  if (!tables.empty()) {
-    std::unordered_set<std::string> existing = ExistingRelations(tables);
-    for (const auto& t : tables) {
-      if (existing.count(t) != 0) live.tables.insert(t);
-    }
+  RelationsByName existing = ExistingRelations({&tables, &column_tables});
+  for (const auto& t : tables) {
+    if (existing.count(t) != 0) live.tables.insert(t);
   }
-  // "schema.table", or "table" in a schema of search_path.
-  static const char* const kRelation =
-      "JOIN pg_catalog.pg_class c ON c.relname = CASE WHEN "
-      "pg_catalog.strpos(u.t, '.') > 0 THEN pg_catalog.substr(u.t, "
-      "pg_catalog.strpos(u.t, '.') + 1) ELSE u.t END "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND CASE "
-      "WHEN pg_catalog.strpos(u.t, '.') > 0 THEN n.nspname = "
-      "pg_catalog.split_part(u.t, '.', 1) ELSE n.nspname = ANY "
-      "(pg_catalog.current_schemas(true)) END ";
-  if (!columns.empty()) {
-    std::string sql = fmt::format(
-        "SELECT DISTINCT u.t, u.c FROM ROWS FROM "
-        "(pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS "
-        "u(t, c) {} JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND "
-        "a.attname = u.c AND a.attnum > 0 AND NOT a.attisdropped",
-        kRelation);
-    QueryResult r = spi.Query(
-        sql.c_str(), {{TEXTARRAYOID, TextArrayDatum(column_tables), false},
-                      {TEXTARRAYOID, TextArrayDatum(columns), false}});
-    for (std::size_t i = 0; i < r.rows(); ++i) {
-      live.columns.emplace(r.Text(i, 0), r.Text(i, 1));
-    }
+  // Columns through the attribute cache of the relation they name.
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    auto relation = existing.find(column_tables[k]);
+    if (relation == existing.end()) continue;
+    Oid relid = relation->second.second;
+    const char* column = columns[k].c_str();
+    AttrNumber attnum = InvalidAttrNumber;
+    PgTry([&]() noexcept { attnum = get_attnum(relid, column); });
+    if (attnum > 0) live.columns.emplace(column_tables[k], columns[k]);
   }
   return live;
 }
@@ -469,7 +470,7 @@ std::vector<core::MigrationCheck> RunChecks(
     core::History history =
         ReadHistory(spi, fw, table, RowApp(fw, graph), audit);
     core::LiveObjects live =
-        graph ? ReadLiveObjects(spi, *graph) : core::LiveObjects{};
+        graph ? ReadLiveObjects(*graph) : core::LiveObjects{};
     checks.push_back(
         core::CheckMigrations(fw, graph, std::move(history), live));
   }
