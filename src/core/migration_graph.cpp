@@ -1230,20 +1230,24 @@ class Checker {
       nodes.push_back(i);
     }
     for (const auto& [group, nodes] : groups) {
-      // A merge migration that depends on all of them settles it.
-      bool merged = false;
-      for (std::size_t i = 0; i < n && !merged; ++i) {
-        if (M(i).key.app != group.first) continue;
-        std::size_t found = 0;
-        for (std::size_t node : nodes) {
-          for (const auto& d : M(i).dependencies) {
-            if (d == M(node).key) {
-              ++found;
-              break;
-            }
+      // A merge migration that depends on all of them settles it: look
+      // among the migrations that depend on the first.
+      if (dependents_.empty()) {
+        dependents_.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          for (std::size_t j : G().dependency_index[i]) {
+            if (j != MigrationGraph::kNotDeclared) dependents_[j].push_back(i);
           }
         }
-        merged = found == nodes.size();
+      }
+      bool merged = false;
+      for (std::size_t i : dependents_[nodes.front()]) {
+        if (M(i).key.app != group.first) continue;
+        const auto& deps = G().dependency_index[i];
+        merged = std::all_of(nodes.begin(), nodes.end(), [&](std::size_t m) {
+          return std::find(deps.begin(), deps.end(), m) != deps.end();
+        });
+        if (merged) break;
       }
       if (merged) continue;
       std::vector<std::string> names;
@@ -1384,7 +1388,9 @@ class Checker {
   mutable std::string key_buffer_;  // lookups without allocation
   std::set<std::string> apps_;
   std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
-  std::set<std::size_t> recorded_by_replacement_;  // squashes applied as such
+  std::set<std::size_t> recorded_by_replacement_;
+  Adjacency dependents_;  // declared dependencies reversed, built on demand  //
+                          // squashes applied as such
   std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
       in_cycle_;
   std::vector<std::optional<std::size_t>> replaced_in_use_;

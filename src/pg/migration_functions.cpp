@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,17 +112,20 @@ bool CanReadAudit(SpiSession& spi) {
   return r.rows() == 1 && r.Bool(0, 0);
 }
 
-// The last INSERT of each migration label the audit recorded, as a join on
-// the history table's label expression (hashed: no sort of the labels).
-std::string AuditJoin(bool audit, std::string_view framework,
-                      std::string_view label_expression) {
-  if (!audit) return "LEFT JOIN (SELECT NULL::boolean AS saw_ddl) e ON false";
-  return fmt::format(
-      "LEFT JOIN (SELECT migration, pg_catalog.max(event_id) FILTER (WHERE "
-      "ddl_events = 0) IS DISTINCT FROM pg_catalog.max(event_id) AS saw_ddl "
-      "FROM schema_guard.migration_event WHERE framework = '{}' AND "
-      "operation = 'INSERT' GROUP BY migration) e ON e.migration = {}",
-      framework, label_expression);
+// The labels whose last history INSERT the audit saw with no DDL credited
+// to it (migrate --fake and kin). Few rows come back: the aggregate runs in
+// the server, and nothing is joined to the history table.
+std::unordered_set<std::string> LabelsWrittenWithoutDdl(SpiSession& spi,
+                                                        Framework framework) {
+  QueryResult r = spi.Query(
+      "SELECT migration FROM schema_guard.migration_event WHERE framework = "
+      "$1 AND operation = 'INSERT' GROUP BY migration HAVING "
+      "pg_catalog.max(event_id) = pg_catalog.max(event_id) FILTER (WHERE "
+      "ddl_events = 0)",
+      {{TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
+  std::unordered_set<std::string> labels;
+  for (std::size_t i = 0; i < r.rows(); ++i) labels.insert(r.Text(i, 0));
+  return labels;
 }
 
 std::optional<long long> OptionalNumber(const QueryResult& r, std::size_t row,
@@ -129,12 +133,6 @@ std::optional<long long> OptionalNumber(const QueryResult& r, std::size_t row,
   const char* cell = r.Get(row, column);
   if (cell == nullptr) return std::nullopt;
   return std::stoll(cell);
-}
-
-std::optional<bool> OptionalBool(const QueryResult& r, std::size_t row,
-                                 std::size_t column) {
-  if (r.Get(row, column) == nullptr) return std::nullopt;
-  return r.Bool(row, column);
 }
 
 std::optional<std::string> OptionalText(const QueryResult& r, std::size_t row,
@@ -159,45 +157,38 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   history.table = table;
   history.present = !table.empty();
   if (!history.present) return history;
-  std::string_view fw = core::FrameworkName(framework);
+  std::unordered_set<std::string> faked;
+  if (audit) faked = LabelsWrittenWithoutDdl(spi, framework);
   std::string sql;
   switch (framework) {
     case Framework::kDjango:
       sql = fmt::format(
           "SELECT h.app, h.name, (pg_catalog.date_part('epoch', h.applied) * "
-          "1000000)::int8, "
-          "e.saw_ddl FROM {} h {} ORDER BY h.id",
-          table, AuditJoin(audit, fw, "h.app || '.' || h.name"));
+          "1000000)::int8 FROM {} h ORDER BY h.id",
+          table);
       break;
     case Framework::kFlyway:
       sql = fmt::format(
           "SELECT h.version, h.description, h.type, h.checksum::text, "
           "h.success, h.installed_rank, (pg_catalog.date_part('epoch', "
-          "h.installed_on) * 1000000)::int8, e.saw_ddl "
-          "FROM {} h {} ORDER BY h.installed_rank",
-          table, AuditJoin(audit, fw, "'flyway:' || h.version"));
+          "h.installed_on) * 1000000)::int8 "
+          "FROM {} h ORDER BY h.installed_rank",
+          table);
       break;
     case Framework::kAlembic:
-      sql = fmt::format(
-          "SELECT h.version_num, e.saw_ddl FROM {} h {} "
-          "ORDER BY h.version_num",
-          table, AuditJoin(audit, fw, "'alembic:' || h.version_num"));
+      sql = fmt::format("SELECT h.version_num FROM {} h ORDER BY h.version_num",
+                        table);
       break;
     case Framework::kRails:
-      sql = fmt::format(
-          "SELECT h.version, e.saw_ddl FROM {} h {} ORDER BY h.version", table,
-          AuditJoin(audit, fw, "'rails:' || h.version"));
+      sql = fmt::format("SELECT h.version FROM {} h ORDER BY h.version", table);
       break;
     case Framework::kLiquibase:
       sql = fmt::format(
           "SELECT h.id, h.author, h.filename, h.exectype, h.md5sum, "
           "h.orderexecuted, (pg_catalog.date_part('epoch', h.dateexecuted) * "
-          "1000000)::int8, e.saw_ddl "
-          "FROM {} h {} ORDER BY h.orderexecuted",
-          table,
-          AuditJoin(audit, fw,
-                    "'liquibase:' || h.id || '::' || h.author || '::' || "
-                    "h.filename"));
+          "1000000)::int8 "
+          "FROM {} h ORDER BY h.orderexecuted",
+          table);
       break;
   }
   QueryResult r = spi.Query(sql.c_str());
@@ -211,7 +202,6 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         row.key.app = r.Text(i, 0);
         row.key.name = r.Text(i, 1);
         row.applied_at = AppliedAt(r, i, 2);
-        row.audit_saw_ddl = OptionalBool(r, i, 3);
         break;
       case Framework::kFlyway: {
         std::string type = r.Text(i, 2);
@@ -232,13 +222,11 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         if (!r.Bool(i, 4)) row.state = core::HistoryState::kFailed;
         row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
         row.applied_at = AppliedAt(r, i, 6);
-        row.audit_saw_ddl = OptionalBool(r, i, 7);
         break;
       }
       case Framework::kAlembic:  // version_num
       case Framework::kRails:    // version
         row.key.name = r.Text(i, 0);
-        row.audit_saw_ddl = OptionalBool(r, i, 1);
         break;
       case Framework::kLiquibase: {
         row.key.name =
@@ -254,9 +242,17 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
         row.checksum = OptionalText(r, i, 4);
         row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
         row.applied_at = AppliedAt(r, i, 6);
-        row.audit_saw_ddl = OptionalBool(r, i, 7);
         break;
       }
+    }
+    if (!faked.empty()) {
+      // The history table's first columns are the label's (HistoryColumns).
+      std::vector<std::optional<std::string>> values;
+      for (std::size_t c = 0; c < core::HistoryColumns(framework).size(); ++c)
+        values.push_back(OptionalText(r, i, c));
+      std::optional<std::string> label =
+          core::HistoryRowLabel(framework, values);
+      if (label && faked.count(*label) != 0) row.audit_saw_ddl = false;
     }
     history.rows.push_back(std::move(row));
   }
