@@ -165,6 +165,60 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
 // ---------------------------------------------------------------------------
 // The document.
 
+namespace {
+
+// Django migrations of one app that share a number prefix, leaving out
+// those a squash replaces and groups a merge migration depends on whole.
+// A property of the graph alone: computed once, when it is read.
+std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
+    const MigrationGraph& graph) {
+  const std::size_t n = graph.migrations.size();
+  std::string key_buffer;
+  std::unordered_map<std::string_view,
+                     std::unordered_map<std::string_view, std::size_t>>
+      first_with;
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>>
+      groups;
+  for (std::size_t i = 0; i < n; ++i) {
+    const MigrationKey& key = graph.migrations[i].key;
+    std::string_view number = NumberPrefix(key.name);
+    if (number.empty() ||
+        graph.replaced_by.count(MigrationKeyText(key, &key_buffer)) != 0) {
+      continue;  // no number, or squashed away
+    }
+    auto [it, inserted] = first_with[key.app].emplace(number, i);
+    if (inserted) continue;
+    auto& nodes = groups[{key.app, std::string(number)}];
+    if (nodes.empty()) nodes.push_back(it->second);
+    nodes.push_back(i);
+  }
+  std::vector<std::vector<std::size_t>> out;
+  if (groups.empty()) return out;
+  Adjacency dependents(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j : graph.dependency_index[i]) {
+      if (j != MigrationGraph::kNotDeclared) dependents[j].push_back(i);
+    }
+  }
+  for (auto& [group, nodes] : groups) {
+    // A merge migration depends on all of them: look among the migrations
+    // that depend on the first.
+    bool merged = false;
+    for (std::size_t i : dependents[nodes.front()]) {
+      if (graph.migrations[i].key.app != group.first) continue;
+      const auto& deps = graph.dependency_index[i];
+      merged = std::all_of(nodes.begin(), nodes.end(), [&](std::size_t m) {
+        return std::find(deps.begin(), deps.end(), m) != deps.end();
+      });
+      if (merged) break;
+    }
+    if (!merged) out.push_back(std::move(nodes));
+  }
+  return out;
+}
+
+}  // namespace
+
 MigrationGraph ReadMigrationGraph(const Json& document) {
   const Path root(kGraphDocument);
   Expect(document, Json::Kind::kObject, root);
@@ -264,6 +318,9 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
       graph.dependency_index[i].push_back(
           it == graph.index.end() ? MigrationGraph::kNotDeclared : it->second);
     }
+  }
+  if (fw == Framework::kDjango) {
+    graph.duplicate_numbers = UnmergedDuplicateNumbers(graph);
   }
   return graph;
 }
@@ -1212,53 +1269,18 @@ class Checker {
   }
 
   void CheckDuplicateNumbers() {
-    if (fw_ != Framework::kDjango) return;
-    // Most numbers are unique: find the repeated ones first, per app.
-    const std::size_t n = G().migrations.size();
-    std::unordered_map<std::string_view,
-                       std::unordered_map<std::string_view, std::size_t>>
-        first_with;
-    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>>
-        groups;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::string_view number = NumberPrefix(M(i).key.name);
-      if (number.empty() || SquashOf(M(i).key)) continue;  // squashed away
-      auto [it, inserted] = first_with[M(i).key.app].emplace(number, i);
-      if (inserted) continue;
-      auto& nodes = groups[{M(i).key.app, std::string(number)}];
-      if (nodes.empty()) nodes.push_back(it->second);
-      nodes.push_back(i);
-    }
-    for (const auto& [group, nodes] : groups) {
-      // A merge migration that depends on all of them settles it: look
-      // among the migrations that depend on the first.
-      if (dependents_.empty()) {
-        dependents_.resize(n);
-        for (std::size_t i = 0; i < n; ++i) {
-          for (std::size_t j : G().dependency_index[i]) {
-            if (j != MigrationGraph::kNotDeclared) dependents_[j].push_back(i);
-          }
-        }
-      }
-      bool merged = false;
-      for (std::size_t i : dependents_[nodes.front()]) {
-        if (M(i).key.app != group.first) continue;
-        const auto& deps = G().dependency_index[i];
-        merged = std::all_of(nodes.begin(), nodes.end(), [&](std::size_t m) {
-          return std::find(deps.begin(), deps.end(), m) != deps.end();
-        });
-        if (merged) break;
-      }
-      if (merged) continue;
+    for (const auto& nodes : G().duplicate_numbers) {
+      const std::string& app = M(nodes.front()).key.app;
+      std::string number(NumberPrefix(M(nodes.front()).key.name));
       std::vector<std::string> names;
+      names.reserve(nodes.size());
       for (std::size_t node : nodes) names.push_back(M(node).key.name);
-      Finding& f =
-          Add(Severity::kWarning, "duplicate_number", group.first,
-              fmt::format("{}.{}", group.first, group.second),
-              fmt::format(
-                  "app \"{}\" has {} migrations numbered {}: {}, and no "
-                  "merge migration depends on all of them",
-                  group.first, nodes.size(), group.second, Join(names, ", ")));
+      Finding& f = Add(
+          Severity::kWarning, "duplicate_number", app,
+          fmt::format("{}.{}", app, number),
+          fmt::format("app \"{}\" has {} migrations numbered {}: {}, and no "
+                      "merge migration depends on all of them",
+                      app, nodes.size(), number, Join(names, ", ")));
       f.actual = Join(names, ", ");
     }
   }

@@ -70,6 +70,9 @@ struct MigrationGraph {
   // kNotDeclared.
   std::vector<std::vector<std::size_t>> dependency_index;
   static constexpr std::size_t kNotDeclared = static_cast<std::size_t>(-1);
+  // Django: migrations of one app sharing a number prefix that no merge
+  // migration reconciles (duplicate_number findings).
+  std::vector<std::vector<std::size_t>> duplicate_numbers;
 };
 
 // The key of MigrationGraph's maps: app, unit separator, name. Writes into

@@ -159,6 +159,31 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   if (!history.present) return history;
   std::unordered_set<std::string> faked;
   if (audit) faked = LabelsWrittenWithoutDdl(spi, framework);
+  if (framework == Framework::kDjango) {
+    // The big one: read without output functions.
+    std::string sql = fmt::format(
+        "SELECT h.app::text, h.name::text, (pg_catalog.date_part('epoch', "
+        "h.applied) * 1000000)::int8 FROM {} h ORDER BY h.id",
+        table);
+    TypedResult r = spi.QueryTyped(
+        sql.c_str(), {CellKind::kText, CellKind::kText, CellKind::kInt64});
+    history.rows.reserve(r.rows());
+    std::string label;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+      core::AppliedMigration row;
+      row.key.app = r.At(i, 0).Text();
+      row.key.name = r.At(i, 1).Text();
+      row.rank = static_cast<long long>(i) + 1;
+      if (!r.At(i, 2).is_null)
+        row.applied_at = core::TimestampText(r.At(i, 2).number);
+      if (!faked.empty()) {
+        label = row.key.app + "." + row.key.name;
+        if (faked.count(label) != 0) row.audit_saw_ddl = false;
+      }
+      history.rows.push_back(std::move(row));
+    }
+    return history;
+  }
   std::string sql;
   switch (framework) {
     case Framework::kDjango:

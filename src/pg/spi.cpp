@@ -10,6 +10,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "fmgr.h"
 #include "utils/memutils.h"
 }
 
@@ -82,6 +83,84 @@ QueryResult SpiSession::Query(const char* sql,
         cells[r * columns + c] =
             SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
                          static_cast<int>(c + 1));
+      }
+    }
+  });
+  return result;
+}
+
+TypedResult SpiSession::QueryTyped(const char* sql,
+                                   const std::vector<CellKind>& kinds,
+                                   const std::vector<QueryArg>& args) {
+  std::vector<Oid> types(args.size());
+  std::vector<Datum> values(args.size());
+  std::vector<char> nulls(args.size() + 1, '\0');
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    types[i] = args[i].type;
+    values[i] = args[i].value;
+    nulls[i] = args[i].is_null ? 'n' : ' ';
+  }
+  int rc = 0;
+  PgTry([&]() noexcept {
+    rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
+                               values.data(), nulls.data(), true, 0);
+  });
+  if (rc < 0) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("catalog query failed: {}", rc));
+  }
+  TypedResult result;
+  if (SPI_tuptable == nullptr) return result;
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  if (static_cast<std::size_t>(desc->natts) != kinds.size()) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("query returns {} columns, expected {}",
+                                  desc->natts, kinds.size()));
+  }
+  for (std::size_t c = 0; c < kinds.size(); ++c) {
+    Oid type = TupleDescAttr(desc, static_cast<int>(c))->atttypid;
+    bool fits = kinds[c] == CellKind::kText
+                    ? type == TEXTOID || type == VARCHAROID || type == BPCHAROID
+                : kinds[c] == CellKind::kInt64 ? type == INT8OID
+                                               : type == BOOLOID;
+    if (!fits) {
+      throw core::Error(
+          core::ErrorCode::kInternal,
+          fmt::format("query column {} has type {}", c + 1, type));
+    }
+  }
+  result.rows_ = SPI_processed;
+  result.columns_ = kinds.size();
+  result.cells_.resize(result.rows_ * result.columns_);
+  Cell* cells = result.cells_.data();
+  const CellKind* kind = kinds.data();
+  std::size_t rows = result.rows_;
+  std::size_t columns = result.columns_;
+  PgTry([&]() noexcept {
+    for (std::size_t r = 0; r < rows; ++r) {
+      HeapTuple tuple = SPI_tuptable->vals[r];
+      for (std::size_t c = 0; c < columns; ++c) {
+        Cell& cell = cells[r * columns + c];
+        bool isnull = false;
+        Datum value =
+            SPI_getbinval(tuple, desc, static_cast<int>(c + 1), &isnull);
+        cell.is_null = isnull;
+        if (isnull) continue;
+        switch (kind[c]) {
+          case CellKind::kText: {
+            struct varlena* v = pg_detoast_datum_packed(
+                reinterpret_cast<struct varlena*>(DatumGetPointer(value)));
+            cell.data = VARDATA_ANY(v);
+            cell.length = VARSIZE_ANY_EXHDR(v);
+            break;
+          }
+          case CellKind::kInt64:
+            cell.number = DatumGetInt64(value);
+            break;
+          case CellKind::kBool:
+            cell.number = DatumGetBool(value) ? 1 : 0;
+            break;
+        }
       }
     }
   });

@@ -37,6 +37,35 @@ class QueryResult {
   std::size_t columns_ = 0;
 };
 
+// A query read without output functions, for large results: text, varchar
+// and char columns as bytes pointing into SPI's memory (valid until
+// Finish), int8 columns as numbers, booleans.
+enum class CellKind { kText, kInt64, kBool };
+
+struct Cell {
+  const char* data = nullptr;  // kText
+  std::size_t length = 0;      // kText
+  long long number = 0;        // kInt64; kBool as 0 or 1
+  bool is_null = true;
+  std::string Text() const {
+    return data == nullptr ? std::string() : std::string(data, length);
+  }
+};
+
+class TypedResult {
+ public:
+  std::size_t rows() const { return rows_; }
+  const Cell& At(std::size_t row, std::size_t column) const {
+    return cells_[row * columns_ + column];
+  }
+
+ private:
+  friend class SpiSession;
+  std::vector<Cell> cells_;
+  std::size_t rows_ = 0;
+  std::size_t columns_ = 0;
+};
+
 struct QueryArg {
   Oid type;
   Datum value;
@@ -52,6 +81,9 @@ class SpiSession {
 
   QueryResult Query(const char* sql, const std::vector<QueryArg>& args = {},
                     bool read_only = true);
+  // Read-only; the result's columns must be of the kinds given.
+  TypedResult QueryTyped(const char* sql, const std::vector<CellKind>& kinds,
+                         const std::vector<QueryArg>& args = {});
   void Finish();
 
  private:
