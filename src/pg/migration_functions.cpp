@@ -35,7 +35,9 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
 #include "nodes/pg_list.h"
+#include "utils/regproc.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -77,32 +79,54 @@ Datum TextDatum(std::string_view value) {
   return PointerGetDatum(ToText(value));
 }
 
+// The relation a (possibly qualified) name refers to, through search_path
+// like to_regclass(), as a quoted qualified name; empty when there is none.
+std::string ResolveRelation(const std::string& name) {
+  const char* text = name.c_str();
+  const char* qualified = nullptr;
+  PgTry([&]() noexcept {
+#if PG_VERSION_NUM >= 160000
+    List* names = stringToQualifiedNameList(text, nullptr);
+#else
+    List* names = stringToQualifiedNameList(text);
+#endif
+    Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    if (OidIsValid(relid)) {
+      char* schema = get_namespace_name(get_rel_namespace(relid));
+      char* relname = get_rel_name(relid);
+      if (schema != nullptr && relname != nullptr)
+        qualified = quote_qualified_identifier(schema, relname);
+    }
+  });
+  return qualified == nullptr ? std::string() : std::string(qualified);
+}
+
+// Watched history tables by framework (schema_guard.history_tables), for
+// those not found under their default name.
+std::map<std::string, std::string> WatchedHistoryTables(SpiSession& spi) {
+  QueryResult r = spi.Query(
+      "SELECT h.framework, pg_catalog.min(pg_catalog.format('%I.%I', "
+      "n.nspname, c.relname)) FROM schema_guard.history_tables h "
+      "JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "GROUP BY h.framework");
+  std::map<std::string, std::string> watched;
+  for (std::size_t i = 0; i < r.rows(); ++i)
+    watched.emplace(r.Text(i, 0), r.Text(i, 1));
+  return watched;
+}
+
 // The history table of a framework, schema-qualified and quoted: the one the
 // graph names, else the default name through search_path, else a watched
 // history table of that framework. Empty when there is none.
-std::string FindHistoryTable(SpiSession& spi, Framework framework,
-                             const std::string& named) {
-  std::string framework_name(core::FrameworkName(framework));
-  std::vector<QueryArg> args{
-      {TEXTOID,
-       TextDatum(named.empty() ? DefaultHistoryTable(framework) : named),
-       false},
-      {TEXTOID, TextDatum(framework_name), false},
-      {BOOLOID, BoolGetDatum(named.empty()), false}};
-  QueryResult r = spi.Query(
-      "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-      "FROM pg_catalog.pg_class c "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.oid = pg_catalog.to_regclass($1) "
-      "UNION ALL "
-      "(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-      " FROM schema_guard.history_tables h "
-      " JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
-      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-      " WHERE $3 AND h.framework = $2 ORDER BY 1 LIMIT 1) "
-      "LIMIT 1",
-      args);
-  return r.rows() == 0 ? std::string() : r.Text(0, 0);
+std::string FindHistoryTable(
+    Framework framework, const std::string& named,
+    const std::map<std::string, std::string>& watched) {
+  if (!named.empty()) return ResolveRelation(named);
+  std::string table = ResolveRelation(DefaultHistoryTable(framework));
+  if (!table.empty()) return table;
+  auto it = watched.find(std::string(core::FrameworkName(framework)));
+  return it == watched.end() ? std::string() : it->second;
 }
 
 bool CanReadAudit(SpiSession& spi) {
@@ -478,6 +502,7 @@ std::vector<core::MigrationCheck> RunChecks(
   std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
       graphs = DeclaredGraphs(spi, only);
   bool audit = CanReadAudit(spi);
+  std::map<std::string, std::string> watched = WatchedHistoryTables(spi);
   std::vector<core::MigrationCheck> checks;
   for (Framework fw : kAllFrameworks) {
     if (only && fw != *only) continue;
@@ -485,8 +510,8 @@ std::vector<core::MigrationCheck> RunChecks(
     for (const auto& [g_fw, g] : graphs) {
       if (g_fw == fw) graph = g.get();
     }
-    std::string table =
-        FindHistoryTable(spi, fw, graph ? graph->history_table : std::string());
+    std::string table = FindHistoryTable(
+        fw, graph ? graph->history_table : std::string(), watched);
     if (graph == nullptr && table.empty()) continue;  // nothing to check
     core::History history =
         ReadHistory(spi, fw, table, RowApp(fw, graph), audit);
@@ -551,6 +576,10 @@ extern "C" Datum schema_guard_declare_migrations(PG_FUNCTION_ARGS) {
     std::string text = sg::JsonbText(graph);
     core::MigrationGraph parsed =
         core::ReadMigrationGraph(core::ParseJson(text));
+    // A history table name PostgreSQL cannot parse is refused now, not at
+    // every check.
+    if (!parsed.history_table.empty())
+      sg::ResolveRelation(parsed.history_table);
     count = sg::StoreGraph(parsed, graph, text);
   });
   PG_RETURN_INT32(count);
