@@ -12,7 +12,7 @@
 -- EXECUTED) follow, then bad graphs.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(71);
+SELECT plan(72);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 CREATE SCHEMA mc;
@@ -406,6 +406,9 @@ SELECT throws_ok($$SELECT schema_guard.declare_migrations(jsonb_build_object(
   'format', 'schema_guard.migrations/1', 'framework', 'django', 'migrations', '[]'::jsonb,
   'source', repeat('x', 10 * 1024 * 1024)))$$, '54000',
   'migration graph is too large', 'a 10 MB graph is refused before it is parsed');
+SELECT throws_ok($$SELECT schema_guard.declare_migrations('{"format": "schema_guard.migrations/1",
+  "framework": "rails", "history_table": "\"unterminated", "migrations": []}')$$, '42602',
+  'invalid name syntax', 'a history_table name PostgreSQL cannot parse is refused when declared');
 SELECT throws_ok($$SELECT * FROM schema_guard.migration_check('sqitch')$$, '22023',
   'unknown migration framework "sqitch"', 'an unknown framework is refused');
 SELECT is(schema_guard.declare_migrations($${"format": "schema_guard.migrations/1", "framework": "django",
