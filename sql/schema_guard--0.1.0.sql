@@ -67,6 +67,9 @@ CREATE TABLE @extschema@.migration_event (
 );
 CREATE INDEX migration_event_backend_idx
   ON @extschema@.migration_event (backend_pid, backend_start);
+-- The migration check looks up the later writes of a migration.
+CREATE INDEX migration_event_migration_idx
+  ON @extschema@.migration_event (migration, event_id);
 
 COMMENT ON TABLE @extschema@.migration_event IS
   'one row per migration recorded in a history table, with how many audited DDL events it was credited with';

@@ -137,15 +137,17 @@ bool CanReadAudit(SpiSession& spi) {
 }
 
 // The labels whose last history INSERT the audit saw with no DDL credited
-// to it (migrate --fake and kin). Few rows come back: the aggregate runs in
-// the server, and nothing is joined to the history table.
+// to it (migrate --fake and kin). Few rows qualify, and only they are
+// looked up again (migration_event_migration_idx); nothing is joined to the
+// history table.
 std::unordered_set<std::string> LabelsWrittenWithoutDdl(SpiSession& spi,
                                                         Framework framework) {
   QueryResult r = spi.Query(
-      "SELECT migration FROM schema_guard.migration_event WHERE framework = "
-      "$1 AND operation = 'INSERT' GROUP BY migration HAVING "
-      "pg_catalog.max(event_id) = pg_catalog.max(event_id) FILTER (WHERE "
-      "ddl_events = 0)",
+      "SELECT DISTINCT e.migration FROM schema_guard.migration_event e "
+      "WHERE e.ddl_events = 0 AND e.operation = 'INSERT' AND e.framework = $1 "
+      "AND NOT EXISTS (SELECT FROM schema_guard.migration_event l WHERE "
+      "l.migration = e.migration AND l.event_id > e.event_id AND "
+      "l.operation = 'INSERT' AND l.framework = e.framework)",
       {{TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
   std::unordered_set<std::string> labels;
   for (std::size_t i = 0; i < r.rows(); ++i) labels.insert(r.Text(i, 0));
