@@ -143,10 +143,10 @@ bool CanReadAudit(SpiSession& spi) {
 std::unordered_set<std::string> LabelsWrittenWithoutDdl(SpiSession& spi,
                                                         Framework framework) {
   QueryResult r = spi.Query(
-      "SELECT DISTINCT e.migration FROM schema_guard.migration_event e "
+      "SELECT e.migration FROM schema_guard.migration_event e "
       "WHERE e.ddl_events = 0 AND e.operation = 'INSERT' AND e.framework = $1 "
-      "AND NOT EXISTS (SELECT FROM schema_guard.migration_event l WHERE "
-      "l.migration = e.migration AND l.event_id > e.event_id AND "
+      "AND e.event_id = (SELECT pg_catalog.max(l.event_id) FROM "
+      "schema_guard.migration_event l WHERE l.migration = e.migration AND "
       "l.operation = 'INSERT' AND l.framework = e.framework)",
       {{TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
   std::unordered_set<std::string> labels;
