@@ -1511,11 +1511,13 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
       if (inserted) steps.push_back({f.fix, {}});
       steps[it->second].second.push_back(&f);
     }
-    // The most severe first; pending migrations last.
+    // The most severe first, then pending migrations, then info.
     auto rank = [](const std::vector<const Finding*>& items) {
-      int best = 3;
+      int best = 4;
       for (const Finding* f : items) {
-        int r = f->kind == "pending_migration" ? 2 : SeverityRank(f->severity);
+        int r = f->kind == "pending_migration"   ? 2
+                : f->severity == Severity::kInfo ? 3
+                                                 : SeverityRank(f->severity);
         best = std::min(best, r);
       }
       return best;
