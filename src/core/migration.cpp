@@ -59,6 +59,10 @@ Framework ParseFramework(std::string_view name) {
               "Use one of: django, flyway, alembic, rails, liquibase.");
 }
 
+std::string_view HistoryTableName(Framework framework) {
+  return Info(framework).history_table;
+}
+
 std::optional<Framework> HistoryTableFramework(std::string_view table_name) {
   for (const auto& info : kFrameworks) {
     if (table_name == info.history_table) return info.framework;

@@ -30,6 +30,9 @@ std::string_view FrameworkName(Framework framework);
 // ErrorCode::kInvalidParameterValue naming the accepted values.
 Framework ParseFramework(std::string_view name);
 
+// The default name of the framework's migration history table.
+std::string_view HistoryTableName(Framework framework);
+
 // The framework whose migration history table has this default name
 // (django_migrations, flyway_schema_history, alembic_version,
 // schema_migrations, databasechangelog).

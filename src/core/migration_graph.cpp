@@ -1007,13 +1007,10 @@ class Checker {
   }
 
   void CheckCycles() {
-    in_cycle_.assign(G().migrations.size(), false);
     for (const auto& cycle : DependencyCycles(deps_)) {
       std::vector<std::string> names;
-      for (std::size_t node : cycle) {
-        names.push_back(Obj(node));
-        in_cycle_[node] = true;
-      }
+      names.reserve(cycle.size() + 1);
+      for (std::size_t node : cycle) names.push_back(Obj(node));
       names.push_back(Obj(cycle.front()));
       Add(Severity::kError, "dependency_cycle", M(cycle.front()).key.app,
           Obj(cycle.front()),
@@ -1165,8 +1162,9 @@ class Checker {
         result_.history.present
             ? std::string()
             : fmt::format(" (the history table {} does not exist)",
-                          G().history_table.empty() ? HistoryDefaultName()
-                                                    : G().history_table);
+                          G().history_table.empty()
+                              ? std::string(HistoryTableName(fw_))
+                              : G().history_table);
     for (std::size_t i = 0; i < n; ++i) {
       if (!pending[i]) continue;
       const DeclaredMigration& m = M(i);
@@ -1206,22 +1204,6 @@ class Checker {
       f.actual = "not applied";
       f.fix = std::move(fix);
     }
-  }
-
-  std::string HistoryDefaultName() const {
-    switch (fw_) {
-      case Framework::kDjango:
-        return "django_migrations";
-      case Framework::kFlyway:
-        return "flyway_schema_history";
-      case Framework::kAlembic:
-        return "alembic_version";
-      case Framework::kRails:
-        return "schema_migrations";
-      case Framework::kLiquibase:
-        return "databasechangelog";
-    }
-    return {};
   }
 
   // Django: more than one leaf per app; Alembic: more than one head.
@@ -1410,11 +1392,8 @@ class Checker {
   mutable std::string key_buffer_;  // lookups without allocation
   std::set<std::string> apps_;
   std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
-  std::set<std::size_t> recorded_by_replacement_;
-  Adjacency dependents_;  // declared dependencies reversed, built on demand  //
-                          // squashes applied as such
-  std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_,
-      in_cycle_;
+  std::set<std::size_t> recorded_by_replacement_;  // squashes applied as such
+  std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_;
   std::vector<std::optional<std::size_t>> replaced_in_use_;
   Adjacency deps_;
 };

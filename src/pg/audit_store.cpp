@@ -227,13 +227,11 @@ void FinishAuditWriter(AuditWriter* writer) {
   writer->started = false;
 }
 
-void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
-                    const char* nulls) {
+void EnterOwnerContext(const char* relname, OwnerContext* saved) {
   Oid nsp = AuditNamespace();
-  Oid relid =
-      OidIsValid(nsp) ? get_relname_relid("ddl_event", nsp) : InvalidOid;
+  Oid relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
   if (!OidIsValid(relid)) {
-    elog(ERROR, "schema_guard.ddl_event is missing");
+    elog(ERROR, "schema_guard.%s is missing", relname);
   }
   Oid owner = InvalidOid;
   {
@@ -243,18 +241,27 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
     owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
     ReleaseSysCache(tuple);
   }
-  Oid saved_user;
-  int saved_security;
-  GetUserIdAndSecContext(&saved_user, &saved_security);
-  bool saved_internal = internal_sql_running;
-  SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE |
+  GetUserIdAndSecContext(&saved->user, &saved->security);
+  SetUserIdAndSecContext(owner, saved->security | SECURITY_LOCAL_USERID_CHANGE |
                                     SECURITY_RESTRICTED_OPERATION);
-  internal_sql_running = true;
   // The caller's search_path must not choose the functions and operators
   // that run with the owner's rights.
-  int guc_level = NewGUCNestLevel();
+  saved->guc_level = NewGUCNestLevel();
   (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
                           PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+void LeaveOwnerContext(const OwnerContext* saved) {
+  SetUserIdAndSecContext(saved->user, saved->security);
+  AtEOXact_GUC(true, saved->guc_level);
+}
+
+void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
+                    const char* nulls) {
+  OwnerContext saved;
+  EnterOwnerContext("ddl_event", &saved);
+  bool saved_internal = internal_sql_running;
+  internal_sql_running = true;
   PG_TRY();
   {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
@@ -267,10 +274,10 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
   PG_FINALLY();
   {
     internal_sql_running = saved_internal;
-    SetUserIdAndSecContext(saved_user, saved_security);
+    SetUserIdAndSecContext(saved.user, saved.security);
   }
   PG_END_TRY();
-  AtEOXact_GUC(true, guc_level);
+  AtEOXact_GUC(true, saved.guc_level);
 }
 
 int64 SessionFirstEventId() { return session_first_event_id; }

@@ -73,6 +73,20 @@ void StartAuditWriter(AuditWriter* writer, const char* migration_label);
 void WriteAuditRow(AuditWriter* writer, const AuditObject* object);
 void FinishAuditWriter(AuditWriter* writer);
 
+// The role, security context and GUC nest level saved by EnterOwnerContext.
+struct OwnerContext {
+  Oid user;
+  int security;
+  int guc_level;
+};
+
+// Switches to the owner of schema_guard.<relname> as a security-restricted
+// operation with search_path pinned to pg_catalog, pg_temp; may elog(ERROR).
+// LeaveOwnerContext restores the role and search_path. (On an error in
+// between, the transaction's abort restores both.)
+void EnterOwnerContext(const char* relname, OwnerContext* saved);
+void LeaveOwnerContext(const OwnerContext* saved);
+
 // Runs internal SQL as the audit table's owner, as a security-restricted
 // operation with search_path pinned to pg_catalog, pg_temp, and with the
 // audit suppressed: schema_guard's own DDL is neither audited nor limited by

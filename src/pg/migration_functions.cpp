@@ -59,22 +59,6 @@ constexpr Framework kAllFrameworks[] = {Framework::kDjango, Framework::kFlyway,
                                         Framework::kAlembic, Framework::kRails,
                                         Framework::kLiquibase};
 
-std::string DefaultHistoryTable(Framework framework) {
-  switch (framework) {
-    case Framework::kDjango:
-      return "django_migrations";
-    case Framework::kFlyway:
-      return "flyway_schema_history";
-    case Framework::kAlembic:
-      return "alembic_version";
-    case Framework::kRails:
-      return "schema_migrations";
-    case Framework::kLiquibase:
-      return "databasechangelog";
-  }
-  return {};
-}
-
 Datum TextDatum(std::string_view value) {
   return PointerGetDatum(ToText(value));
 }
@@ -123,7 +107,8 @@ std::string FindHistoryTable(
     Framework framework, const std::string& named,
     const std::map<std::string, std::string>& watched) {
   if (!named.empty()) return ResolveRelation(named);
-  std::string table = ResolveRelation(DefaultHistoryTable(framework));
+  std::string table =
+      ResolveRelation(std::string(core::HistoryTableName(framework)));
   if (!table.empty()) return table;
   auto it = watched.find(std::string(core::FrameworkName(framework)));
   return it == watched.end() ? std::string() : it->second;

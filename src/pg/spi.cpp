@@ -16,6 +16,27 @@ extern "C" {
 
 namespace schema_guard::pg {
 
+void ExecuteSpi(const char* sql, const std::vector<QueryArg>& args,
+                bool read_only) {
+  std::vector<Oid> types(args.size());
+  std::vector<Datum> values(args.size());
+  std::vector<char> nulls(args.size() + 1, '\0');
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    types[i] = args[i].type;
+    values[i] = args[i].value;
+    nulls[i] = args[i].is_null ? 'n' : ' ';
+  }
+  int rc = 0;
+  PgTry([&]() noexcept {
+    rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
+                               values.data(), nulls.data(), read_only, 0);
+  });
+  if (rc < 0) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      fmt::format("internal query failed: {}", rc));
+  }
+}
+
 SpiSession::SpiSession() {
   int rc = 0;
   PgTry([&]() noexcept { rc = SPI_connect(); });
@@ -52,23 +73,7 @@ void SpiSession::Finish() {
 QueryResult SpiSession::Query(const char* sql,
                               const std::vector<QueryArg>& args,
                               bool read_only) {
-  std::vector<Oid> types(args.size());
-  std::vector<Datum> values(args.size());
-  std::vector<char> nulls(args.size() + 1, '\0');
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    types[i] = args[i].type;
-    values[i] = args[i].value;
-    nulls[i] = args[i].is_null ? 'n' : ' ';
-  }
-  int rc = 0;
-  PgTry([&]() noexcept {
-    rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
-                               values.data(), nulls.data(), read_only, 0);
-  });
-  if (rc < 0) {
-    throw core::Error(core::ErrorCode::kInternal,
-                      fmt::format("catalog query failed: {}", rc));
-  }
+  ExecuteSpi(sql, args, read_only);
   QueryResult result;
   if (SPI_tuptable == nullptr) return result;
   result.rows_ = SPI_processed;
@@ -92,23 +97,7 @@ QueryResult SpiSession::Query(const char* sql,
 TypedResult SpiSession::QueryTyped(const char* sql,
                                    const std::vector<CellKind>& kinds,
                                    const std::vector<QueryArg>& args) {
-  std::vector<Oid> types(args.size());
-  std::vector<Datum> values(args.size());
-  std::vector<char> nulls(args.size() + 1, '\0');
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    types[i] = args[i].type;
-    values[i] = args[i].value;
-    nulls[i] = args[i].is_null ? 'n' : ' ';
-  }
-  int rc = 0;
-  PgTry([&]() noexcept {
-    rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
-                               values.data(), nulls.data(), true, 0);
-  });
-  if (rc < 0) {
-    throw core::Error(core::ErrorCode::kInternal,
-                      fmt::format("catalog query failed: {}", rc));
-  }
+  ExecuteSpi(sql, args, true);
   TypedResult result;
   if (SPI_tuptable == nullptr) return result;
   TupleDesc desc = SPI_tuptable->tupdesc;

@@ -72,6 +72,11 @@ struct QueryArg {
   bool is_null;
 };
 
+// Runs a statement on the current SPI connection; its rows, if any, are in
+// SPI_tuptable. Throws on an SPI failure; PostgreSQL errors become PgError.
+void ExecuteSpi(const char* sql, const std::vector<QueryArg>& args,
+                bool read_only);
+
 class SpiSession {
  public:
   SpiSession();

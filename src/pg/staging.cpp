@@ -28,6 +28,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/staging.hpp"
+#include "pg/audit_store.hpp"
 #include "pg/bridge.hpp"
 #include "pg/datum.hpp"
 #include "pg/spi.hpp"
@@ -106,27 +107,11 @@ std::string CurrentRoleName() {
 
 // Runs a statement and returns how many rows it processed.
 uint64 Execute(const std::string& sql, const std::vector<QueryArg>& args = {}) {
-  std::vector<Oid> types;
-  std::vector<Datum> values;
-  std::vector<char> nulls(args.size() + 1, '\0');
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    types.push_back(args[i].type);
-    values.push_back(args[i].value);
-    nulls[i] = args[i].is_null ? 'n' : ' ';
-  }
-  uint64 processed = 0;
-  int rc = 0;
+  ExecuteSpi(sql.c_str(), args, false);
+  uint64 processed = SPI_processed;
   PgTry([&]() noexcept {
-    rc = SPI_execute_with_args(sql.c_str(), static_cast<int>(args.size()),
-                               types.data(), values.data(), nulls.data(), false,
-                               0);
-    processed = SPI_processed;
     if (SPI_tuptable != nullptr) SPI_freetuptable(SPI_tuptable);
   });
-  if (rc < 0) {
-    throw core::Error(core::ErrorCode::kInternal,
-                      fmt::format("staging statement failed: {}", rc));
-  }
   return processed;
 }
 
@@ -148,54 +133,24 @@ QueryArg TextParam(const std::optional<std::string>& value) {
 class OwnerScope {
  public:
   OwnerScope() {
-    Oid owner = InvalidOid;
-    bool found = false;
-    PgTry([&]() noexcept {
-      Oid nsp = get_namespace_oid("schema_guard", true);
-      Oid rel = OidIsValid(nsp) ? get_relname_relid("stage_batches", nsp)
-                                : InvalidOid;
-      if (OidIsValid(rel)) {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
-        if (HeapTupleIsValid(tuple)) {
-          owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-          found = true;
-          ReleaseSysCache(tuple);
-        }
-      }
-    });
-    if (!found) {
-      throw core::Error(core::ErrorCode::kInternal,
-                        "schema_guard.stage_batches is missing");
-    }
-    PgTry([&]() noexcept {
-      GetUserIdAndSecContext(&saved_user_, &saved_security_);
-      SetUserIdAndSecContext(owner, saved_security_ |
-                                        SECURITY_LOCAL_USERID_CHANGE |
-                                        SECURITY_RESTRICTED_OPERATION);
-      guc_level_ = NewGUCNestLevel();
-      (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-                              PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-    });
+    PgTry([&]() noexcept { EnterOwnerContext("stage_batches", &saved_); });
   }
   ~OwnerScope() {
     MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
-    { AtEOXact_GUC(true, guc_level_); }
+    { LeaveOwnerContext(&saved_); }
     PG_CATCH();
     {
       MemoryContextSwitchTo(caller);
       FlushErrorState();
     }
     PG_END_TRY();
-    SetUserIdAndSecContext(saved_user_, saved_security_);
   }
   OwnerScope(const OwnerScope&) = delete;
   OwnerScope& operator=(const OwnerScope&) = delete;
 
  private:
-  Oid saved_user_ = InvalidOid;
-  int saved_security_ = 0;
-  int guc_level_ = 0;
+  OwnerContext saved_{};
 };
 
 // ---------------------------------------------------------------------
