@@ -565,8 +565,19 @@ extern "C" Datum schema_guard_declare_migrations(PG_FUNCTION_ARGS) {
         core::ReadMigrationGraph(core::ParseJson(text));
     // A history table name PostgreSQL cannot parse is refused now, not at
     // every check.
-    if (!parsed.history_table.empty())
-      sg::ResolveRelation(parsed.history_table);
+    if (!parsed.history_table.empty()) {
+      try {
+        sg::ResolveRelation(parsed.history_table);
+      } catch (const sg::PgError& e) {
+        throw sg::PgError(
+            e.sqlerrcode(), e.message(),
+            fmt::format("The graph's \"history_table\" is \"{}\".",
+                        parsed.history_table),
+            "Write the table name as in SQL, schema-qualified if needed, "
+            "such as public.django_migrations.",
+            e.context());
+      }
+    }
     count = sg::StoreGraph(parsed, graph, text);
   });
   PG_RETURN_INT32(count);
