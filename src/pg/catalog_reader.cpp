@@ -1,8 +1,7 @@
 #include "pg/catalog_reader.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -11,9 +10,49 @@
 #include "pg/bridge.hpp"
 
 extern "C" {
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
 }
+
+// The catalog is read with direct scans of the system catalogs, not with
+// SQL: one heap scan of pg_class for the relations of the schemas, then an
+// index scan per relation of pg_attribute, pg_attrdef, pg_constraint,
+// pg_index and pg_depend. Expressions are printed by the same functions the
+// SQL spellings call (pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
+// pg_get_viewdef), so the text is exactly what those print. A default
+// expression, which cannot refer to a column, is printed without a
+// relation context: building one opens the relation (a relcache entry per
+// table), which would cost more than the rest of the read.
+//
+// Everything PostgreSQL hands back is gathered into plain structs in a
+// scratch memory context inside PgTry, and only then turned into the C++
+// model: no C++ object lives in a frame that may longjmp.
 
 namespace schema_guard::pg {
 namespace {
@@ -27,114 +66,452 @@ WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
                     AND d.objid = n.oid AND d.deptype = 'e')
 ORDER BY 1)SQL";
 
-// Relations and their columns, unordered: sorting 200k rows (with their
-// default expressions) would cost more than the whole read; the columns are
-// put in attnum order afterwards.
-constexpr const char* kColumns = R"SQL(
-SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text,
-       a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
-       a.attgenerated::text,
-       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN co.collname::text END,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relispartition THEN
-         (SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits i
-          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
-          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-          WHERE i.inhrelid = c.oid) END,
-       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
-       a.attnum
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
-WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname = ANY ($1)
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                  WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                    AND e.objid = c.oid AND e.deptype = 'e')
-)SQL";
+// ------------------------------------------------------------ plain data
 
-constexpr const char* kViews = R"SQL(
-SELECT c.oid::int8, pg_catalog.pg_get_viewdef(c.oid, true)
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY ($1))SQL";
+struct RawColumn {
+  int16 attnum;
+  const char* name;
+  Oid type_oid;
+  int32 typmod;
+  bool not_null;
+  char identity;
+  char generated;
+  const char* default_expr;  // nullptr: none
+  const char* collation;     // nullptr: the type's own
+};
 
-// Key columns come back as attribute numbers, resolved against the columns
-// already read; only CHECK constraints need their definition printed.
-constexpr const char* kConstraints = R"SQL(
-SELECT con.conrelid::int8, con.conname, con.contype::text,
-       CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_constraintdef(con.oid, true) END,
-       con.convalidated, pg_catalog.array_to_string(con.conkey, ' '),
-       fn.nspname, fc.relname, pg_catalog.array_to_string(con.confkey, ' '),
-       con.confdeltype::text, con.confupdtype::text, con.condeferrable, con.condeferred,
-       con.confrelid::int8
-FROM pg_catalog.pg_constraint con
-JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
-LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
-WHERE con.contype IN ('p', 'u', 'c', 'f') AND con.conparentid = 0 AND n.nspname = ANY ($1)
-ORDER BY con.conrelid, con.conname)SQL";
+struct RawConstraint {
+  const char* name;
+  char type;
+  bool validated;
+  bool deferrable;
+  bool deferred;
+  const int16* keys;
+  int key_count;
+  Oid ref_relid;
+  const int16* ref_keys;
+  int ref_key_count;
+  char on_delete;
+  char on_update;
+  const char* check;  // CHECK constraints: the definition
+};
 
-// Column names of tables outside the schemas read (referenced by foreign
-// keys).
-constexpr const char* kOtherColumns = R"SQL(
-SELECT a.attrelid::int8, a.attnum, a.attname FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = ANY ($1) AND a.attnum > 0 AND NOT a.attisdropped)SQL";
+struct RawIndex {
+  const char* name;
+  const char* method;
+  bool unique;
+  const char** keys;  // column names quoted, or expressions
+  int key_count;
+  const char** include;
+  int include_count;
+  const char* predicate;  // nullptr: not partial
+};
 
-// Indexes that do not implement a primary key, unique or exclusion
-// constraint.
-constexpr const char* kIndexes = R"SQL(
-SELECT i.indrelid::int8, ic.relname, i.indisunique, am.amname::text,
-       (SELECT pg_catalog.json_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
-        FROM pg_catalog.generate_series(1, i.indnkeyatts) k)::text,
-       (SELECT pg_catalog.json_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
-        FROM pg_catalog.generate_series(i.indnkeyatts + 1, i.indnatts) k)::text,
-       pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
-FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_am am ON am.oid = ic.relam
-WHERE n.nspname = ANY ($1) AND c.relkind IN ('r', 'p', 'm')
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
-                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-                    AND con.contype IN ('p', 'u', 'x'))
-ORDER BY i.indrelid, ic.relname)SQL";
+struct RawSequence {
+  int16 attnum;
+  const char* name;
+};
 
-// Sequences owned by columns through a serial default (identity sequences
-// belong to their column and are not listed).
-constexpr const char* kSequences = R"SQL(
-SELECT d.refobjid::int8, a.attname, s.relname
-FROM pg_catalog.pg_depend d
-JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-JOIN pg_catalog.pg_class c ON c.oid = d.refobjid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-  AND d.deptype = 'a' AND d.refobjsubid > 0 AND n.nspname = ANY ($1))SQL";
+struct RawRelation {
+  Oid oid;
+  Oid namespace_oid;
+  char kind;
+  bool is_partition;
+  const char* name;
+  RawColumn* columns;
+  int column_count;
+  RawConstraint* constraints;
+  int constraint_count;
+  RawIndex* indexes;
+  int index_count;
+  RawSequence* sequences;
+  int sequence_count;
+  const char* view_definition;
+  const char* partition_bound;
+  const char* partition_parent_schema;
+  const char* partition_parent;
+  const char* partition_key;
+};
 
-constexpr const char* kEnums = R"SQL(
-SELECT n.nspname, t.typname, pg_catalog.json_agg(e.enumlabel ORDER BY e.enumsortorder)::text
-FROM pg_catalog.pg_enum e
-JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
-JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-WHERE n.nspname = ANY ($1)
-GROUP BY n.nspname, t.typname ORDER BY 1, 2)SQL";
+// The catalogs scanned per relation, opened once.
+struct Catalogs {
+  Relation attribute;
+  Relation attrdef;
+  Relation constraint;
+  Relation index;
+  Relation depend;
+};
 
-std::vector<std::string> JsonStrings(const char* text) {
-  std::vector<std::string> out;
-  if (text == nullptr) return out;
-  core::Json list = core::ParseJson(text);
-  for (const auto& item : list.items()) out.push_back(item.text());
-  return out;
+// A growable palloc'd array (current memory context).
+template <typename T>
+T* Grow(T* items, int count, int* capacity) {
+  if (count < *capacity) return items;
+  *capacity = *capacity == 0 ? 8 : *capacity * 2;
+  std::size_t bytes = static_cast<std::size_t>(*capacity) * sizeof(T);
+  return static_cast<T*>(items == nullptr ? palloc(bytes)
+                                          : repalloc(items, bytes));
 }
 
-std::string Action(const char* code) {
-  switch (code == nullptr ? 'a' : code[0]) {
+const char* TextOf(Datum value) { return text_to_cstring(DatumGetTextPP(value)); }
+
+bool Contains(const Oid* sorted, std::size_t count, Oid oid) {
+  return std::binary_search(sorted, sorted + count, oid);
+}
+
+// --------------------------------------------------- PostgreSQL side only
+// These functions call PostgreSQL and own no C++ object; they run inside
+// PgTry.
+
+// Relations that belong to an extension.
+void ReadExtensionMembers(Oid** members, int* count) {
+  int capacity = 0;
+  *members = nullptr;
+  *count = 0;
+  Relation extensions = table_open(ExtensionRelationId, AccessShareLock);
+  Relation depend = table_open(DependRelationId, AccessShareLock);
+  SysScanDesc ext_scan =
+      systable_beginscan(extensions, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple ext = nullptr;
+  while (HeapTupleIsValid(ext = systable_getnext(ext_scan))) {
+    Oid ext_oid = reinterpret_cast<Form_pg_extension>(GETSTRUCT(ext))->oid;
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
+                F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
+    ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber,
+                F_OIDEQ, ObjectIdGetDatum(ext_oid));
+    SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true,
+                                          nullptr, 2, keys);
+    HeapTuple tuple = nullptr;
+    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+      auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+      if (dep->classid != RelationRelationId ||
+          dep->deptype != DEPENDENCY_EXTENSION) {
+        continue;
+      }
+      *members = Grow(*members, *count, &capacity);
+      (*members)[(*count)++] = dep->objid;
+    }
+    systable_endscan(scan);
+  }
+  systable_endscan(ext_scan);
+  table_close(depend, AccessShareLock);
+  table_close(extensions, AccessShareLock);
+}
+
+// Tables, partitioned tables, views and materialized views of the
+// namespaces, extension members left out.
+void ReadRelations(const Oid* namespaces, std::size_t namespace_count,
+                   const Oid* members, std::size_t member_count,
+                   RawRelation** relations, int* count) {
+  int capacity = 0;
+  *relations = nullptr;
+  *count = 0;
+  Relation pg_class = table_open(RelationRelationId, AccessShareLock);
+  SysScanDesc scan =
+      systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+    char kind = form->relkind;
+    if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+        kind != RELKIND_VIEW && kind != RELKIND_MATVIEW) {
+      continue;
+    }
+    if (!Contains(namespaces, namespace_count, form->relnamespace) ||
+        Contains(members, member_count, form->oid)) {
+      continue;
+    }
+    *relations = Grow(*relations, *count, &capacity);
+    RawRelation* r = &(*relations)[(*count)++];
+    memset(r, 0, sizeof(RawRelation));
+    r->oid = form->oid;
+    r->namespace_oid = form->relnamespace;
+    r->kind = kind;
+    r->is_partition = form->relispartition;
+    r->name = pstrdup(NameStr(form->relname));
+    if (form->relispartition) {
+      bool is_null = false;
+      Datum bound = heap_getattr(tuple, Anum_pg_class_relpartbound,
+                                 RelationGetDescr(pg_class), &is_null);
+      if (!is_null) {
+        r->partition_bound = TextOf(DirectFunctionCall2(
+            pg_get_expr, bound, ObjectIdGetDatum(form->oid)));
+      }
+    }
+  }
+  systable_endscan(scan);
+  table_close(pg_class, AccessShareLock);
+}
+
+const RawColumn* ColumnByNumber(const RawRelation* r, int16 attnum) {
+  // Columns are read in attnum order.
+  int low = 0;
+  int high = r->column_count - 1;
+  while (low <= high) {
+    int mid = (low + high) / 2;
+    if (r->columns[mid].attnum == attnum) return &r->columns[mid];
+    if (r->columns[mid].attnum < attnum) {
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return nullptr;
+}
+
+void ReadColumns(const Catalogs* cat, RawRelation* r) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
+              F_OIDEQ, ObjectIdGetDatum(r->oid));
+  ScanKeyInit(&keys[1], Anum_pg_attribute_attnum, BTGreaterStrategyNumber,
+              F_INT2GT, Int16GetDatum(0));
+  SysScanDesc scan = systable_beginscan(
+      cat->attribute, AttributeRelidNumIndexId, true, nullptr, 2, keys);
+  int capacity = 0;
+  bool has_defaults = false;
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* att = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
+    if (att->attisdropped) continue;
+    r->columns = Grow(r->columns, r->column_count, &capacity);
+    RawColumn* c = &r->columns[r->column_count++];
+    c->attnum = att->attnum;
+    c->name = pstrdup(NameStr(att->attname));
+    c->type_oid = att->atttypid;
+    c->typmod = att->atttypmod;
+    c->not_null = att->attnotnull;
+    c->identity = att->attidentity;
+    c->generated = att->attgenerated;
+    c->default_expr = nullptr;
+    c->collation = nullptr;
+    if (att->attcollation != InvalidOid &&
+        att->attcollation != get_typcollation(att->atttypid)) {
+      c->collation = get_collation_name(att->attcollation);
+    }
+    has_defaults = has_defaults || att->atthasdef;
+  }
+  systable_endscan(scan);
+  if (!has_defaults) return;
+
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(r->oid));
+  scan = systable_beginscan(cat->attrdef, AttrDefaultIndexId, true, nullptr, 1,
+                            &key);
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* def = reinterpret_cast<Form_pg_attrdef>(GETSTRUCT(tuple));
+    auto* c = const_cast<RawColumn*>(ColumnByNumber(r, def->adnum));
+    if (c == nullptr) continue;
+    bool is_null = false;
+    Datum bin = heap_getattr(tuple, Anum_pg_attrdef_adbin,
+                             RelationGetDescr(cat->attrdef), &is_null);
+    if (is_null) continue;
+    text* node = DatumGetTextPP(bin);
+    // Generation expressions refer to columns and need the relation;
+    // defaults cannot, and print the same without it.
+    std::string_view tree(VARDATA_ANY(node), VARSIZE_ANY_EXHDR(node));
+    bool has_var = tree.find("{VAR ") != std::string_view::npos;
+    c->default_expr = TextOf(
+        DirectFunctionCall2(pg_get_expr, PointerGetDatum(node),
+                            ObjectIdGetDatum(has_var ? r->oid : InvalidOid)));
+  }
+  systable_endscan(scan);
+}
+
+// A copy of an int2[] column: the tuple's memory goes with the scan.
+void Int16Array(Datum array, const int16** values, int* count) {
+  ArrayType* a = DatumGetArrayTypeP(array);
+  *count = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
+  auto* copy = static_cast<int16*>(palloc(sizeof(int16) * (*count + 1)));
+  memcpy(copy, ARR_DATA_PTR(a), sizeof(int16) * *count);
+  *values = copy;
+}
+
+// Constraints; the indexes that implement a primary key, unique or
+// exclusion constraint are returned in *backing.
+void ReadConstraints(const Catalogs* cat, RawRelation* r, Oid** backing,
+                     int* backing_count) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(r->oid));
+  SysScanDesc scan = systable_beginscan(
+      cat->constraint, ConstraintRelidTypidNameIndexId, true, nullptr, 1, &key);
+  int capacity = 0;
+  int backing_capacity = 0;
+  TupleDesc desc = RelationGetDescr(cat->constraint);
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+    char type = con->contype;
+    if ((type == CONSTRAINT_PRIMARY || type == CONSTRAINT_UNIQUE ||
+         type == CONSTRAINT_EXCLUSION) &&
+        con->conindid != InvalidOid) {
+      *backing = Grow(*backing, *backing_count, &backing_capacity);
+      (*backing)[(*backing_count)++] = con->conindid;
+    }
+    if ((type != CONSTRAINT_PRIMARY && type != CONSTRAINT_UNIQUE &&
+         type != CONSTRAINT_CHECK && type != CONSTRAINT_FOREIGN) ||
+        con->conparentid != InvalidOid) {
+      continue;
+    }
+    r->constraints = Grow(r->constraints, r->constraint_count, &capacity);
+    RawConstraint* out = &r->constraints[r->constraint_count++];
+    memset(out, 0, sizeof(RawConstraint));
+    out->name = pstrdup(NameStr(con->conname));
+    out->type = type;
+    out->validated = con->convalidated;
+    out->deferrable = con->condeferrable;
+    out->deferred = con->condeferred;
+    out->ref_relid = con->confrelid;
+    out->on_delete = con->confdeltype;
+    out->on_update = con->confupdtype;
+    bool is_null = false;
+    Datum keys = heap_getattr(tuple, Anum_pg_constraint_conkey, desc, &is_null);
+    if (!is_null) Int16Array(keys, &out->keys, &out->key_count);
+    if (type == CONSTRAINT_FOREIGN) {
+      Datum ref =
+          heap_getattr(tuple, Anum_pg_constraint_confkey, desc, &is_null);
+      if (!is_null) Int16Array(ref, &out->ref_keys, &out->ref_key_count);
+    }
+    if (type == CONSTRAINT_CHECK) {
+      out->check = TextOf(DirectFunctionCall2(pg_get_constraintdef_ext,
+                                              ObjectIdGetDatum(con->oid),
+                                              BoolGetDatum(true)));
+    }
+  }
+  systable_endscan(scan);
+}
+
+const char* AccessMethodName(Oid am) {
+  HeapTuple tuple = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+  if (!HeapTupleIsValid(tuple)) return "";
+  const char* name =
+      pstrdup(NameStr(reinterpret_cast<Form_pg_am>(GETSTRUCT(tuple))->amname));
+  ReleaseSysCache(tuple);
+  return name;
+}
+
+// One index column as pg_get_indexdef(index, column, true) prints it.
+const char* IndexColumn(const RawRelation* r, Oid index, int16 attnum,
+                        int position) {
+  if (attnum != 0) {
+    const RawColumn* c = ColumnByNumber(r, attnum);
+    if (c != nullptr) return quote_identifier(c->name);
+  }
+  return TextOf(
+      DirectFunctionCall3(pg_get_indexdef_ext, ObjectIdGetDatum(index),
+                          Int32GetDatum(position), BoolGetDatum(true)));
+}
+
+void ReadIndexes(const Catalogs* cat, RawRelation* r, const Oid* backing,
+                 int backing_count) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(r->oid));
+  SysScanDesc scan = systable_beginscan(cat->index, IndexIndrelidIndexId, true,
+                                        nullptr, 1, &key);
+  int capacity = 0;
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* form = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
+    bool backs_constraint = false;
+    for (int k = 0; k < backing_count && !backs_constraint; ++k) {
+      backs_constraint = backing[k] == form->indexrelid;
+    }
+    if (backs_constraint) continue;
+    HeapTuple class_tuple =
+        SearchSysCache1(RELOID, ObjectIdGetDatum(form->indexrelid));
+    if (!HeapTupleIsValid(class_tuple)) continue;
+    auto* index_class = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
+    r->indexes = Grow(r->indexes, r->index_count, &capacity);
+    RawIndex* out = &r->indexes[r->index_count++];
+    memset(out, 0, sizeof(RawIndex));
+    out->name = pstrdup(NameStr(index_class->relname));
+    out->method = AccessMethodName(index_class->relam);
+    ReleaseSysCache(class_tuple);
+    out->unique = form->indisunique;
+    out->key_count = form->indnkeyatts;
+    out->include_count = form->indnatts - form->indnkeyatts;
+    out->keys = static_cast<const char**>(
+        palloc(sizeof(const char*) * (form->indnatts + 1)));
+    out->include = out->keys + out->key_count;
+    for (int k = 0; k < form->indnatts; ++k) {
+      out->keys[k] =
+          IndexColumn(r, form->indexrelid, form->indkey.values[k], k + 1);
+    }
+    bool is_null = false;
+    Datum predicate = heap_getattr(tuple, Anum_pg_index_indpred,
+                                   RelationGetDescr(cat->index), &is_null);
+    if (!is_null) {
+      out->predicate = TextOf(DirectFunctionCall3(
+          pg_get_expr_ext, predicate, ObjectIdGetDatum(form->indrelid),
+          BoolGetDatum(true)));
+    }
+  }
+  systable_endscan(scan);
+}
+
+// Sequences owned by a column through a serial default (identity sequences
+// depend on their column internally and are not listed).
+void ReadSequences(const Catalogs* cat, RawRelation* r) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
+              F_OIDEQ, ObjectIdGetDatum(RelationRelationId));
+  ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(r->oid));
+  SysScanDesc scan = systable_beginscan(cat->depend, DependReferenceIndexId,
+                                        true, nullptr, 2, keys);
+  int capacity = 0;
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+    if (dep->classid != RelationRelationId || dep->deptype != DEPENDENCY_AUTO ||
+        dep->refobjsubid <= 0 ||
+        get_rel_relkind(dep->objid) != RELKIND_SEQUENCE) {
+      continue;
+    }
+    char* name = get_rel_name(dep->objid);
+    if (name == nullptr) continue;
+    r->sequences = Grow(r->sequences, r->sequence_count, &capacity);
+    r->sequences[r->sequence_count].attnum =
+        static_cast<int16>(dep->refobjsubid);
+    r->sequences[r->sequence_count].name = name;
+    ++r->sequence_count;
+  }
+  systable_endscan(scan);
+}
+
+void ReadRelationDetails(const Catalogs* cat, RawRelation* r) {
+  ReadColumns(cat, r);
+  if (r->kind == RELKIND_VIEW || r->kind == RELKIND_MATVIEW) {
+    r->view_definition = TextOf(DirectFunctionCall2(
+        pg_get_viewdef_ext, ObjectIdGetDatum(r->oid), BoolGetDatum(true)));
+  }
+  if (r->kind == RELKIND_VIEW) return;
+  Oid* backing = nullptr;
+  int backing_count = 0;
+  ReadConstraints(cat, r, &backing, &backing_count);
+  ReadIndexes(cat, r, backing, backing_count);
+  ReadSequences(cat, r);
+  if (r->kind == RELKIND_PARTITIONED_TABLE) {
+    r->partition_key = TextOf(
+        DirectFunctionCall1(pg_get_partkeydef, ObjectIdGetDatum(r->oid)));
+  }
+  if (r->is_partition) {
+#if PG_VERSION_NUM >= 140000
+    Oid parent = get_partition_parent(r->oid, true);
+#else
+    Oid parent = get_partition_parent(r->oid);
+#endif
+    r->partition_parent = get_rel_name(parent);
+    r->partition_parent_schema = get_namespace_name(get_rel_namespace(parent));
+  }
+}
+
+// ------------------------------------------------------------- C++ side
+
+std::string Action(char code) {
+  switch (code) {
     case 'r':
       return "restrict";
     case 'c':
@@ -156,6 +533,10 @@ std::string WithoutNotValid(std::string definition) {
     definition.resize(definition.size() - kSuffix.size());
   }
   return definition;
+}
+
+std::string Str(const char* text) {
+  return text == nullptr ? std::string() : std::string(text);
 }
 
 std::string QuoteQualified(const std::string& schema,
@@ -183,6 +564,182 @@ std::vector<std::string> KnownApps(SpiSession& spi,
   return {};
 }
 
+// A scratch memory context for the raw data, deleted with the reader.
+class Scratch {
+ public:
+  Scratch() {
+    PgTry([&]() noexcept {
+      context_ = AllocSetContextCreate(CurrentMemoryContext,
+                                       "schema_guard catalog read",
+                                       ALLOCSET_DEFAULT_SIZES);
+    });
+  }
+  ~Scratch() { MemoryContextDelete(context_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  MemoryContext context() const { return context_; }
+
+ private:
+  MemoryContext context_ = nullptr;
+};
+
+// Canonical type names by (type, typmod): format_type() once per pair.
+class TypeNames {
+ public:
+  const std::string& Get(Oid type, int32 typmod) {
+    std::uint64_t key = (static_cast<std::uint64_t>(type) << 32) |
+                        static_cast<std::uint32_t>(typmod);
+    auto it = names_.find(key);
+    if (it != names_.end()) return it->second;
+    const char* printed = nullptr;
+    PgTry([&]() noexcept {
+      printed = format_type_extended(
+          type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
+    });
+    return names_.emplace(key, core::CanonicalType(printed)).first->second;
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, std::string> names_;
+};
+
+struct Relations {
+  RawRelation* items = nullptr;
+  int count = 0;
+};
+
+Relations ReadRaw(const std::vector<Oid>& namespaces, const Scratch& scratch) {
+  Oid* members = nullptr;
+  int member_count = 0;
+  PgTry([&]() noexcept {
+    MemoryContext caller = MemoryContextSwitchTo(scratch.context());
+    ReadExtensionMembers(&members, &member_count);
+    MemoryContextSwitchTo(caller);
+  });
+  std::sort(members, members + member_count);
+  Relations rel;
+  const Oid* namespace_oids = namespaces.data();
+  const std::size_t namespace_count = namespaces.size();
+  PgTry([&]() noexcept {
+    MemoryContext caller = MemoryContextSwitchTo(scratch.context());
+    ReadRelations(namespace_oids, namespace_count, members,
+                  static_cast<std::size_t>(member_count), &rel.items,
+                  &rel.count);
+    MemoryContextSwitchTo(caller);
+  });
+  Catalogs catalogs{};
+  PgTry([&]() noexcept {
+    catalogs.attribute = table_open(AttributeRelationId, AccessShareLock);
+    catalogs.attrdef = table_open(AttrDefaultRelationId, AccessShareLock);
+    catalogs.constraint = table_open(ConstraintRelationId, AccessShareLock);
+    catalogs.index = table_open(IndexRelationId, AccessShareLock);
+    catalogs.depend = table_open(DependRelationId, AccessShareLock);
+  });
+  RawRelation* items = rel.items;
+  for (int i = 0; i < rel.count; ++i) {
+    PgTry([&]() noexcept {
+      MemoryContext caller = MemoryContextSwitchTo(scratch.context());
+      ReadRelationDetails(&catalogs, &items[i]);
+      MemoryContextSwitchTo(caller);
+    });
+  }
+  PgTry([&]() noexcept {
+    table_close(catalogs.depend, AccessShareLock);
+    table_close(catalogs.index, AccessShareLock);
+    table_close(catalogs.constraint, AccessShareLock);
+    table_close(catalogs.attrdef, AccessShareLock);
+    table_close(catalogs.attribute, AccessShareLock);
+  });
+  return rel;
+}
+
+// The schema and name of a relation outside those read, and its column
+// names by attnum.
+struct OtherRelation {
+  std::string schema;
+  std::string name;
+  std::unordered_map<int, std::string> columns;
+};
+
+std::string OtherColumn(Oid relid, int16 attnum,
+                        std::unordered_map<Oid, OtherRelation>* others) {
+  OtherRelation& other = (*others)[relid];
+  auto it = other.columns.find(attnum);
+  if (it != other.columns.end()) return it->second;
+  const char* name = nullptr;
+  PgTry([&]() noexcept { name = get_attname(relid, attnum, true); });
+  std::string text = name != nullptr ? name : std::to_string(attnum);
+  other.columns.emplace(attnum, text);
+  return text;
+}
+
+void ReadEnums(const std::vector<Oid>& namespaces,
+               const std::unordered_map<Oid, std::string>& schema_names,
+               core::Schema* schema) {
+  struct RawLabel {
+    Oid type;
+    float4 order;
+    const char* label;
+  };
+  struct RawType {
+    Oid oid;
+    Oid namespace_oid;
+    const char* name;
+  };
+  RawLabel* labels = nullptr;
+  int label_count = 0;
+  PgTry([&]() noexcept {
+    int capacity = 0;
+    Relation pg_enum = table_open(EnumRelationId, AccessShareLock);
+    SysScanDesc scan =
+        systable_beginscan(pg_enum, InvalidOid, false, nullptr, 0, nullptr);
+    HeapTuple tuple = nullptr;
+    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+      auto* e = reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple));
+      labels = Grow(labels, label_count, &capacity);
+      labels[label_count++] = {e->enumtypid, e->enumsortorder,
+                               pstrdup(NameStr(e->enumlabel))};
+    }
+    systable_endscan(scan);
+    table_close(pg_enum, AccessShareLock);
+  });
+  std::sort(labels, labels + label_count,
+            [](const RawLabel& a, const RawLabel& b) {
+              return a.type != b.type ? a.type < b.type : a.order < b.order;
+            });
+  std::vector<core::EnumType> enums;
+  for (int i = 0; i < label_count;) {
+    RawType type{labels[i].type, InvalidOid, nullptr};
+    PgTry([&]() noexcept {
+      HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type.oid));
+      if (HeapTupleIsValid(tuple)) {
+        auto* form = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple));
+        type.namespace_oid = form->typnamespace;
+        type.name = pstrdup(NameStr(form->typname));
+        ReleaseSysCache(tuple);
+      }
+    });
+    int end = i;
+    while (end < label_count && labels[end].type == type.oid) ++end;
+    if (type.name != nullptr &&
+        std::find(namespaces.begin(), namespaces.end(), type.namespace_oid) !=
+            namespaces.end()) {
+      core::EnumType e;
+      e.schema = schema_names.at(type.namespace_oid);
+      e.name = type.name;
+      for (int k = i; k < end; ++k) e.labels.emplace_back(labels[k].label);
+      enums.push_back(std::move(e));
+    }
+    i = end;
+  }
+  std::sort(enums.begin(), enums.end(),
+            [](const core::EnumType& a, const core::EnumType& b) {
+              return a.schema != b.schema ? a.schema < b.schema
+                                          : a.name < b.name;
+            });
+  schema->enums = std::move(enums);
+}
+
 }  // namespace
 
 std::vector<std::string> UserSchemas(SpiSession& spi) {
@@ -196,187 +753,156 @@ std::vector<std::string> UserSchemas(SpiSession& spi) {
 core::Schema ReadCatalog(SpiSession& spi,
                          const std::vector<std::string>& schemas) {
   core::Schema schema;
-  std::vector<QueryArg> args{{TEXTARRAYOID, TextArrayDatum(schemas), false}};
-  std::unordered_map<std::string, std::size_t> by_oid;
-  // Column names by relation and attribute number, for constraint keys.
-  std::unordered_map<std::string, std::unordered_map<int, std::string>>
-      attnames;
-  // The attnum of each column read, per table, to restore column order.
-  std::vector<std::vector<int>> column_numbers;
-
-  QueryResult columns = spi.Query(kColumns, args);
-  for (std::size_t r = 0; r < columns.rows(); ++r) {
-    std::string oid = columns.Text(r, 0);
-    auto [it, inserted] = by_oid.emplace(oid, schema.tables.size());
-    if (inserted) {
-      core::Table t;
-      t.schema = columns.Text(r, 1);
-      t.name = columns.Text(r, 2);
-      char kind = columns.Text(r, 3)[0];
-      t.kind = kind == 'p'   ? core::TableKind::kPartitionedTable
-               : kind == 'v' ? core::TableKind::kView
-               : kind == 'm' ? core::TableKind::kMaterializedView
-                             : core::TableKind::kTable;
-      t.partition_bound = columns.Text(r, 11);
-      t.partition_of = columns.Text(r, 12);
-      t.partition_key = columns.Text(r, 13);
-      schema.tables.push_back(std::move(t));
-    }
-    if (columns.Get(r, 4) == nullptr) continue;  // a relation without columns
-    int attnum = std::stoi(columns.Text(r, 14));
-    attnames[oid][attnum] = columns.Text(r, 4);
-    column_numbers.resize(schema.tables.size());
-    column_numbers[it->second].push_back(attnum);
-    core::Table& t = schema.tables[it->second];
-    core::Column c;
-    c.name = columns.Text(r, 4);
-    c.type = core::CanonicalType(columns.Text(r, 5));
-    c.not_null = columns.Bool(r, 6);
-    std::string identity = columns.Text(r, 8);
-    c.identity = identity == "a"   ? "always"
-                 : identity == "d" ? "by_default"
-                                   : "";
-    if (columns.Text(r, 9) == "s") {
-      c.generated = columns.Text(r, 7);
-    } else if (columns.Get(r, 7) != nullptr) {
-      c.default_expr = columns.Text(r, 7);
-    }
-    c.collation = columns.Text(r, 10);
-    t.columns.push_back(std::move(c));
+  std::vector<Oid> namespaces;
+  std::unordered_map<Oid, std::string> schema_names;
+  for (const auto& name : schemas) {
+    const char* text = name.c_str();
+    Oid oid = InvalidOid;
+    PgTry([&]() noexcept { oid = get_namespace_oid(text, true); });
+    if (oid == InvalidOid || schema_names.count(oid) != 0) continue;
+    namespaces.push_back(oid);
+    schema_names.emplace(oid, name);
+    schema.schemas.push_back(name);
   }
-
-  // Columns in attnum order.
-  for (std::size_t i = 0; i < column_numbers.size(); ++i) {
-    std::vector<int>& numbers = column_numbers[i];
-    std::vector<core::Column>& table_columns = schema.tables[i].columns;
-    std::vector<std::size_t> order(numbers.size());
-    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return numbers[a] < numbers[b];
-    });
-    std::vector<core::Column> sorted;
-    sorted.reserve(order.size());
-    for (std::size_t k : order) sorted.push_back(std::move(table_columns[k]));
-    table_columns = std::move(sorted);
-  }
-
-  QueryResult schemas_found = spi.Query(
-      "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY ($1) "
-      "ORDER BY 1",
-      args);
-  for (std::size_t r = 0; r < schemas_found.rows(); ++r) {
-    schema.schemas.push_back(schemas_found.Text(r, 0));
-  }
+  std::sort(schema.schemas.begin(), schema.schemas.end());
   schema.schemas_known = true;
+  std::sort(namespaces.begin(), namespaces.end());
 
-  QueryResult views = spi.Query(kViews, args);
-  for (std::size_t r = 0; r < views.rows(); ++r) {
-    auto it = by_oid.find(views.Text(r, 0));
-    if (it != by_oid.end())
-      schema.tables[it->second].view_definition = views.Text(r, 1);
-  }
+  Scratch scratch;
+  Relations raw = ReadRaw(namespaces, scratch);
+  std::unordered_map<Oid, const RawRelation*> raw_by_oid;
+  for (int i = 0; i < raw.count; ++i)
+    raw_by_oid.emplace(raw.items[i].oid, &raw.items[i]);
+  std::unordered_map<Oid, OtherRelation> others;
+  TypeNames types;
 
-  QueryResult constraints = spi.Query(kConstraints, args);
-  // Referenced tables whose columns were not read with the schemas.
-  std::vector<std::string> other_tables;
-  for (std::size_t r = 0; r < constraints.rows(); ++r) {
-    if (constraints.Get(r, 13) != nullptr && constraints.Text(r, 13) != "0" &&
-        attnames.count(constraints.Text(r, 13)) == 0) {
-      other_tables.push_back(constraints.Text(r, 13));
-    }
-  }
-  if (!other_tables.empty()) {
-    std::vector<QueryArg> oids{
-        {OIDARRAYOID, OidArrayDatum(other_tables), false}};
-    QueryResult other = spi.Query(kOtherColumns, oids);
-    for (std::size_t r = 0; r < other.rows(); ++r) {
-      attnames[other.Text(r, 0)][std::stoi(other.Text(r, 1))] =
-          other.Text(r, 2);
-    }
-  }
-  auto key_names = [&](const std::string& relid, const char* attnums) {
+  auto key_names = [](const RawRelation& r, const int16* keys, int count) {
     std::vector<std::string> names;
-    if (attnums == nullptr) return names;
-    const auto& table = attnames[relid];
-    std::size_t pos = 0;
-    std::string list(attnums);
-    while (pos < list.size()) {
-      std::size_t end = list.find(' ', pos);
-      if (end == std::string::npos) end = list.size();
-      int attnum = std::stoi(list.substr(pos, end - pos));
-      auto it = table.find(attnum);
-      names.push_back(it != table.end() ? it->second : std::to_string(attnum));
-      pos = end + 1;
+    for (int k = 0; k < count; ++k) {
+      const RawColumn* c = ColumnByNumber(&r, keys[k]);
+      names.push_back(c != nullptr ? std::string(c->name)
+                                   : std::to_string(keys[k]));
     }
     return names;
   };
-  for (std::size_t r = 0; r < constraints.rows(); ++r) {
-    std::string relid = constraints.Text(r, 0);
-    auto it = by_oid.find(relid);
-    if (it == by_oid.end()) continue;
-    core::Table& t = schema.tables[it->second];
-    std::string name = constraints.Text(r, 1);
-    char type = constraints.Text(r, 2)[0];
-    std::vector<std::string> keys = key_names(relid, constraints.Get(r, 5));
-    if (type == 'p') {
-      t.primary_key = core::KeyConstraint{name, keys};
-    } else if (type == 'u') {
-      t.uniques.push_back({name, keys});
-    } else if (type == 'c') {
-      t.checks.push_back({name, WithoutNotValid(constraints.Text(r, 3)),
-                          constraints.Bool(r, 4)});
-    } else if (type == 'f') {
-      core::ForeignKey fk;
-      fk.name = name;
-      fk.columns = keys;
-      fk.ref_schema = constraints.Text(r, 6);
-      fk.ref_table = constraints.Text(r, 7);
-      fk.ref_columns =
-          key_names(constraints.Text(r, 13), constraints.Get(r, 8));
-      fk.on_delete = Action(constraints.Get(r, 9));
-      fk.on_update = Action(constraints.Get(r, 10));
-      fk.deferrable = constraints.Bool(r, 11);
-      fk.initially_deferred = constraints.Bool(r, 12);
-      fk.validated = constraints.Bool(r, 4);
-      t.foreign_keys.push_back(std::move(fk));
+
+  schema.tables.reserve(static_cast<std::size_t>(raw.count));
+  for (int i = 0; i < raw.count; ++i) {
+    const RawRelation& r = raw.items[i];
+    core::Table t;
+    t.schema = schema_names.at(r.namespace_oid);
+    t.name = r.name;
+    t.kind = r.kind == RELKIND_PARTITIONED_TABLE
+                 ? core::TableKind::kPartitionedTable
+             : r.kind == RELKIND_VIEW    ? core::TableKind::kView
+             : r.kind == RELKIND_MATVIEW ? core::TableKind::kMaterializedView
+                                         : core::TableKind::kTable;
+    t.partition_bound = Str(r.partition_bound);
+    if (r.partition_parent != nullptr) {
+      t.partition_of =
+          Str(r.partition_parent_schema) + "." + r.partition_parent;
     }
+    t.partition_key = Str(r.partition_key);
+    t.view_definition = Str(r.view_definition);
+    t.columns.reserve(static_cast<std::size_t>(r.column_count));
+    for (int k = 0; k < r.column_count; ++k) {
+      const RawColumn& raw_column = r.columns[k];
+      core::Column c;
+      c.name = raw_column.name;
+      c.type = types.Get(raw_column.type_oid, raw_column.typmod);
+      c.not_null = raw_column.not_null;
+      c.identity = raw_column.identity == ATTRIBUTE_IDENTITY_ALWAYS ? "always"
+                   : raw_column.identity == ATTRIBUTE_IDENTITY_BY_DEFAULT
+                       ? "by_default"
+                       : "";
+      if (raw_column.generated == ATTRIBUTE_GENERATED_STORED) {
+        c.generated = Str(raw_column.default_expr);
+      } else if (raw_column.default_expr != nullptr) {
+        c.default_expr = std::string(raw_column.default_expr);
+      }
+      c.collation = Str(raw_column.collation);
+      t.columns.push_back(std::move(c));
+    }
+    for (int k = 0; k < r.constraint_count; ++k) {
+      const RawConstraint& con = r.constraints[k];
+      std::vector<std::string> keys = key_names(r, con.keys, con.key_count);
+      if (con.type == CONSTRAINT_PRIMARY) {
+        t.primary_key = core::KeyConstraint{con.name, keys};
+      } else if (con.type == CONSTRAINT_UNIQUE) {
+        t.uniques.push_back({con.name, keys});
+      } else if (con.type == CONSTRAINT_CHECK) {
+        t.checks.push_back(
+            {con.name, WithoutNotValid(Str(con.check)), con.validated});
+      } else if (con.type == CONSTRAINT_FOREIGN) {
+        core::ForeignKey fk;
+        fk.name = con.name;
+        fk.columns = std::move(keys);
+        auto ref = raw_by_oid.find(con.ref_relid);
+        if (ref != raw_by_oid.end()) {
+          fk.ref_schema = schema_names.at(ref->second->namespace_oid);
+          fk.ref_table = ref->second->name;
+          fk.ref_columns =
+              key_names(*ref->second, con.ref_keys, con.ref_key_count);
+        } else {
+          OtherRelation& other = others[con.ref_relid];
+          if (other.name.empty()) {
+            const char* ref_schema = nullptr;
+            const char* ref_name = nullptr;
+            Oid relid = con.ref_relid;
+            PgTry([&]() noexcept {
+              ref_name = get_rel_name(relid);
+              ref_schema = get_namespace_name(get_rel_namespace(relid));
+            });
+            other.schema = Str(ref_schema);
+            other.name = Str(ref_name);
+          }
+          fk.ref_schema = other.schema;
+          fk.ref_table = other.name;
+          for (int n = 0; n < con.ref_key_count; ++n) {
+            fk.ref_columns.push_back(
+                OtherColumn(con.ref_relid, con.ref_keys[n], &others));
+          }
+        }
+        fk.on_delete = Action(con.on_delete);
+        fk.on_update = Action(con.on_update);
+        fk.deferrable = con.deferrable;
+        fk.initially_deferred = con.deferred;
+        fk.validated = con.validated;
+        t.foreign_keys.push_back(std::move(fk));
+      }
+    }
+    for (int k = 0; k < r.index_count; ++k) {
+      const RawIndex& raw_index = r.indexes[k];
+      core::Index index;
+      index.name = raw_index.name;
+      index.unique = raw_index.unique;
+      index.method = raw_index.method;
+      index.keys.assign(raw_index.keys, raw_index.keys + raw_index.key_count);
+      index.include.assign(raw_index.include,
+                           raw_index.include + raw_index.include_count);
+      index.predicate = Str(raw_index.predicate);
+      t.indexes.push_back(std::move(index));
+    }
+    std::sort(t.indexes.begin(), t.indexes.end(),
+              [](const core::Index& a, const core::Index& b) {
+                return a.name < b.name;
+              });
+    for (int k = 0; k < r.sequence_count; ++k) {
+      const RawColumn* c = ColumnByNumber(&r, r.sequences[k].attnum);
+      if (c == nullptr) continue;
+      t.sequences.push_back({c->name, r.sequences[k].name});
+    }
+    schema.tables.push_back(std::move(t));
   }
 
-  QueryResult indexes = spi.Query(kIndexes, args);
-  for (std::size_t r = 0; r < indexes.rows(); ++r) {
-    auto it = by_oid.find(indexes.Text(r, 0));
-    if (it == by_oid.end()) continue;
-    core::Index index;
-    index.name = indexes.Text(r, 1);
-    index.unique = indexes.Bool(r, 2);
-    index.method = indexes.Text(r, 3);
-    index.keys = JsonStrings(indexes.Get(r, 4));
-    index.include = JsonStrings(indexes.Get(r, 5));
-    index.predicate = indexes.Text(r, 6);
-    schema.tables[it->second].indexes.push_back(std::move(index));
-  }
-
-  QueryResult sequences = spi.Query(kSequences, args);
-  for (std::size_t r = 0; r < sequences.rows(); ++r) {
-    auto it = by_oid.find(sequences.Text(r, 0));
-    if (it == by_oid.end()) continue;
-    schema.tables[it->second].sequences.push_back(
-        {sequences.Text(r, 1), sequences.Text(r, 2)});
-  }
-
-  QueryResult enums = spi.Query(kEnums, args);
-  for (std::size_t r = 0; r < enums.rows(); ++r) {
-    schema.enums.push_back(
-        {enums.Text(r, 0), enums.Text(r, 1), JsonStrings(enums.Get(r, 2))});
-  }
+  ReadEnums(namespaces, schema_names, &schema);
 
   std::vector<std::string> apps = KnownApps(spi, schema);
   for (auto& t : schema.tables) {
     t.app = core::DjangoApp(t.name, apps);
     if (t.app.empty()) t.app = t.schema;
   }
-  // Read in OID order (cheaper than sorting text); the manifest lists
-  // tables by schema and name.
+  // The manifest lists tables by schema and name.
   std::sort(schema.tables.begin(), schema.tables.end(),
             [](const core::Table& a, const core::Table& b) {
               return a.schema != b.schema ? a.schema < b.schema
