@@ -152,7 +152,9 @@ T* Grow(T* items, int count, int* capacity) {
                                           : repalloc(items, bytes));
 }
 
-const char* TextOf(Datum value) { return text_to_cstring(DatumGetTextPP(value)); }
+const char* TextOf(Datum value) {
+  return text_to_cstring(DatumGetTextPP(value));
+}
 
 bool Contains(const Oid* sorted, std::size_t count, Oid oid) {
   return std::binary_search(sorted, sorted + count, oid);
