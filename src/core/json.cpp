@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -134,13 +138,15 @@ class Parser {
     Fail(fmt::format("unexpected character '{}'", c));
   }
 
+  // Members and items collect on a stack shared by all levels; each object
+  // or array then takes its own, exactly sized, from the top.
   Json ParseObject(int depth) {
     ++pos_;  // {
-    Json object = Json::Object();
+    const std::size_t base = members_.size();
     SkipSpace();
     if (pos_ < text_.size() && text_[pos_] == '}') {
       ++pos_;
-      return object;
+      return Json::Object();
     }
     while (true) {
       SkipSpace();
@@ -150,7 +156,8 @@ class Parser {
       SkipSpace();
       if (pos_ >= text_.size() || text_[pos_] != ':') Fail("expected ':'");
       ++pos_;
-      object.Set(std::move(key), ParseValue(depth + 1));
+      Json value = ParseValue(depth + 1);
+      members_.emplace_back(std::move(key), std::move(value));
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -158,7 +165,10 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == '}') {
         ++pos_;
-        return object;
+        Json::Members members(std::make_move_iterator(members_.begin() + base),
+                              std::make_move_iterator(members_.end()));
+        members_.resize(base);
+        return Json::Object(std::move(members));
       }
       Fail("expected ',' or '}'");
     }
@@ -166,14 +176,15 @@ class Parser {
 
   Json ParseArray(int depth) {
     ++pos_;  // [
-    Json array = Json::Array();
+    const std::size_t base = items_.size();
     SkipSpace();
     if (pos_ < text_.size() && text_[pos_] == ']') {
       ++pos_;
-      return array;
+      return Json::Array();
     }
     while (true) {
-      array.Push(ParseValue(depth + 1));
+      Json value = ParseValue(depth + 1);
+      items_.push_back(std::move(value));
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -181,7 +192,10 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == ']') {
         ++pos_;
-        return array;
+        std::vector<Json> items(std::make_move_iterator(items_.begin() + base),
+                                std::make_move_iterator(items_.end()));
+        items_.resize(base);
+        return Json::Array(std::move(items));
       }
       Fail("expected ',' or ']'");
     }
@@ -250,6 +264,14 @@ class Parser {
     ++pos_;  // "
     std::string out;
     while (true) {
+      // Runs of plain characters are copied at once.
+      std::size_t run = pos_;
+      while (run < text_.size() && text_[run] != '"' && text_[run] != '\\' &&
+             static_cast<unsigned char>(text_[run]) >= 0x20) {
+        ++run;
+      }
+      out.append(text_.data() + pos_, run - pos_);
+      pos_ = run;
       if (pos_ >= text_.size()) Fail("unterminated string");
       char c = text_[pos_++];
       if (c == '"') return out;
@@ -308,6 +330,8 @@ class Parser {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  Json::Members members_;
+  std::vector<Json> items_;
 };
 
 void Write(std::string& out, const Json& value) {
@@ -354,6 +378,86 @@ void Write(std::string& out, const Json& value) {
 }  // namespace
 
 Json ParseJson(std::string_view text) { return Parser(text).ParseDocument(); }
+
+void JsonTokens::StringsMember(std::string_view key,
+                               const std::vector<std::string>& values) {
+  Key(key);
+  BeginArray();
+  for (const auto& v : values) String(v);
+  EndArray();
+}
+
+namespace {
+
+Json TokenValue(const std::vector<JsonToken>& tokens, std::size_t* next) {
+  const JsonToken& token = tokens.at((*next)++);
+  switch (token.kind) {
+    case JsonToken::Kind::kBeginObject: {
+      Json object = Json::Object();
+      while (tokens.at(*next).kind != JsonToken::Kind::kEndObject) {
+        std::string key(tokens.at((*next)++).text);
+        object.Set(std::move(key), TokenValue(tokens, next));
+      }
+      ++*next;
+      return object;
+    }
+    case JsonToken::Kind::kBeginArray: {
+      Json array = Json::Array();
+      while (tokens.at(*next).kind != JsonToken::Kind::kEndArray) {
+        array.Push(TokenValue(tokens, next));
+      }
+      ++*next;
+      return array;
+    }
+    case JsonToken::Kind::kString:
+      return Json::String(std::string(token.text));
+    case JsonToken::Kind::kBool:
+      return Json::Bool(token.boolean);
+    case JsonToken::Kind::kNumber:
+      return Json::Number(std::string(token.text));
+    case JsonToken::Kind::kNull:
+      return Json::Null();
+    default:
+      throw Error(ErrorCode::kInternal, "malformed JSON token stream", "", "");
+  }
+}
+
+}  // namespace
+
+Json TokensToJson(const JsonTokens& tokens) {
+  std::size_t next = 0;
+  return TokenValue(tokens.tokens(), &next);
+}
+
+void JsonToTokens(const Json& value, JsonTokens* out) {
+  switch (value.kind()) {
+    case Json::Kind::kObject:
+      out->BeginObject();
+      for (const auto& [key, member] : value.members()) {
+        out->Key(key);
+        JsonToTokens(member, out);
+      }
+      out->EndObject();
+      return;
+    case Json::Kind::kArray:
+      out->BeginArray();
+      for (const auto& item : value.items()) JsonToTokens(item, out);
+      out->EndArray();
+      return;
+    case Json::Kind::kString:
+      out->String(value.text());
+      return;
+    case Json::Kind::kNumber:
+      out->Number(value.text());
+      return;
+    case Json::Kind::kBool:
+      out->Bool(value.boolean());
+      return;
+    case Json::Kind::kNull:
+      out->Null();
+      return;
+  }
+}
 
 std::string ToJsonText(const Json& value) {
   std::string out;

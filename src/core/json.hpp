@@ -52,6 +52,69 @@ class Json {
 
 const char* KindName(Json::Kind kind);
 
+// A JSON value as a flat stream of tokens, for handing a large document over
+// without building a tree: the strings point into data that must outlive
+// the stream (the model it describes, or literals).
+struct JsonToken {
+  enum class Kind : unsigned char {
+    kBeginObject,
+    kEndObject,
+    kBeginArray,
+    kEndArray,
+    kKey,
+    kString,
+    kNumber,  // text: the number's JSON text
+    kBool,
+    kNull,
+  };
+  Kind kind;
+  bool boolean = false;
+  std::string_view text;
+};
+
+class JsonTokens {
+ public:
+  const std::vector<JsonToken>& tokens() const { return tokens_; }
+
+  void BeginObject() { Add(JsonToken::Kind::kBeginObject); }
+  void EndObject() { Add(JsonToken::Kind::kEndObject); }
+  void BeginArray() { Add(JsonToken::Kind::kBeginArray); }
+  void EndArray() { Add(JsonToken::Kind::kEndArray); }
+  void Key(std::string_view key) { Add(JsonToken::Kind::kKey, false, key); }
+  void String(std::string_view value) {
+    Add(JsonToken::Kind::kString, false, value);
+  }
+  void Bool(bool value) { Add(JsonToken::Kind::kBool, value); }
+  void Number(std::string_view text) {
+    Add(JsonToken::Kind::kNumber, false, text);
+  }
+  void Null() { Add(JsonToken::Kind::kNull); }
+  // "key": "value" / "key": true / "key": ["a", "b"]
+  void StringMember(std::string_view key, std::string_view value) {
+    Key(key);
+    String(value);
+  }
+  void BoolMember(std::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
+  void StringsMember(std::string_view key,
+                     const std::vector<std::string>& values);
+
+ private:
+  void Add(JsonToken::Kind kind, bool boolean = false,
+           std::string_view text = {}) {
+    tokens_.push_back({kind, boolean, text});
+  }
+  std::vector<JsonToken> tokens_;
+};
+
+// The tree the tokens describe (they must form one value).
+Json TokensToJson(const JsonTokens& tokens);
+
+// The tokens of a tree; their strings point into `value`.
+void JsonToTokens(const Json& value, JsonTokens* out);
+
 // Parses JSON text; throws Error(kInvalidTextRepresentation) with the byte
 // offset of the problem.
 Json ParseJson(std::string_view text);

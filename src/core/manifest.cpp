@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <initializer_list>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
@@ -24,7 +25,22 @@ KeyConstraint ReadKey(const Json& object, const Path& path) {
           Strings(object, "columns", path, true)};
 }
 
-Column ReadColumn(const Json& object, const Path& path) {
+// Canonical spellings of the type names a manifest uses, each worked out
+// once: a large manifest repeats a few dozen types many thousand times.
+class TypeSpellings {
+ public:
+  const std::string& Canonical(const std::string& type) {
+    auto it = canonical_.find(type);
+    if (it == canonical_.end())
+      it = canonical_.emplace(type, CanonicalType(type)).first;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> canonical_;
+};
+
+Column ReadColumn(const Json& object, const Path& path, TypeSpellings& types) {
   OnlyKeys(object, path,
            {"name", "type", "not_null", "default", "identity", "generated",
             "collation"});
@@ -32,7 +48,7 @@ Column ReadColumn(const Json& object, const Path& path) {
   c.name = RequiredString(object, "name", path);
   std::string type = RequiredString(object, "type", path);
   c.serial = IsSerialType(type);
-  c.type = CanonicalType(type);
+  c.type = types.Canonical(type);
   c.not_null = OptionalBool(object, "not_null", path, false) || c.serial;
   if (const Json* d = Optional(object, "default", Json::Kind::kString, path)) {
     c.default_expr = d->text();
@@ -60,7 +76,7 @@ std::string ReadAction(const Json& object, std::string_view key,
       "\"set default\"");
 }
 
-Table ReadTable(const Json& object, const Path& path) {
+Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
   OnlyKeys(object, path,
            {"schema", "name", "kind", "app", "columns", "primary_key", "unique",
             "checks", "foreign_keys", "indexes", "sequences", "view",
@@ -85,7 +101,7 @@ Table ReadTable(const Json& object, const Path& path) {
   Required(object, "columns", Json::Kind::kArray, path);
   std::unordered_map<std::string, std::size_t> seen;
   EachObject(object, "columns", path, [&](const Json& c, const Path& p) {
-    Column column = ReadColumn(c, p);
+    Column column = ReadColumn(c, p, types);
     auto [it, inserted] = seen.emplace(column.name, t.columns.size());
     if (!inserted) {
       Fail(p, fmt::format("duplicate column \"{}\" (also columns[{}])",
@@ -171,8 +187,9 @@ Schema ReadManifest(const Json& document) {
   Schema schema;
   Required(document, "tables", Json::Kind::kArray, root);
   std::unordered_map<std::string, std::size_t> seen;
+  TypeSpellings types;
   EachObject(document, "tables", root, [&](const Json& t, const Path& p) {
-    Table table = ReadTable(t, p);
+    Table table = ReadTable(t, p, types);
     std::string key = table.schema + "." + table.name;
     auto [it, inserted] = seen.emplace(key, schema.tables.size());
     if (!inserted) {
@@ -199,134 +216,150 @@ Schema ReadManifest(const Json& document) {
 
 namespace {
 
-Json StringArray(const std::vector<std::string>& values) {
-  Json array = Json::Array();
-  for (const auto& v : values) array.Push(Json::String(v));
-  return array;
+void KeyTokens(const KeyConstraint& key, JsonTokens* out) {
+  out->BeginObject();
+  out->StringMember("name", key.name);
+  out->StringsMember("columns", key.columns);
+  out->EndObject();
 }
 
-Json KeyJson(const KeyConstraint& key) {
-  Json k = Json::Object();
-  k.Set("name", Json::String(key.name));
-  k.Set("columns", StringArray(key.columns));
-  return k;
-}
-
-Json TableJson(const Table& t) {
-  Json table = Json::Object();
-  table.Set("schema", Json::String(t.schema));
-  table.Set("name", Json::String(t.name));
-  table.Set("kind", Json::String(std::string(TableKindName(t.kind))));
-  if (!t.app.empty()) table.Set("app", Json::String(t.app));
-  Json& columns = table.Set("columns", Json::Array());
+void TableTokens(const Table& t, JsonTokens* out) {
+  out->BeginObject();
+  out->StringMember("schema", t.schema);
+  out->StringMember("name", t.name);
+  out->StringMember("kind", TableKindName(t.kind));
+  if (!t.app.empty()) out->StringMember("app", t.app);
+  out->Key("columns");
+  out->BeginArray();
   for (const auto& c : t.columns) {
-    Json column = Json::Object();
-    column.Set("name", Json::String(c.name));
-    column.Set("type", Json::String(c.type));
-    column.Set("not_null", Json::Bool(c.not_null));
-    if (c.default_expr) column.Set("default", Json::String(*c.default_expr));
-    if (!c.identity.empty()) column.Set("identity", Json::String(c.identity));
-    if (!c.generated.empty())
-      column.Set("generated", Json::String(c.generated));
-    if (!c.collation.empty())
-      column.Set("collation", Json::String(c.collation));
-    columns.Push(std::move(column));
+    out->BeginObject();
+    out->StringMember("name", c.name);
+    out->StringMember("type", c.type);
+    out->BoolMember("not_null", c.not_null);
+    if (c.default_expr) out->StringMember("default", *c.default_expr);
+    if (!c.identity.empty()) out->StringMember("identity", c.identity);
+    if (!c.generated.empty()) out->StringMember("generated", c.generated);
+    if (!c.collation.empty()) out->StringMember("collation", c.collation);
+    out->EndObject();
   }
-  if (t.primary_key) table.Set("primary_key", KeyJson(*t.primary_key));
+  out->EndArray();
+  if (t.primary_key) {
+    out->Key("primary_key");
+    KeyTokens(*t.primary_key, out);
+  }
   if (!t.uniques.empty()) {
-    Json& uniques = table.Set("unique", Json::Array());
-    for (const auto& u : t.uniques) uniques.Push(KeyJson(u));
+    out->Key("unique");
+    out->BeginArray();
+    for (const auto& u : t.uniques) KeyTokens(u, out);
+    out->EndArray();
   }
   if (!t.checks.empty()) {
-    Json& checks = table.Set("checks", Json::Array());
+    out->Key("checks");
+    out->BeginArray();
     for (const auto& c : t.checks) {
-      Json check = Json::Object();
-      check.Set("name", Json::String(c.name));
-      check.Set("expression", Json::String(c.expression));
-      if (!c.validated) check.Set("validated", Json::Bool(false));
-      checks.Push(std::move(check));
+      out->BeginObject();
+      out->StringMember("name", c.name);
+      out->StringMember("expression", c.expression);
+      if (!c.validated) out->BoolMember("validated", false);
+      out->EndObject();
     }
+    out->EndArray();
   }
   if (!t.foreign_keys.empty()) {
-    Json& fks = table.Set("foreign_keys", Json::Array());
+    out->Key("foreign_keys");
+    out->BeginArray();
     for (const auto& f : t.foreign_keys) {
-      Json fk = Json::Object();
-      fk.Set("name", Json::String(f.name));
-      fk.Set("columns", StringArray(f.columns));
-      Json ref = Json::Object();
-      ref.Set("schema", Json::String(f.ref_schema));
-      ref.Set("table", Json::String(f.ref_table));
-      ref.Set("columns", StringArray(f.ref_columns));
-      fk.Set("references", std::move(ref));
-      fk.Set("on_delete", Json::String(f.on_delete));
-      fk.Set("on_update", Json::String(f.on_update));
-      if (f.deferrable) fk.Set("deferrable", Json::Bool(true));
-      if (f.initially_deferred) fk.Set("initially_deferred", Json::Bool(true));
-      if (!f.validated) fk.Set("validated", Json::Bool(false));
-      fks.Push(std::move(fk));
+      out->BeginObject();
+      out->StringMember("name", f.name);
+      out->StringsMember("columns", f.columns);
+      out->Key("references");
+      out->BeginObject();
+      out->StringMember("schema", f.ref_schema);
+      out->StringMember("table", f.ref_table);
+      out->StringsMember("columns", f.ref_columns);
+      out->EndObject();
+      out->StringMember("on_delete", f.on_delete);
+      out->StringMember("on_update", f.on_update);
+      if (f.deferrable) out->BoolMember("deferrable", true);
+      if (f.initially_deferred) out->BoolMember("initially_deferred", true);
+      if (!f.validated) out->BoolMember("validated", false);
+      out->EndObject();
     }
+    out->EndArray();
   }
   if (!t.indexes.empty()) {
-    Json& indexes = table.Set("indexes", Json::Array());
+    out->Key("indexes");
+    out->BeginArray();
     for (const auto& i : t.indexes) {
-      Json index = Json::Object();
-      index.Set("name", Json::String(i.name));
-      index.Set("keys", StringArray(i.keys));
-      if (i.unique) index.Set("unique", Json::Bool(true));
-      index.Set("method", Json::String(i.method));
-      if (!i.predicate.empty()) index.Set("where", Json::String(i.predicate));
-      if (!i.include.empty()) index.Set("include", StringArray(i.include));
-      indexes.Push(std::move(index));
+      out->BeginObject();
+      out->StringMember("name", i.name);
+      out->StringsMember("keys", i.keys);
+      if (i.unique) out->BoolMember("unique", true);
+      out->StringMember("method", i.method);
+      if (!i.predicate.empty()) out->StringMember("where", i.predicate);
+      if (!i.include.empty()) out->StringsMember("include", i.include);
+      out->EndObject();
     }
+    out->EndArray();
   }
   if (!t.sequences.empty()) {
-    Json& seqs = table.Set("sequences", Json::Array());
-    for (const auto& s : t.sequences) {
-      Json seq = Json::Object();
-      seq.Set("column", Json::String(s.column));
-      seq.Set("name", Json::String(s.name));
-      seqs.Push(std::move(seq));
+    out->Key("sequences");
+    out->BeginArray();
+    for (const auto& seq : t.sequences) {
+      out->BeginObject();
+      out->StringMember("column", seq.column);
+      out->StringMember("name", seq.name);
+      out->EndObject();
     }
+    out->EndArray();
   }
-  if (!t.view_definition.empty())
-    table.Set("view", Json::String(t.view_definition));
-  if (!t.partition_bound.empty()) {
-    table.Set("partition_bound", Json::String(t.partition_bound));
-  }
-  if (!t.partition_of.empty()) {
-    table.Set("partition_of", Json::String(t.partition_of));
-  }
-  if (!t.partition_key.empty()) {
-    table.Set("partition_key", Json::String(t.partition_key));
-  }
-  return table;
+  if (!t.view_definition.empty()) out->StringMember("view", t.view_definition);
+  if (!t.partition_bound.empty())
+    out->StringMember("partition_bound", t.partition_bound);
+  if (!t.partition_of.empty())
+    out->StringMember("partition_of", t.partition_of);
+  if (!t.partition_key.empty())
+    out->StringMember("partition_key", t.partition_key);
+  out->EndObject();
 }
 
 }  // namespace
 
-Json WriteManifest(const Schema& schema) {
-  Json document = Json::Object();
-  document.Set("format", Json::String(std::string(kManifestFormat)));
-  Json& tables = document.Set("tables", Json::Array());
-  for (const auto& t : schema.tables) tables.Push(TableJson(t));
-  Json& enums = document.Set("enums", Json::Array());
+void WriteManifest(const Schema& schema, JsonTokens* out) {
+  out->BeginObject();
+  out->StringMember("format", kManifestFormat);
+  out->Key("tables");
+  out->BeginArray();
+  for (const auto& t : schema.tables) TableTokens(t, out);
+  out->EndArray();
+  out->Key("enums");
+  out->BeginArray();
   for (const auto& e : schema.enums) {
-    Json en = Json::Object();
-    en.Set("schema", Json::String(e.schema));
-    en.Set("name", Json::String(e.name));
-    en.Set("labels", StringArray(e.labels));
-    enums.Push(std::move(en));
+    out->BeginObject();
+    out->StringMember("schema", e.schema);
+    out->StringMember("name", e.name);
+    out->StringsMember("labels", e.labels);
+    out->EndObject();
   }
-  Json& ignore = document.Set("ignore", Json::Array());
+  out->EndArray();
+  out->Key("ignore");
+  out->BeginArray();
   for (const auto& i : schema.ignore) {
-    Json pattern = Json::Object();
-    pattern.Set("pattern", Json::String(i.pattern));
-    pattern.Set("reason", Json::String(i.reason));
-    ignore.Push(std::move(pattern));
+    out->BeginObject();
+    out->StringMember("pattern", i.pattern);
+    out->StringMember("reason", i.reason);
+    out->EndObject();
   }
-  document.Set("join_tables", StringArray(schema.join_tables));
-  if (schema.names_matter) document.Set("names_matter", Json::Bool(true));
-  return document;
+  out->EndArray();
+  out->StringsMember("join_tables", schema.join_tables);
+  if (schema.names_matter) out->BoolMember("names_matter", true);
+  out->EndObject();
+}
+
+Json WriteManifest(const Schema& schema) {
+  JsonTokens tokens;
+  WriteManifest(schema, &tokens);
+  return TokensToJson(tokens);
 }
 
 }  // namespace schema_guard::core

@@ -13,5 +13,7 @@ inline constexpr std::string_view kManifestFormat = "schema_guard/1";
 
 Schema ReadManifest(const Json& document);
 Json WriteManifest(const Schema& schema);
+// The same as a token stream whose strings point into `schema`.
+void WriteManifest(const Schema& schema, JsonTokens* out);
 
 }  // namespace schema_guard::core

@@ -76,7 +76,8 @@ struct RawColumn {
   bool not_null;
   char identity;
   char generated;
-  const char* default_expr;  // nullptr: none
+  const char* default_node;  // pg_attrdef.adbin; nullptr: no default
+  bool default_has_var;      // a generation expression, refers to columns
   const char* collation;     // nullptr: the type's own
 };
 
@@ -284,7 +285,8 @@ void ReadColumns(const Catalogs* cat, RawRelation* r) {
     c->not_null = att->attnotnull;
     c->identity = att->attidentity;
     c->generated = att->attgenerated;
-    c->default_expr = nullptr;
+    c->default_node = nullptr;
+    c->default_has_var = false;
     c->collation = nullptr;
     if (att->attcollation != InvalidOid &&
         att->attcollation != get_typcollation(att->atttypid)) {
@@ -308,14 +310,8 @@ void ReadColumns(const Catalogs* cat, RawRelation* r) {
     Datum bin = heap_getattr(tuple, Anum_pg_attrdef_adbin,
                              RelationGetDescr(cat->attrdef), &is_null);
     if (is_null) continue;
-    text* node = DatumGetTextPP(bin);
-    // Generation expressions refer to columns and need the relation;
-    // defaults cannot, and print the same without it.
-    std::string_view tree(VARDATA_ANY(node), VARSIZE_ANY_EXHDR(node));
-    bool has_var = tree.find("{VAR ") != std::string_view::npos;
-    c->default_expr = TextOf(
-        DirectFunctionCall2(pg_get_expr, PointerGetDatum(node),
-                            ObjectIdGetDatum(has_var ? r->oid : InvalidOid)));
+    c->default_node = TextOf(bin);
+    c->default_has_var = strstr(c->default_node, "{VAR ") != nullptr;
   }
   systable_endscan(scan);
 }
@@ -566,6 +562,59 @@ std::vector<std::string> KnownApps(SpiSession& spi,
   return {};
 }
 
+// Default and generation expressions as pg_get_expr prints them. A default
+// cannot refer to a column, so it prints the same without the relation,
+// whose context would cost a relcache entry per table; and the same default
+// (0, now(), false) recurs across a schema, so each distinct expression tree
+// is printed once. Trees differ in their token locations only when they
+// were written at different places of a statement, which the text ignores.
+class Expressions {
+ public:
+  std::string Print(const RawColumn& column, Oid relid) {
+    if (column.default_has_var) return Deparse(column.default_node, relid);
+    std::string key = WithoutLocations(column.default_node);
+    auto it = printed_.find(key);
+    if (it == printed_.end()) {
+      it =
+          printed_
+              .emplace(std::move(key), Deparse(column.default_node, InvalidOid))
+              .first;
+    }
+    return it->second;
+  }
+
+ private:
+  static std::string Deparse(const char* node, Oid relid) {
+    const char* printed = nullptr;
+    PgTry([&]() noexcept {
+      printed = TextOf(DirectFunctionCall2(
+          pg_get_expr, PointerGetDatum(cstring_to_text(node)),
+          ObjectIdGetDatum(relid)));
+    });
+    return std::string(printed);
+  }
+
+  static std::string WithoutLocations(std::string_view node) {
+    constexpr std::string_view kLocation = ":location ";
+    std::string key;
+    key.reserve(node.size());
+    std::size_t from = 0;
+    while (true) {
+      std::size_t at = node.find(kLocation, from);
+      if (at == std::string_view::npos) break;
+      key.append(node, from, at - from);
+      std::size_t end = at + kLocation.size();
+      if (end < node.size() && node[end] == '-') ++end;
+      while (end < node.size() && node[end] >= '0' && node[end] <= '9') ++end;
+      from = end;
+    }
+    key.append(node, from, std::string_view::npos);
+    return key;
+  }
+
+  std::unordered_map<std::string, std::string> printed_;
+};
+
 // A scratch memory context for the raw data, deleted with the reader.
 class Scratch {
  public:
@@ -777,6 +826,7 @@ core::Schema ReadCatalog(SpiSession& spi,
     raw_by_oid.emplace(raw.items[i].oid, &raw.items[i]);
   std::unordered_map<Oid, OtherRelation> others;
   TypeNames types;
+  Expressions expressions;
 
   auto key_names = [](const RawRelation& r, const int16* keys, int count) {
     std::vector<std::string> names;
@@ -817,10 +867,13 @@ core::Schema ReadCatalog(SpiSession& spi,
                    : raw_column.identity == ATTRIBUTE_IDENTITY_BY_DEFAULT
                        ? "by_default"
                        : "";
-      if (raw_column.generated == ATTRIBUTE_GENERATED_STORED) {
-        c.generated = Str(raw_column.default_expr);
-      } else if (raw_column.default_expr != nullptr) {
-        c.default_expr = std::string(raw_column.default_expr);
+      if (raw_column.default_node != nullptr) {
+        std::string printed = expressions.Print(raw_column, r.oid);
+        if (raw_column.generated == ATTRIBUTE_GENERATED_STORED) {
+          c.generated = std::move(printed);
+        } else {
+          c.default_expr = std::move(printed);
+        }
       }
       c.collation = Str(raw_column.collation);
       t.columns.push_back(std::move(c));

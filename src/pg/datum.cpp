@@ -17,6 +17,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 #include "utils/tuplestore.h"
 }
 
@@ -76,6 +77,87 @@ Datum ToJsonb(const std::string& json) {
     result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str()));
   });
   return result;
+}
+
+// Deeper than any document schema_guard writes.
+constexpr int kMaxJsonbDepth = 64;
+
+Datum JsonTokensToJsonb(const core::JsonTokens& tokens) {
+  const core::JsonToken* token = tokens.tokens().data();
+  const core::JsonToken* end = token + tokens.tokens().size();
+  if (token == end || (token->kind != core::JsonToken::Kind::kBeginObject &&
+                       token->kind != core::JsonToken::Kind::kBeginArray)) {
+    throw core::Error(core::ErrorCode::kInternal,
+                      "a jsonb value must be an object or an array");
+  }
+  Datum result = 0;
+  PgTry([&]() noexcept {
+    JsonbParseState* state = nullptr;
+    JsonbValue* root = nullptr;
+    // Whether the enclosing container is an array, per nesting level.
+    bool in_array[kMaxJsonbDepth + 1];
+    int depth = 0;
+    for (; token != end; ++token) {
+      JsonbValue scalar;
+      JsonbIteratorToken role =
+          depth > 0 && in_array[depth] ? WJB_ELEM : WJB_VALUE;
+      switch (token->kind) {
+        case core::JsonToken::Kind::kBeginObject:
+        case core::JsonToken::Kind::kBeginArray: {
+          bool array = token->kind == core::JsonToken::Kind::kBeginArray;
+          if (depth == kMaxJsonbDepth) {
+            ereport(ERROR,
+                    (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                     errmsg("the document is nested too deeply for jsonb")));
+          }
+          in_array[++depth] = array;
+          pushJsonbValue(&state, array ? WJB_BEGIN_ARRAY : WJB_BEGIN_OBJECT,
+                         nullptr);
+          continue;
+        }
+        case core::JsonToken::Kind::kEndObject:
+        case core::JsonToken::Kind::kEndArray:
+          root = pushJsonbValue(
+              &state, in_array[depth--] ? WJB_END_ARRAY : WJB_END_OBJECT,
+              nullptr);
+          continue;
+        case core::JsonToken::Kind::kKey:
+          role = WJB_KEY;
+          scalar.type = jbvString;
+          break;
+        case core::JsonToken::Kind::kString:
+          scalar.type = jbvString;
+          break;
+        case core::JsonToken::Kind::kBool:
+          scalar.type = jbvBool;
+          scalar.val.boolean = token->boolean;
+          break;
+        case core::JsonToken::Kind::kNumber:
+          scalar.type = jbvNumeric;
+          scalar.val.numeric = DatumGetNumeric(DirectFunctionCall3(
+              numeric_in,
+              CStringGetDatum(pnstrdup(token->text.data(), token->text.size())),
+              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+          break;
+        case core::JsonToken::Kind::kNull:
+          scalar.type = jbvNull;
+          break;
+      }
+      if (scalar.type == jbvString) {
+        scalar.val.string.val = const_cast<char*>(token->text.data());
+        scalar.val.string.len = static_cast<int>(token->text.size());
+      }
+      pushJsonbValue(&state, role, &scalar);
+    }
+    result = PointerGetDatum(JsonbValueToJsonb(root));
+  });
+  return result;
+}
+
+Datum JsonToJsonb(const core::Json& value) {
+  core::JsonTokens tokens;
+  core::JsonToTokens(value, &tokens);
+  return JsonTokensToJsonb(tokens);
 }
 
 std::string JsonbText(Jsonb* value) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/finding.hpp"
+#include "core/json.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -37,6 +38,12 @@ text* ToText(std::string_view value);
 
 // A jsonb Datum parsed from JSON text by jsonb_in.
 Datum ToJsonb(const std::string& json);
+
+// A jsonb Datum built from a token stream (an object or an array) or a
+// JSON value without going through text: the same value jsonb_in would
+// make of its text.
+Datum JsonTokensToJsonb(const core::JsonTokens& tokens);
+Datum JsonToJsonb(const core::Json& value);
 
 // The JSON text of a jsonb value.
 std::string JsonbText(Jsonb* value);

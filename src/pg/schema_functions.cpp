@@ -250,8 +250,9 @@ extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
         fcinfo, 0, "schema names",
         "Pass the schema names to snapshot, or NULL for all user schemas.");
     schema_guard::core::Schema schema = sg::SnapshotSchema(schemas);
-    result = sg::ToJsonb(schema_guard::core::ToJsonText(
-        schema_guard::core::WriteManifest(schema)));
+    schema_guard::core::JsonTokens manifest;
+    schema_guard::core::WriteManifest(schema, &manifest);
+    result = sg::JsonTokensToJsonb(manifest);
   });
   PG_RETURN_DATUM(result);
 }
@@ -304,8 +305,7 @@ extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
   sg::Guarded([&] {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     sg::CheckRun run = sg::RunCheck(app, true);
-    result =
-        sg::ToJsonb(schema_guard::core::ToJsonText(sg::FindingsJson(run, app)));
+    result = sg::JsonToJsonb(sg::FindingsJson(run, app));
   });
   PG_RETURN_DATUM(result);
 }
