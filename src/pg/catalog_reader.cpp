@@ -41,9 +41,9 @@ extern "C" {
 }
 
 // The catalog is read with direct scans of the system catalogs, not with
-// SQL: one heap scan of pg_class for the relations of the schemas, then an
-// index scan per relation of pg_attribute, pg_attrdef, pg_constraint,
-// pg_index and pg_depend. Expressions are printed by the same functions the
+// SQL: one heap scan each of pg_class, pg_attribute, pg_attrdef,
+// pg_constraint, pg_index and pg_depend, whose rows are matched to the
+// relations read by OID. Expressions are printed by the same functions the
 // SQL spellings call (pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
 // pg_get_viewdef), so the text is exactly what those print. A default
 // expression, which cannot refer to a column, is printed without a
@@ -132,15 +132,16 @@ struct RawRelation {
   const char* partition_parent_schema;
   const char* partition_parent;
   const char* partition_key;
-};
-
-// The catalogs scanned per relation, opened once.
-struct Catalogs {
-  Relation attribute;
-  Relation attrdef;
-  Relation constraint;
-  Relation index;
-  Relation depend;
+  // Scan state: array capacities, whether any column has a default, the
+  // indexes that implement a primary key, unique or exclusion constraint.
+  int column_capacity;
+  int constraint_capacity;
+  int index_capacity;
+  int sequence_capacity;
+  bool has_defaults;
+  Oid* backing;
+  int backing_count;
+  int backing_capacity;
 };
 
 // A growable palloc'd array (current memory context).
@@ -262,21 +263,44 @@ const RawColumn* ColumnByNumber(const RawRelation* r, int16 attnum) {
   return nullptr;
 }
 
-void ReadColumns(const Catalogs* cat, RawRelation* r) {
-  ScanKeyData keys[2];
-  ScanKeyInit(&keys[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
-              F_OIDEQ, ObjectIdGetDatum(r->oid));
-  ScanKeyInit(&keys[1], Anum_pg_attribute_attnum, BTGreaterStrategyNumber,
-              F_INT2GT, Int16GetDatum(0));
-  SysScanDesc scan = systable_beginscan(
-      cat->attribute, AttributeRelidNumIndexId, true, nullptr, 2, keys);
-  int capacity = 0;
-  bool has_defaults = false;
+RawRelation* FindRelation(RawRelation* sorted, int count, Oid oid) {
+  int low = 0;
+  int high = count - 1;
+  while (low <= high) {
+    int mid = (low + high) / 2;
+    if (sorted[mid].oid == oid) return &sorted[mid];
+    if (sorted[mid].oid < oid) {
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return nullptr;
+}
+
+// Calls fn(tuple, descriptor) for every row of a system catalog: one heap
+// scan serves every relation read, which is cheaper than an index scan per
+// relation once there are more than a few hundred.
+template <typename Fn>
+void ScanCatalog(Oid catalog, Fn&& fn) {
+  Relation rel = table_open(catalog, AccessShareLock);
+  SysScanDesc scan =
+      systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   HeapTuple tuple = nullptr;
   while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    fn(tuple, RelationGetDescr(rel));
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+}
+
+void ScanColumns(RawRelation* rels, int count) {
+  ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
     auto* att = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
-    if (att->attisdropped) continue;
-    r->columns = Grow(r->columns, r->column_count, &capacity);
+    if (att->attnum <= 0 || att->attisdropped) return;
+    RawRelation* r = FindRelation(rels, count, att->attrelid);
+    if (r == nullptr) return;
+    r->columns = Grow(r->columns, r->column_count, &r->column_capacity);
     RawColumn* c = &r->columns[r->column_count++];
     c->attnum = att->attnum;
     c->name = pstrdup(NameStr(att->attname));
@@ -292,28 +316,29 @@ void ReadColumns(const Catalogs* cat, RawRelation* r) {
         att->attcollation != get_typcollation(att->atttypid)) {
       c->collation = get_collation_name(att->attcollation);
     }
-    has_defaults = has_defaults || att->atthasdef;
+    r->has_defaults = r->has_defaults || att->atthasdef;
+  });
+  for (int i = 0; i < count; ++i) {
+    std::sort(rels[i].columns, rels[i].columns + rels[i].column_count,
+              [](const RawColumn& a, const RawColumn& b) {
+                return a.attnum < b.attnum;
+              });
   }
-  systable_endscan(scan);
-  if (!has_defaults) return;
+}
 
-  ScanKeyData key;
-  ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(r->oid));
-  scan = systable_beginscan(cat->attrdef, AttrDefaultIndexId, true, nullptr, 1,
-                            &key);
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+void ScanDefaults(RawRelation* rels, int count) {
+  ScanCatalog(AttrDefaultRelationId, [&](HeapTuple tuple, TupleDesc desc) {
     auto* def = reinterpret_cast<Form_pg_attrdef>(GETSTRUCT(tuple));
+    RawRelation* r = FindRelation(rels, count, def->adrelid);
+    if (r == nullptr || !r->has_defaults) return;
     auto* c = const_cast<RawColumn*>(ColumnByNumber(r, def->adnum));
-    if (c == nullptr) continue;
+    if (c == nullptr) return;
     bool is_null = false;
-    Datum bin = heap_getattr(tuple, Anum_pg_attrdef_adbin,
-                             RelationGetDescr(cat->attrdef), &is_null);
-    if (is_null) continue;
+    Datum bin = heap_getattr(tuple, Anum_pg_attrdef_adbin, desc, &is_null);
+    if (is_null) return;
     c->default_node = TextOf(bin);
     c->default_has_var = strstr(c->default_node, "{VAR ") != nullptr;
-  }
-  systable_endscan(scan);
+  });
 }
 
 // A copy of an int2[] column: the tuple's memory goes with the scan.
@@ -325,34 +350,25 @@ void Int16Array(Datum array, const int16** values, int* count) {
   *values = copy;
 }
 
-// Constraints; the indexes that implement a primary key, unique or
-// exclusion constraint are returned in *backing.
-void ReadConstraints(const Catalogs* cat, RawRelation* r, Oid** backing,
-                     int* backing_count) {
-  ScanKeyData key;
-  ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(r->oid));
-  SysScanDesc scan = systable_beginscan(
-      cat->constraint, ConstraintRelidTypidNameIndexId, true, nullptr, 1, &key);
-  int capacity = 0;
-  int backing_capacity = 0;
-  TupleDesc desc = RelationGetDescr(cat->constraint);
-  HeapTuple tuple = nullptr;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+void ScanConstraints(RawRelation* rels, int count) {
+  ScanCatalog(ConstraintRelationId, [&](HeapTuple tuple, TupleDesc desc) {
     auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+    RawRelation* r = FindRelation(rels, count, con->conrelid);
+    if (r == nullptr) return;
     char type = con->contype;
     if ((type == CONSTRAINT_PRIMARY || type == CONSTRAINT_UNIQUE ||
          type == CONSTRAINT_EXCLUSION) &&
         con->conindid != InvalidOid) {
-      *backing = Grow(*backing, *backing_count, &backing_capacity);
-      (*backing)[(*backing_count)++] = con->conindid;
+      r->backing = Grow(r->backing, r->backing_count, &r->backing_capacity);
+      r->backing[r->backing_count++] = con->conindid;
     }
     if ((type != CONSTRAINT_PRIMARY && type != CONSTRAINT_UNIQUE &&
          type != CONSTRAINT_CHECK && type != CONSTRAINT_FOREIGN) ||
         con->conparentid != InvalidOid) {
-      continue;
+      return;
     }
-    r->constraints = Grow(r->constraints, r->constraint_count, &capacity);
+    r->constraints =
+        Grow(r->constraints, r->constraint_count, &r->constraint_capacity);
     RawConstraint* out = &r->constraints[r->constraint_count++];
     memset(out, 0, sizeof(RawConstraint));
     out->name = pstrdup(NameStr(con->conname));
@@ -376,8 +392,16 @@ void ReadConstraints(const Catalogs* cat, RawRelation* r, Oid** backing,
                                               ObjectIdGetDatum(con->oid),
                                               BoolGetDatum(true)));
     }
+  });
+  // In name order, as the catalog's (conrelid, contypid, conname) index
+  // lists them.
+  for (int i = 0; i < count; ++i) {
+    std::sort(rels[i].constraints,
+              rels[i].constraints + rels[i].constraint_count,
+              [](const RawConstraint& a, const RawConstraint& b) {
+                return strcmp(a.name, b.name) < 0;
+              });
   }
-  systable_endscan(scan);
 }
 
 const char* AccessMethodName(Oid am) {
@@ -401,27 +425,20 @@ const char* IndexColumn(const RawRelation* r, Oid index, int16 attnum,
                           Int32GetDatum(position), BoolGetDatum(true)));
 }
 
-void ReadIndexes(const Catalogs* cat, RawRelation* r, const Oid* backing,
-                 int backing_count) {
-  ScanKeyData key;
-  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(r->oid));
-  SysScanDesc scan = systable_beginscan(cat->index, IndexIndrelidIndexId, true,
-                                        nullptr, 1, &key);
-  int capacity = 0;
-  HeapTuple tuple = nullptr;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+// Indexes, but not those that implement a constraint (read first).
+void ScanIndexes(RawRelation* rels, int count) {
+  ScanCatalog(IndexRelationId, [&](HeapTuple tuple, TupleDesc desc) {
     auto* form = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-    bool backs_constraint = false;
-    for (int k = 0; k < backing_count && !backs_constraint; ++k) {
-      backs_constraint = backing[k] == form->indexrelid;
+    RawRelation* r = FindRelation(rels, count, form->indrelid);
+    if (r == nullptr || r->kind == RELKIND_VIEW) return;
+    for (int k = 0; k < r->backing_count; ++k) {
+      if (r->backing[k] == form->indexrelid) return;
     }
-    if (backs_constraint) continue;
     HeapTuple class_tuple =
         SearchSysCache1(RELOID, ObjectIdGetDatum(form->indexrelid));
-    if (!HeapTupleIsValid(class_tuple)) continue;
+    if (!HeapTupleIsValid(class_tuple)) return;
     auto* index_class = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
-    r->indexes = Grow(r->indexes, r->index_count, &capacity);
+    r->indexes = Grow(r->indexes, r->index_count, &r->index_capacity);
     RawIndex* out = &r->indexes[r->index_count++];
     memset(out, 0, sizeof(RawIndex));
     out->name = pstrdup(NameStr(index_class->relname));
@@ -438,59 +455,51 @@ void ReadIndexes(const Catalogs* cat, RawRelation* r, const Oid* backing,
           IndexColumn(r, form->indexrelid, form->indkey.values[k], k + 1);
     }
     bool is_null = false;
-    Datum predicate = heap_getattr(tuple, Anum_pg_index_indpred,
-                                   RelationGetDescr(cat->index), &is_null);
+    Datum predicate =
+        heap_getattr(tuple, Anum_pg_index_indpred, desc, &is_null);
     if (!is_null) {
       out->predicate = TextOf(DirectFunctionCall3(
           pg_get_expr_ext, predicate, ObjectIdGetDatum(form->indrelid),
           BoolGetDatum(true)));
     }
-  }
-  systable_endscan(scan);
+  });
 }
 
 // Sequences owned by a column through a serial default (identity sequences
 // depend on their column internally and are not listed).
-void ReadSequences(const Catalogs* cat, RawRelation* r) {
-  ScanKeyData keys[2];
-  ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
-              F_OIDEQ, ObjectIdGetDatum(RelationRelationId));
-  ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(r->oid));
-  SysScanDesc scan = systable_beginscan(cat->depend, DependReferenceIndexId,
-                                        true, nullptr, 2, keys);
-  int capacity = 0;
-  HeapTuple tuple = nullptr;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+void ScanSequences(RawRelation* rels, int count) {
+  ScanCatalog(DependRelationId, [&](HeapTuple tuple, TupleDesc) {
     auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
-    if (dep->classid != RelationRelationId || dep->deptype != DEPENDENCY_AUTO ||
-        dep->refobjsubid <= 0 ||
-        get_rel_relkind(dep->objid) != RELKIND_SEQUENCE) {
-      continue;
+    if (dep->classid != RelationRelationId ||
+        dep->refclassid != RelationRelationId ||
+        dep->deptype != DEPENDENCY_AUTO || dep->refobjsubid <= 0) {
+      return;
     }
+    RawRelation* r = FindRelation(rels, count, dep->refobjid);
+    if (r == nullptr || get_rel_relkind(dep->objid) != RELKIND_SEQUENCE) return;
     char* name = get_rel_name(dep->objid);
-    if (name == nullptr) continue;
-    r->sequences = Grow(r->sequences, r->sequence_count, &capacity);
+    if (name == nullptr) return;
+    r->sequences = Grow(r->sequences, r->sequence_count, &r->sequence_capacity);
     r->sequences[r->sequence_count].attnum =
         static_cast<int16>(dep->refobjsubid);
     r->sequences[r->sequence_count].name = name;
     ++r->sequence_count;
+  });
+  for (int i = 0; i < count; ++i) {
+    std::sort(rels[i].sequences, rels[i].sequences + rels[i].sequence_count,
+              [](const RawSequence& a, const RawSequence& b) {
+                return a.attnum < b.attnum;
+              });
   }
-  systable_endscan(scan);
 }
 
-void ReadRelationDetails(const Catalogs* cat, RawRelation* r) {
-  ReadColumns(cat, r);
+// What only some kinds of relation have: view definitions, partition keys
+// and parents.
+void ReadRelationExtras(RawRelation* r) {
   if (r->kind == RELKIND_VIEW || r->kind == RELKIND_MATVIEW) {
     r->view_definition = TextOf(DirectFunctionCall2(
         pg_get_viewdef_ext, ObjectIdGetDatum(r->oid), BoolGetDatum(true)));
   }
-  if (r->kind == RELKIND_VIEW) return;
-  Oid* backing = nullptr;
-  int backing_count = 0;
-  ReadConstraints(cat, r, &backing, &backing_count);
-  ReadIndexes(cat, r, backing, backing_count);
-  ReadSequences(cat, r);
   if (r->kind == RELKIND_PARTITIONED_TABLE) {
     r->partition_key = TextOf(
         DirectFunctionCall1(pg_get_partkeydef, ObjectIdGetDatum(r->oid)));
@@ -678,28 +687,20 @@ Relations ReadRaw(const std::vector<Oid>& namespaces, const Scratch& scratch) {
                   &rel.count);
     MemoryContextSwitchTo(caller);
   });
-  Catalogs catalogs{};
-  PgTry([&]() noexcept {
-    catalogs.attribute = table_open(AttributeRelationId, AccessShareLock);
-    catalogs.attrdef = table_open(AttrDefaultRelationId, AccessShareLock);
-    catalogs.constraint = table_open(ConstraintRelationId, AccessShareLock);
-    catalogs.index = table_open(IndexRelationId, AccessShareLock);
-    catalogs.depend = table_open(DependRelationId, AccessShareLock);
-  });
+  std::sort(
+      rel.items, rel.items + rel.count,
+      [](const RawRelation& a, const RawRelation& b) { return a.oid < b.oid; });
   RawRelation* items = rel.items;
-  for (int i = 0; i < rel.count; ++i) {
-    PgTry([&]() noexcept {
-      MemoryContext caller = MemoryContextSwitchTo(scratch.context());
-      ReadRelationDetails(&catalogs, &items[i]);
-      MemoryContextSwitchTo(caller);
-    });
-  }
+  const int count = rel.count;
   PgTry([&]() noexcept {
-    table_close(catalogs.depend, AccessShareLock);
-    table_close(catalogs.index, AccessShareLock);
-    table_close(catalogs.constraint, AccessShareLock);
-    table_close(catalogs.attrdef, AccessShareLock);
-    table_close(catalogs.attribute, AccessShareLock);
+    MemoryContext caller = MemoryContextSwitchTo(scratch.context());
+    ScanColumns(items, count);
+    ScanDefaults(items, count);
+    ScanConstraints(items, count);
+    ScanIndexes(items, count);
+    ScanSequences(items, count);
+    for (int i = 0; i < count; ++i) ReadRelationExtras(&items[i]);
+    MemoryContextSwitchTo(caller);
   });
   return rel;
 }
