@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <string>
@@ -165,8 +166,10 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == '}') {
         ++pos_;
-        Json::Members members(std::make_move_iterator(members_.begin() + base),
-                              std::make_move_iterator(members_.end()));
+        Json::Members members(
+            std::make_move_iterator(members_.begin() +
+                                    static_cast<std::ptrdiff_t>(base)),
+            std::make_move_iterator(members_.end()));
         members_.resize(base);
         return Json::Object(std::move(members));
       }
@@ -192,8 +195,10 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == ']') {
         ++pos_;
-        std::vector<Json> items(std::make_move_iterator(items_.begin() + base),
-                                std::make_move_iterator(items_.end()));
+        std::vector<Json> items(
+            std::make_move_iterator(items_.begin() +
+                                    static_cast<std::ptrdiff_t>(base)),
+            std::make_move_iterator(items_.end()));
         items_.resize(base);
         return Json::Array(std::move(items));
       }
