@@ -5,8 +5,8 @@
 
 Each sample's call stack (recorded with --call-graph dwarf) is put in the
 first category, in the order below, whose marker appears anywhere in it; so
-"SQL" is the executor under SPI_execute_with_args, not the copies of its
-result (SPI_getvalue), and "ReadCatalog" is the C++ work on the rows.  A
+"catalog scans" is the PostgreSQL side of the catalog read and
+"ReadCatalog" the C++ work on what it gathered.  A
 stack the unwinder cut short (deep executor stacks often are) matches no
 marker: it is counted apart, and is nearly always executor work.
 """
@@ -14,16 +14,18 @@ import collections
 import sys
 
 CATEGORIES = [
+    ("SPI_execute_with_args", "SQL: the expected manifest and ignore rules (SPI)"),
     ("SPI_getvalue", "SPI: result cells to C strings (SPI_getvalue)"),
-    ("SPI_execute_with_args", "SQL: catalog queries (SPI_execute_with_args)"),
+    ("Expressions", "default expressions printed (pg_get_expr, once each)"),
+    ("ReadRaw", "catalog scans, rows into plain structs (ReadRaw)"),
     ("ParseJson", "C++: ParseJson"),
     ("ReadManifest", "C++: ReadManifest (JSON -> model)"),
-    ("WriteManifest", "C++: WriteManifest (model -> JSON)"),
+    ("WriteManifest", "C++: WriteManifest (model -> tokens)"),
+    ("JsonTokensToJsonb", "jsonb built from the manifest tokens"),
     ("ToJsonText", "C++: ToJsonText (JSON -> text)"),
-    ("jsonb_in", "SQL: jsonb_in (manifest text -> jsonb)"),
     ("core::Diff", "C++: Diff"),
     ("EmitFindings", "C++: EmitFindings (tuplestore)"),
-    ("ReadCatalog", "C++: ReadCatalog (rows -> model, excl. SQL)"),
+    ("ReadCatalog", "C++: ReadCatalog (plain structs -> model)"),
     ("RunCheck", "C++: RunCheck, other (app naming, destructors)"),
     ("SnapshotSchema", "C++: SnapshotSchema, other"),
     ("schema_guard_", "schema_guard entry point, other"),
