@@ -1,5 +1,5 @@
-// Reads the live schema from the catalog into a core::Schema: a handful of
-// set-based catalog queries for the whole schema set, never one per table.
+// Reads the live schema from the catalog into a core::Schema: one scan of
+// each system catalog for the whole schema set, never one per table.
 #pragma once
 
 #include <string>
