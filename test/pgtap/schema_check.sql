@@ -3,8 +3,10 @@
 -- triggered (kind, object, severity, and the fix for most), an identical
 -- schema gives no finding, auto-generated names do not matter unless the
 -- manifest says so, hand-written type spellings are canonical, expected
--- orphans are info, bad manifests are refused with the JSON path, and the
--- offline fix script (run here, in this transaction) leaves no error behind.
+-- orphans are info, bad manifests are refused with the JSON path, the
+-- offline fix script (run here, in this transaction) leaves no error behind,
+-- and the direct catalog read prints what pg_get_expr and pg_get_indexdef
+-- print.
 -- The online fix script needs CREATE INDEX CONCURRENTLY outside a transaction
 -- block: see schema_roundtrip.sql.
 --
@@ -14,7 +16,7 @@
 BEGIN;
 SET client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';  -- partition bounds are printed in it
-SELECT plan(138);
+SELECT plan(144);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 
@@ -885,6 +887,68 @@ SELECT isnt_empty($$SELECT 1 FROM f_unseen WHERE object = 'sc_unseen.t.up'$$,
   'a generated column with another expression is a finding');
 SELECT isnt_empty($$SELECT 1 FROM f_unseen WHERE object = 'sc_unseen.t_2025'$$,
   'a detached partition (no partition bound) is a finding');
+
+------------------------------------------------------------------------
+-- The catalog is read directly: what it reads is what the SQL catalog
+-- functions print
+------------------------------------------------------------------------
+
+CREATE SCHEMA sc_read_other;
+CREATE TABLE sc_read_other.ref (a int, "B c" text, PRIMARY KEY (a, "B c"));
+CREATE SCHEMA sc_read;
+CREATE TABLE sc_read.t1 (id int DEFAULT 0, flag boolean DEFAULT false, at timestamptz DEFAULT now());
+CREATE TABLE sc_read.t2 (
+  note text DEFAULT 'x', id int DEFAULT 0, flag boolean DEFAULT false,
+  level numeric DEFAULT CASE WHEN random() > 0.5 THEN 1 ELSE 2 END,
+  "Odd ""name""" text, twice int GENERATED ALWAYS AS (id * 2) STORED,
+  ra int, rb text,
+  FOREIGN KEY (ra, rb) REFERENCES sc_read_other.ref (a, "B c")
+);
+ALTER TABLE sc_read.t2 DROP COLUMN note;
+CREATE INDEX t2_expr ON sc_read.t2 (lower("Odd ""name"""), id DESC) INCLUDE (flag) WHERE id > 0;
+CREATE TABLE sc_read.member (a int);
+ALTER EXTENSION plpgsql ADD TABLE sc_read.member;
+
+CREATE TEMP TABLE read_snapshot AS
+  SELECT t FROM jsonb_array_elements(schema_guard.snapshot(ARRAY['sc_read'])->'tables') t;
+SELECT set_eq(
+  $$SELECT t->>'name' AS tab, c->>'name' AS col,
+           coalesce(c->>'default', c->>'generated') AS expr
+    FROM read_snapshot, jsonb_array_elements(t->'columns') c$$,
+  $$SELECT cl.relname::text, a.attname::text, pg_get_expr(d.adbin, d.adrelid)
+    FROM pg_class cl
+    JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE cl.relnamespace = 'sc_read'::regnamespace AND cl.relkind IN ('r', 'p', 'v', 'm')
+      AND cl.relname <> 'member'$$,
+  'every column, default and generation expression is what pg_get_expr prints ' ||
+  '(repeated defaults, CASE, a dropped column, a quoted name)');
+SELECT set_eq(
+  $$SELECT i->>'name' AS idx, k.key, k.n FROM read_snapshot, jsonb_array_elements(t->'indexes') i,
+           jsonb_array_elements_text(i->'keys') WITH ORDINALITY k(key, n)
+    UNION ALL
+    SELECT i->>'name', k.key, k.n + jsonb_array_length(i->'keys')
+    FROM read_snapshot, jsonb_array_elements(t->'indexes') i,
+         jsonb_array_elements_text(i->'include') WITH ORDINALITY k(key, n)$$,
+  $$SELECT ic.relname::text, pg_get_indexdef(x.indexrelid, k, true), k::bigint
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid,
+         generate_series(1, x.indnatts) k
+    WHERE ic.relnamespace = 'sc_read'::regnamespace$$,
+  'index keys and INCLUDE columns are what pg_get_indexdef prints');
+SELECT is(
+  (SELECT t->'indexes'->0->>'where' FROM read_snapshot WHERE t->>'name' = 't2'),
+  (SELECT pg_get_expr(indpred, indrelid, true) FROM pg_index WHERE indexrelid = 'sc_read.t2_expr'::regclass),
+  'a partial index''s predicate is what pg_get_expr prints');
+SELECT is(
+  (SELECT t->'foreign_keys'->0->'references' FROM read_snapshot WHERE t->>'name' = 't2'),
+  '{"schema": "sc_read_other", "table": "ref", "columns": ["a", "B c"]}'::jsonb,
+  'a foreign key into a schema not read names its table and columns');
+SELECT is((SELECT count(*) FROM read_snapshot WHERE t->>'name' = 'member'), 0::bigint,
+  'a table that belongs to an extension is left out');
+ALTER EXTENSION plpgsql DROP TABLE sc_read.member;
+SELECT is((SELECT count(*) FROM jsonb_array_elements(schema_guard.snapshot(ARRAY['sc_read'])->'tables') t
+           WHERE t->>'name' = 'member'), 1::bigint,
+  'the same table is read once it no longer belongs to the extension');
 
 SELECT * FROM finish();
 ROLLBACK;
