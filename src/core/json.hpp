@@ -75,6 +75,7 @@ struct JsonToken {
 class JsonTokens {
  public:
   const std::vector<JsonToken>& tokens() const { return tokens_; }
+  void Reserve(std::size_t count) { tokens_.reserve(count); }
 
   void BeginObject() { Add(JsonToken::Kind::kBeginObject); }
   void EndObject() { Add(JsonToken::Kind::kEndObject); }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string_view>
+#include <vector>
 #include <initializer_list>
 #include <string>
 #include <unordered_map>
@@ -98,17 +101,25 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
          "expected \"table\", \"partitioned table\", \"view\" or "
          "\"materialized view\"");
   t.app = OptionalString(object, "app", path);
-  Required(object, "columns", Json::Kind::kArray, path);
-  std::unordered_map<std::string, std::size_t> seen;
+  const Json& columns = Required(object, "columns", Json::Kind::kArray, path);
+  t.columns.reserve(columns.items().size());
   EachObject(object, "columns", path, [&](const Json& c, const Path& p) {
-    Column column = ReadColumn(c, p, types);
-    auto [it, inserted] = seen.emplace(column.name, t.columns.size());
-    if (!inserted) {
-      Fail(p, fmt::format("duplicate column \"{}\" (also columns[{}])",
-                          column.name, it->second));
-    }
-    t.columns.push_back(std::move(column));
+    t.columns.push_back(ReadColumn(c, p, types));
   });
+  // Duplicate column names; tables are narrow, so sorting names beats a
+  // hash map per table.
+  std::vector<std::pair<std::string_view, std::size_t>> names;
+  names.reserve(t.columns.size());
+  for (std::size_t i = 0; i < t.columns.size(); ++i)
+    names.emplace_back(t.columns[i].name, i);
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (names[i].first == names[i - 1].first) {
+      Fail(path.Member("columns").Element(names[i].second),
+           fmt::format("duplicate column \"{}\" (also columns[{}])",
+                       names[i].first, names[i - 1].second));
+    }
+  }
   if (const Json* pk =
           Optional(object, "primary_key", Json::Kind::kObject, path)) {
     t.primary_key = ReadKey(*pk, path.Member("primary_key"));
@@ -326,6 +337,9 @@ void TableTokens(const Table& t, JsonTokens* out) {
 }  // namespace
 
 void WriteManifest(const Schema& schema, JsonTokens* out) {
+  std::size_t columns = 0;
+  for (const auto& t : schema.tables) columns += t.columns.size();
+  out->Reserve(schema.tables.size() * 40 + columns * 9);
   out->BeginObject();
   out->StringMember("format", kManifestFormat);
   out->Key("tables");
