@@ -1,8 +1,8 @@
 // The DDL audit's event triggers: ddl_command_end, sql_drop, table_rewrite.
 //
-// ddl_command_end writes one row per object the statement created or
+// ddl_command_end records each object the statement created or
 // altered, including the sub-objects of ALTER TABLE (columns, constraints)
-// and the constraints behind indexes; sql_drop one row per dropped object;
+// and the constraints behind indexes; sql_drop each dropped object;
 // table_rewrite only notes which tables were rewritten, so that the
 // ddl_command_end row of that table says rewrite = true.
 #include <optional>
@@ -292,7 +292,7 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
   object.object_type = CStringGetTextDatum(type);
   object.object_identity = CStringGetTextDatum(identity);
   object.rewrite = false;
-  WriteAuditRow(writer, &object);
+  AddAuditObject(writer, &object);
 }
 
 // GRANT and REVOKE are reported as one command without an object; write a
@@ -324,7 +324,7 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
     object.object_identity = CStringGetTextDatum(identity);
     object.in_extension = creating_extension;
     object.rewrite = false;
-    WriteAuditRow(writer, &object);
+    AddAuditObject(writer, &object);
   }
 }
 
@@ -394,7 +394,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
                     (TextEquals(object.command_tag, "ALTER SEQUENCE") ||
                      (TextEquals(object.command_tag, "ALTER TABLE") &&
                       classid == RelationRelationId && objsubid == 0));
-    if (!internal) WriteAuditRow(&writer, &object);
+    if (!internal) AddAuditObject(&writer, &object);
 
     if (command == nullptr) continue;
     if (command->type == SCT_AlterTable) {
@@ -450,7 +450,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
 #endif
     if (identity == nullptr) continue;
     object.object_identity = CStringGetTextDatum(identity);
-    WriteAuditRow(&writer, &object);
+    AddAuditObject(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
@@ -540,7 +540,7 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     object.object_identity = values[kDropObjectIdentity];
     object.in_extension = creating_extension;
     object.rewrite = false;
-    WriteAuditRow(&writer, &object);
+    AddAuditObject(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
