@@ -272,6 +272,15 @@ HistoryCreation FindHistoryCreation(Tuplestorestate* store,
   return result;
 }
 
+// A CREATE INDEX that is no constraint's (CREATE [UNIQUE] INDEX itself, not
+// the index of a PRIMARY KEY or UNIQUE constraint): no constraint to look up
+// in pg_depend.
+bool IsPlainIndexCommand(const CollectedCommand* command) {
+  return command->type == SCT_Simple && command->parsetree != nullptr &&
+         IsA(command->parsetree, IndexStmt) &&
+         !castNode(IndexStmt, command->parsetree)->isconstraint;
+}
+
 void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
                      const ObjectAddress* address) {
 #if PG_VERSION_NUM >= 140000
@@ -416,7 +425,8 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
       }
     } else if (classid == RelationRelationId && objsubid == 0 &&
                TextEquals(object.command_tag, "CREATE INDEX") &&
-               TextEquals(object.object_type, "index")) {
+               TextEquals(object.object_type, "index") &&
+               !IsPlainIndexCommand(command)) {
       // The primary key or unique constraint the index implements.
       Oid constraint = get_index_constraint(objid);
       if (OidIsValid(constraint)) {
