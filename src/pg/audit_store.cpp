@@ -1,5 +1,6 @@
 #include "pg/audit_store.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "core/statement.hpp"
@@ -23,6 +24,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
@@ -85,6 +87,29 @@ constexpr const char* kSchema = "schema_guard";
 bool internal_sql_running = false;
 int64 session_first_event_id = 0;
 int64 xact_first_event_id = 0;
+// The transaction's current block of event ids: [block_next, block_end).
+// A transaction takes ids a block at a time, not a block per statement.
+int64 block_next = 0;
+int64 block_end = 0;
+Oid block_sequence = InvalidOid;  // the sequence the block came from
+
+// The OIDs of the audit table and its id sequence, looked up once and
+// forgotten on any relcache invalidation of either (DROP EXTENSION, a
+// rename) or of everything.
+struct AuditRelations {
+  bool valid;
+  Oid relation;
+  Oid sequence;
+};
+AuditRelations audit_relations = {false, InvalidOid, InvalidOid};
+
+void OnRelcacheInvalidation(Datum /*arg*/, Oid relid) {
+  if (relid == InvalidOid || relid == audit_relations.relation ||
+      relid == audit_relations.sequence) {
+    audit_relations.valid = false;
+    block_next = block_end = 0;  // a re-created sequence starts anew
+  }
+}
 
 Oid AuditNamespace() { return get_namespace_oid(kSchema, true); }
 
@@ -146,11 +171,16 @@ bool AuditSuppressed() {
 namespace {
 
 bool OpenAuditTarget(AuditTarget* target) {
-  Oid nsp = AuditNamespace();
-  if (!OidIsValid(nsp)) return false;
-  Oid relid = get_relname_relid("ddl_capture", nsp);
-  Oid seqid = get_relname_relid("ddl_event_event_id_seq", nsp);
-  if (!OidIsValid(relid) || !OidIsValid(seqid)) return false;
+  if (!audit_relations.valid) {
+    Oid nsp = AuditNamespace();
+    if (!OidIsValid(nsp)) return false;
+    Oid relid = get_relname_relid("ddl_capture", nsp);
+    Oid seqid = get_relname_relid("ddl_event_event_id_seq", nsp);
+    if (!OidIsValid(relid) || !OidIsValid(seqid)) return false;
+    audit_relations = {true, relid, seqid};
+  }
+  Oid relid = audit_relations.relation;
+  Oid seqid = audit_relations.sequence;
   target->relation = table_open(relid, RowExclusiveLock);
   if (RelationGetDescr(target->relation)->natts != kAuditColumnCount) {
     elog(ERROR, "schema_guard.ddl_capture has %d columns, expected %d",
@@ -182,9 +212,18 @@ void PrepareEventContext(EventContext* context, const char* migration) {
   context->migration = migration == nullptr ? (Datum)0 : TextDatum(migration);
 }
 
-// The next block of event ids: the first one.
-int64 NextEventBlock(const AuditTarget* target) {
-  int64 first = nextval_internal(target->sequence, false);
+// Takes up to `wanted` consecutive event ids from the transaction's block
+// (taking a new block when it is used up): the first one, and in *granted
+// how many.
+int64 TakeEventIds(const AuditTarget* target, int wanted, int* granted) {
+  if (block_next >= block_end || block_sequence != target->sequence) {
+    block_next = nextval_internal(target->sequence, false);
+    block_end = block_next + kEventIdBlock;
+    block_sequence = target->sequence;
+  }
+  int64 first = block_next;
+  *granted = static_cast<int>(std::min<int64>(wanted, block_end - first));
+  block_next = first + *granted;
   if (session_first_event_id == 0) session_first_event_id = first;
   if (xact_first_event_id == 0) xact_first_event_id = first;
   return first;
@@ -302,24 +341,19 @@ void FinishAuditWriter(AuditWriter* writer) {
   if (!OpenAuditTarget(&target)) return;  // the extension is being dropped
   EventContext context;
   PrepareEventContext(&context, writer->migration_label);
-  // A row per run of objects that fit in one block of ids and share
-  // in_extension.
-  int64 next_id = 0;
-  int64 block_end = 0;
+  // A row per run of objects that share in_extension and fit in what is
+  // left of the block of ids.
   int done = 0;
   while (done < writer->count) {
-    if (next_id == block_end) {
-      next_id = NextEventBlock(&target);
-      block_end = next_id + kEventIdBlock;
-    }
     const AuditObject* run = &writer->objects[done];
-    int count = 1;
-    while (done + count < writer->count && next_id + count < block_end &&
-           run[count].in_extension == run[0].in_extension) {
-      ++count;
+    int wanted = 1;
+    while (done + wanted < writer->count &&
+           run[wanted].in_extension == run[0].in_extension) {
+      ++wanted;
     }
-    InsertCaptureRow(&target, &context, run, count, next_id);
-    next_id += count;
+    int count = 0;
+    int64 first_id = TakeEventIds(&target, wanted, &count);
+    InsertCaptureRow(&target, &context, run, count, first_id);
     done += count;
   }
   CloseAuditTarget(&target);
@@ -383,6 +417,14 @@ int64 SessionFirstEventId() { return session_first_event_id; }
 
 int64 TransactionFirstEventId() { return xact_first_event_id; }
 
-void ForgetTransactionEvents() { xact_first_event_id = 0; }
+void ForgetTransactionEvents() {
+  xact_first_event_id = 0;
+  block_next = 0;
+  block_end = 0;
+}
+
+void RegisterAuditStoreCallbacks() {
+  CacheRegisterRelcacheCallback(OnRelcacheInvalidation, (Datum)0);
+}
 
 }  // namespace schema_guard::pg

@@ -33,9 +33,10 @@ bool AuditSuppressed();
 // parts of the row computed only then, so a statement whose objects are all
 // ignored (temporary tables) never touches it.
 // Event ids are taken from the sequence a block at a time (it counts in
-// steps of kEventIdBlock): one sequence call per event, not per object. A
-// row's objects have consecutive ids, so a call with more objects than a
-// block holds writes a row per block.
+// steps of kEventIdBlock), and a transaction uses up its block before it
+// takes the next: one sequence call per 64 objects of a transaction, not one
+// per event. A row's objects have consecutive ids, so objects that do not
+// fit in what is left of a block go to a row of their own.
 inline constexpr int kEventIdBlock = 64;
 
 struct AuditWriter {
@@ -84,5 +85,8 @@ int64 TransactionFirstEventId();
 
 // Called at the end of every transaction.
 void ForgetTransactionEvents();
+
+// Called once from _PG_init.
+void RegisterAuditStoreCallbacks();
 
 }  // namespace schema_guard::pg

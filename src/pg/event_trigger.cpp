@@ -575,6 +575,7 @@ void InAuditContext(Fn fn) {
 void RegisterEventTriggerCallbacks() {
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
+  RegisterAuditStoreCallbacks();
 }
 
 }  // namespace schema_guard::pg
