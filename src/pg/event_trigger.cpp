@@ -48,6 +48,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_ddl_command_end);
@@ -281,15 +282,77 @@ bool IsPlainIndexCommand(const CollectedCommand* command) {
          !castNode(IndexStmt, command->parsetree)->isconstraint;
 }
 
-void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
-                     const ObjectAddress* address) {
-#if PG_VERSION_NUM >= 140000
-  char* type = getObjectTypeDescription(address, true);
-  char* identity = getObjectIdentity(address, true);
-#else
-  char* type = getObjectTypeDescription(address);
-  char* identity = getObjectIdentity(address);
+bool IsAddColumn(AlterTableType subtype) {
+#if PG_VERSION_NUM < 160000
+  if (subtype == AT_AddColumnRecurse) return true;
 #endif
+  return subtype == AT_AddColumn;
+}
+
+// The name of the column an ALTER TABLE ... ADD COLUMN sub-command added, or
+// null for another sub-command.
+const char* AddedColumnName(Node* parsetree) {
+  if (parsetree == nullptr || !IsA(parsetree, AlterTableCmd)) return nullptr;
+  auto* cmd = castNode(AlterTableCmd, parsetree);
+  if (!IsAddColumn(cmd->subtype) || cmd->def == nullptr ||
+      !IsA(cmd->def, ColumnDef)) {
+    return nullptr;
+  }
+  return castNode(ColumnDef, cmd->def)->colname;
+}
+
+// The type and identity of a column or constraint of the parent relation,
+// built from the parent's own (which the event trigger has already) as
+// getObjectTypeDescription() and getObjectIdentity() build them: "<parent
+// type> column" and "<parent>.<column>"; "table constraint" and
+// "<constraint> on <parent>". Saves looking up the relation, and for a new
+// column its attribute, again. False for any other object.
+bool ParentSubObject(const AuditObject* parent, Oid parent_id,
+                     const ObjectAddress* address, Node* parsetree, char** type,
+                     char** identity) {
+  if (address->classId == RelationRelationId &&
+      address->objectId == parent_id && address->objectSubId > 0) {
+    const char* column = AddedColumnName(parsetree);
+    if (column == nullptr) return false;
+    *type = psprintf("%s column", TextDatumGetCString(parent->object_type));
+    *identity = psprintf("%s.%s", TextDatumGetCString(parent->object_identity),
+                         quote_identifier(column));
+    return true;
+  }
+  if (address->classId == ConstraintRelationId) {
+    HeapTuple tuple =
+        SearchSysCache1(CONSTROID, ObjectIdGetDatum(address->objectId));
+    if (!HeapTupleIsValid(tuple)) return false;
+    auto* form = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+    bool on_parent = form->conrelid == parent_id;
+    if (on_parent) {
+      *type = pstrdup("table constraint");
+      *identity = psprintf("%s on %s", quote_identifier(NameStr(form->conname)),
+                           TextDatumGetCString(parent->object_identity));
+    }
+    ReleaseSysCache(tuple);
+    return on_parent;
+  }
+  return false;
+}
+
+// parent_id is the parent object's pg_class OID, or InvalidOid when it is
+// no relation; parsetree the sub-command, or null.
+void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
+                     Oid parent_id, const ObjectAddress* address,
+                     Node* parsetree) {
+  char* type = nullptr;
+  char* identity = nullptr;
+  if (!OidIsValid(parent_id) || !ParentSubObject(parent, parent_id, address,
+                                                 parsetree, &type, &identity)) {
+#if PG_VERSION_NUM >= 140000
+    type = getObjectTypeDescription(address, true);
+    identity = getObjectIdentity(address, true);
+#else
+    type = getObjectTypeDescription(address);
+    identity = getObjectIdentity(address);
+#endif
+  }
   if (type == nullptr || identity == nullptr) return;  // dropped meanwhile
   AuditObject object = *parent;
   if (IsTableSubObjectClass(address->classId)) {
@@ -421,7 +484,10 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
             IsDropColumn(castNode(AlterTableCmd, sub->parsetree)->subtype)) {
           continue;
         }
-        InsertSubObject(&writer, &object, address);
+        InsertSubObject(
+            &writer, &object,
+            classid == RelationRelationId && objsubid == 0 ? objid : InvalidOid,
+            address, sub->parsetree);
       }
     } else if (classid == RelationRelationId && objsubid == 0 &&
                TextEquals(object.command_tag, "CREATE INDEX") &&
@@ -432,7 +498,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
       if (OidIsValid(constraint)) {
         ObjectAddress address;
         ObjectAddressSet(address, ConstraintRelationId, constraint);
-        InsertSubObject(&writer, &object, &address);
+        InsertSubObject(&writer, &object, InvalidOid, &address, nullptr);
       }
     }
   }
