@@ -301,12 +301,26 @@ const char* AddedColumnName(Node* parsetree) {
   return castNode(ColumnDef, cmd->def)->colname;
 }
 
-// The type and identity of a column or constraint of the parent relation,
-// built from the parent's own (which the event trigger has already) as
-// getObjectTypeDescription() and getObjectIdentity() build them: "<parent
-// type> column" and "<parent>.<column>"; "table constraint" and
-// "<constraint> on <parent>". Saves looking up the relation, and for a new
-// column its attribute, again. False for any other object.
+// A relation's identity as getObjectIdentity() gives it ("schema.name",
+// quoted where needed), or null if it is gone.
+char* RelationIdentity(Oid relid) {
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tuple)) return nullptr;
+  auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+  char* identity = quote_qualified_identifier(
+      get_namespace_name_or_temp(form->relnamespace), NameStr(form->relname));
+  ReleaseSysCache(tuple);
+  return identity;
+}
+
+// The type and identity of a column the parent relation's ADD COLUMN added,
+// or of a table constraint, built as getObjectTypeDescription() and
+// getObjectIdentity() build them: "<parent type> column" and
+// "<parent>.<column>"; "table constraint" and "<constraint> on <table>",
+// with the parent's identity when the table is the parent (which the event
+// trigger has already). Saves looking up the relation again, for a new
+// column its attribute (a catalog scan), and for a constraint the opening
+// of pg_constraint. False for any other object.
 bool ParentSubObject(const AuditObject* parent, Oid parent_id,
                      const ObjectAddress* address, Node* parsetree, char** type,
                      char** identity) {
@@ -324,14 +338,19 @@ bool ParentSubObject(const AuditObject* parent, Oid parent_id,
         SearchSysCache1(CONSTROID, ObjectIdGetDatum(address->objectId));
     if (!HeapTupleIsValid(tuple)) return false;
     auto* form = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
-    bool on_parent = form->conrelid == parent_id;
-    if (on_parent) {
+    const char* table = nullptr;
+    if (OidIsValid(form->conrelid)) {
+      table = form->conrelid == parent_id
+                  ? TextDatumGetCString(parent->object_identity)
+                  : RelationIdentity(form->conrelid);
+    }
+    if (table != nullptr) {
       *type = pstrdup("table constraint");
-      *identity = psprintf("%s on %s", quote_identifier(NameStr(form->conname)),
-                           TextDatumGetCString(parent->object_identity));
+      *identity =
+          psprintf("%s on %s", quote_identifier(NameStr(form->conname)), table);
     }
     ReleaseSysCache(tuple);
-    return on_parent;
+    return table != nullptr;
   }
   return false;
 }
@@ -343,8 +362,8 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
                      Node* parsetree) {
   char* type = nullptr;
   char* identity = nullptr;
-  if (!OidIsValid(parent_id) || !ParentSubObject(parent, parent_id, address,
-                                                 parsetree, &type, &identity)) {
+  if (!ParentSubObject(parent, parent_id, address, parsetree, &type,
+                       &identity)) {
 #if PG_VERSION_NUM >= 140000
     type = getObjectTypeDescription(address, true);
     identity = getObjectIdentity(address, true);
