@@ -273,13 +273,16 @@ HistoryCreation FindHistoryCreation(Tuplestorestate* store,
   return result;
 }
 
-// A CREATE INDEX that is no constraint's (CREATE [UNIQUE] INDEX itself, not
-// the index of a PRIMARY KEY or UNIQUE constraint): no constraint to look up
-// in pg_depend.
-bool IsPlainIndexCommand(const CollectedCommand* command) {
+// A CREATE INDEX command (CREATE [UNIQUE] INDEX itself, or the index of a
+// PRIMARY KEY, UNIQUE or EXCLUDE constraint of CREATE TABLE).
+bool IsIndexStmt(const CollectedCommand* command) {
   return command->type == SCT_Simple && command->parsetree != nullptr &&
-         IsA(command->parsetree, IndexStmt) &&
-         !castNode(IndexStmt, command->parsetree)->isconstraint;
+         IsA(command->parsetree, IndexStmt);
+}
+
+// The index of a constraint: DefineIndex() created the constraint with it.
+bool IsConstraintIndex(const CollectedCommand* command) {
+  return castNode(IndexStmt, command->parsetree)->isconstraint;
 }
 
 bool IsAddColumn(AlterTableType subtype) {
@@ -353,6 +356,24 @@ bool ParentSubObject(const AuditObject* parent, Oid parent_id,
     return table != nullptr;
   }
   return false;
+}
+
+// The constraint a constraint index was created for: index_create() names
+// it after the index, on the index's table, so its type and identity are
+// "table constraint" and "<index name> on <table>" (as
+// getObjectIdentity() gives them), with no pg_depend scan to find it.
+void AddIndexConstraint(AuditWriter* writer, const AuditObject* index,
+                        Oid index_id) {
+  char* name = get_rel_name(index_id);
+  Oid table_id = IndexGetRelation(index_id, true);
+  char* table = OidIsValid(table_id) ? RelationIdentity(table_id) : nullptr;
+  if (name == nullptr || table == nullptr) return;  // dropped meanwhile
+  AuditObject object = *index;
+  object.object_type = CStringGetTextDatum("table constraint");
+  object.object_identity =
+      CStringGetTextDatum(psprintf("%s on %s", quote_identifier(name), table));
+  object.rewrite = false;
+  AddAuditObject(writer, &object);
 }
 
 // parent_id is the parent object's pg_class OID, or InvalidOid when it is
@@ -510,9 +531,14 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
       }
     } else if (classid == RelationRelationId && objsubid == 0 &&
                TextEquals(object.command_tag, "CREATE INDEX") &&
-               TextEquals(object.object_type, "index") &&
-               !IsPlainIndexCommand(command)) {
-      // The primary key or unique constraint the index implements.
+               TextEquals(object.object_type, "index")) {
+      // The primary key, unique or exclusion constraint the index
+      // implements.
+      if (IsIndexStmt(command)) {
+        if (IsConstraintIndex(command))
+          AddIndexConstraint(&writer, &object, objid);
+        continue;
+      }
       Oid constraint = get_index_constraint(objid);
       if (OidIsValid(constraint)) {
         ObjectAddress address;
