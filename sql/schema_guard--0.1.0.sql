@@ -115,6 +115,18 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event_event_id_seq', '');
 
 -- The event triggers.
+-- pg_event_trigger_ddl_commands() and pg_event_trigger_dropped_objects()
+-- (the same built-in functions) declared to return SETOF record: the event
+-- triggers call them with the built-ins' row type, built once per session,
+-- where a call of the built-ins themselves rebuilds it from pg_proc every
+-- time. Only callable inside event triggers, and only by superusers.
+CREATE FUNCTION @extschema@.event_trigger_ddl_commands() RETURNS SETOF record
+  LANGUAGE internal STABLE AS 'pg_event_trigger_ddl_commands';
+CREATE FUNCTION @extschema@.event_trigger_dropped_objects() RETURNS SETOF record
+  LANGUAGE internal STABLE AS 'pg_event_trigger_dropped_objects';
+REVOKE ALL ON FUNCTION @extschema@.event_trigger_ddl_commands(),
+                       @extschema@.event_trigger_dropped_objects() FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.ddl_command_end() RETURNS event_trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_ddl_command_end';
 CREATE FUNCTION @extschema@.sql_drop() RETURNS event_trigger

@@ -41,12 +41,16 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "miscadmin.h"
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -114,15 +118,74 @@ void RequireEventTrigger(FunctionCallInfo fcinfo) {
   }
 }
 
-// Calls a materializing set-returning function with no arguments.
-Tuplestorestate* CallMaterializedSrf(Oid fn_oid, ExprContext* econtext,
-                                     TupleDesc* desc) {
-  FmgrInfo flinfo;
-  fmgr_info(fn_oid, &flinfo);
+// A built-in event-trigger set-returning function, and schema_guard's
+// declaration of it as returning SETOF record. Called through the
+// declaration with the built-in's row type as the expected one (built once
+// per session from the built-in's pg_proc row), the function takes that row
+// type as it is; called as itself it rebuilds it from pg_proc on every call.
+struct EventTriggerSrf {
+  Oid builtin;
+  const char* declared_name;  // in schema schema_guard
+  Oid declared_oid;           // InvalidOid: not looked up (again) yet
+  FmgrInfo declared;          // of declared_oid (finding a LANGUAGE internal
+                      // function's code takes a search of all built-ins)
+  TupleDesc row_type;  // in TopMemoryContext; null until first use
+};
+
+EventTriggerSrf ddl_commands_srf = {F_PG_EVENT_TRIGGER_DDL_COMMANDS,
+                                    "event_trigger_ddl_commands",
+                                    InvalidOid,
+                                    {},
+                                    nullptr};
+EventTriggerSrf dropped_objects_srf = {F_PG_EVENT_TRIGGER_DROPPED_OBJECTS,
+                                       "event_trigger_dropped_objects",
+                                       InvalidOid,
+                                       {},
+                                       nullptr};
+
+void OnProcInvalidation(Datum /*arg*/, int /*cache_id*/, uint32 /*hash*/) {
+  ddl_commands_srf.declared_oid = InvalidOid;
+  dropped_objects_srf.declared_oid = InvalidOid;
+}
+
+// The function to call: the declaration if it is there (it is not while
+// the extension is being dropped), else the built-in (looked up in
+// *builtin).
+const FmgrInfo* SrfToCall(EventTriggerSrf* srf, FmgrInfo* builtin) {
+  if (srf->row_type == nullptr) {
+    TupleDesc desc = nullptr;
+    if (get_func_result_type(srf->builtin, nullptr, &desc) !=
+        TYPEFUNC_COMPOSITE) {
+      elog(ERROR, "function %u does not return a row type", srf->builtin);
+    }
+    MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+    srf->row_type = CreateTupleDescCopy(desc);
+    MemoryContextSwitchTo(caller);
+  }
+  if (!OidIsValid(srf->declared_oid)) {
+    List* name = list_make2(makeString(pstrdup("schema_guard")),
+                            makeString(pstrdup(srf->declared_name)));
+    Oid oid = LookupFuncName(name, 0, nullptr, true);
+    if (!OidIsValid(oid)) {
+      fmgr_info(srf->builtin, builtin);
+      return builtin;
+    }
+    fmgr_info_cxt(oid, &srf->declared, TopMemoryContext);
+    srf->declared_oid = oid;
+  }
+  return &srf->declared;
+}
+
+// Calls a materializing event-trigger set-returning function.
+Tuplestorestate* CallMaterializedSrf(EventTriggerSrf* srf,
+                                     ExprContext* econtext, TupleDesc* desc) {
+  FmgrInfo builtin;
+  FmgrInfo flinfo = *SrfToCall(srf, &builtin);
   ReturnSetInfo rsinfo;
   memset(&rsinfo, 0, sizeof(rsinfo));
   rsinfo.type = T_ReturnSetInfo;
   rsinfo.econtext = econtext;
+  rsinfo.expectedDesc = srf->row_type;
   rsinfo.allowedModes = SFRM_Materialize;
   rsinfo.returnMode = SFRM_ValuePerCall;
   LOCAL_FCINFO(fcinfo, 0);
@@ -444,7 +507,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
-      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DDL_COMMANDS, econtext, &desc);
+      CallMaterializedSrf(&ddl_commands_srf, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
   HistoryCreation creation = FindHistoryCreation(store, slot);
@@ -605,7 +668,7 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
-      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, econtext, &desc);
+      CallMaterializedSrf(&dropped_objects_srf, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
   AuditWriter writer;
   StartAuditWriter(&writer,
@@ -687,6 +750,7 @@ void RegisterEventTriggerCallbacks() {
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
   RegisterAuditStoreCallbacks();
+  CacheRegisterSyscacheCallback(PROCOID, OnProcInvalidation, (Datum)0);
 }
 
 }  // namespace schema_guard::pg

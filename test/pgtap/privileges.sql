@@ -4,7 +4,7 @@
 -- calls. Roles are created in this transaction and vanish with its rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(77);
+SELECT plan(80);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 
@@ -277,6 +277,17 @@ SELECT set_eq(
                                   'sg_priv_s.flyway_schema_history')$$,
   $$VALUES ('sg_plain_s.plain_hist')$$,
   'plain: watch_history_tables() does not attach the trigger to tables the role does not own');
+
+-- The event triggers' declarations of pg_event_trigger_ddl_commands() and
+-- pg_event_trigger_dropped_objects(): superusers only, event triggers only.
+SET ROLE sg_plain;
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_ddl_commands() AS t(classid oid)$$,
+  '42501', NULL, 'plain: event_trigger_ddl_commands() is not executable');
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_dropped_objects() AS t(classid oid)$$,
+  '42501', NULL, 'plain: event_trigger_dropped_objects() is not executable');
+RESET ROLE;
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_ddl_commands() AS t(classid oid)$$,
+  '39P03', NULL, 'event_trigger_ddl_commands() outside an event trigger is refused');
 
 -- The attribution SQL runs with the audit table owner's rights; the
 -- caller's search_path must not be able to slip an operator into it.
