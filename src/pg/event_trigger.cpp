@@ -45,6 +45,7 @@ extern "C" {
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -98,14 +99,35 @@ bool TakeRewrite(Oid relid) {
 
 void ForgetRewrites() { rewritten_count = 0; }
 
+// Whether this transaction holds the catalog locks of KeepCatalogLocks().
+bool catalog_locks_kept = false;
+
+// pg_event_trigger_ddl_commands() opens the catalog of each object it
+// reports (pg_class, mostly) with AccessShareLock and closes it again,
+// releasing the lock. Once a transaction holds more than 16 relation locks
+// (a migration that creates many tables in one transaction), each such
+// lock and unlock goes through the shared lock table. Holding the lock to
+// the end of the transaction, as the DDL itself holds its locks on the
+// catalogs it writes, makes those a local count. A rolled-back savepoint
+// releases them; they are taken again on the next call.
+void KeepCatalogLocks() {
+  if (catalog_locks_kept) return;
+  LockRelationOid(RelationRelationId, AccessShareLock);
+  catalog_locks_kept = true;
+}
+
 void OnXactEvent(XactEvent /*event*/, void* /*arg*/) {
   ForgetRewrites();
   ForgetTransactionEvents();
+  catalog_locks_kept = false;
 }
 
 void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
                     SubTransactionId /*parent*/, void* /*arg*/) {
-  if (event == SUBXACT_EVENT_ABORT_SUB) ForgetRewrites();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    ForgetRewrites();
+    catalog_locks_kept = false;
+  }
 }
 
 void RequireEventTrigger(FunctionCallInfo fcinfo) {
@@ -504,6 +526,7 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
 }
 
 void AuditDdlCommands(EventTriggerData* trigdata) {
+  KeepCatalogLocks();
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
