@@ -241,7 +241,7 @@ Datum TextArray(Datum* elems, bool* nulls, int count) {
 void InsertCaptureRow(const AuditTarget* target, const EventContext* context,
                       const AuditObject* objects, int count,
                       int64 first_event_id) {
-  Datum* tags = static_cast<Datum*>(palloc(4 * count * sizeof(Datum)));
+  Datum* tags = static_cast<Datum*>(palloc(sizeof(Datum) * 4 * count));
   Datum* types = tags + count;
   Datum* schemas = types + count;
   Datum* identities = schemas + count;
