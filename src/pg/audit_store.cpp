@@ -392,7 +392,7 @@ void LeaveOwnerContext(const OwnerContext* saved) {
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls) {
   OwnerContext saved;
-  EnterOwnerContext("ddl_event", &saved);
+  EnterOwnerContext("ddl_capture", &saved);
   bool saved_internal = internal_sql_running;
   internal_sql_running = true;
   PG_TRY();

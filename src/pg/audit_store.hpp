@@ -80,7 +80,7 @@ int64 SessionFirstEventId();
 
 // The first event_id this backend wrote in the current transaction, or 0:
 // a lower bound for the transaction's own events (found through the
-// primary key, so ddl_event needs no index on txid).
+// primary key, so ddl_capture needs no index on txid).
 int64 TransactionFirstEventId();
 
 // Called at the end of every transaction.
