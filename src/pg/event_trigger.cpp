@@ -145,29 +145,36 @@ void RequireEventTrigger(FunctionCallInfo fcinfo) {
 // declaration with the built-in's row type as the expected one (built once
 // per session from the built-in's pg_proc row), the function takes that row
 // type as it is; called as itself it rebuilds it from pg_proc on every call.
+// The declaration's FmgrInfo is kept: finding a LANGUAGE internal
+// function's code takes a search of all built-ins by name.
 struct EventTriggerSrf {
   Oid builtin;
   const char* declared_name;  // in schema schema_guard
   Oid declared_oid;           // InvalidOid: not looked up (again) yet
-  FmgrInfo declared;          // of declared_oid (finding a LANGUAGE internal
-                      // function's code takes a search of all built-ins)
-  TupleDesc row_type;  // in TopMemoryContext; null until first use
+  uint32 declared_hash;       // its pg_proc syscache hash value
+  FmgrInfo declared;          // of declared_oid
+  TupleDesc row_type;         // in TopMemoryContext; null until first use
 };
 
 EventTriggerSrf ddl_commands_srf = {F_PG_EVENT_TRIGGER_DDL_COMMANDS,
                                     "event_trigger_ddl_commands",
                                     InvalidOid,
+                                    0,
                                     {},
                                     nullptr};
 EventTriggerSrf dropped_objects_srf = {F_PG_EVENT_TRIGGER_DROPPED_OBJECTS,
                                        "event_trigger_dropped_objects",
                                        InvalidOid,
+                                       0,
                                        {},
                                        nullptr};
 
-void OnProcInvalidation(Datum /*arg*/, int /*cache_id*/, uint32 /*hash*/) {
-  ddl_commands_srf.declared_oid = InvalidOid;
-  dropped_objects_srf.declared_oid = InvalidOid;
+// Forgets a declaration when its pg_proc row changes (or all rows do), not
+// on every CREATE FUNCTION.
+void OnProcInvalidation(Datum /*arg*/, int /*cache_id*/, uint32 hash) {
+  for (EventTriggerSrf* srf : {&ddl_commands_srf, &dropped_objects_srf}) {
+    if (hash == 0 || hash == srf->declared_hash) srf->declared_oid = InvalidOid;
+  }
 }
 
 // The function to call: the declaration if it is there (it is not while
@@ -193,6 +200,7 @@ const FmgrInfo* SrfToCall(EventTriggerSrf* srf, FmgrInfo* builtin) {
       return builtin;
     }
     fmgr_info_cxt(oid, &srf->declared, TopMemoryContext);
+    srf->declared_hash = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(oid));
     srf->declared_oid = oid;
   }
   return &srf->declared;
