@@ -13,15 +13,22 @@ $$;
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
--- One row per object a DDL statement created, altered or dropped. Written by
--- the event triggers in the DDL's own transaction; append-only for everyone
--- but superusers (see prune_audit). Column order is relied upon by the
--- event triggers: upgrades must only append columns.
--- The event triggers take ids a block of 64 at a time (one sequence call
--- per event, not per row); ids increase but have gaps.
+-- The DDL audit is stored one row per event-trigger call (one statement's
+-- created and altered objects, or its dropped ones) with the objects as
+-- arrays: the statement, the session and the transaction are stored once,
+-- not once per object, and a statement costs one heap and one index insert.
+-- Written by the event triggers in the DDL's own transaction; append-only for
+-- everyone but superusers (see prune_audit). Read it through the view
+-- ddl_event below. Column order is relied upon by the event triggers:
+-- upgrades must only append columns.
+-- The objects of a row have the consecutive event ids first_event_id,
+-- first_event_id + 1, ...; the event triggers take ids a block of 64 at a
+-- time (one sequence call per event-trigger call), so ids increase but have
+-- gaps, and a call with more objects than a block holds takes several blocks
+-- and writes a row per block.
 CREATE SEQUENCE @extschema@.ddl_event_event_id_seq INCREMENT BY 64;
-CREATE TABLE @extschema@.ddl_event (
-  event_id          bigint      NOT NULL DEFAULT pg_catalog.nextval('@extschema@.ddl_event_event_id_seq'),
+CREATE TABLE @extschema@.ddl_capture (
+  first_event_id    bigint      NOT NULL,
   occurred_at       timestamptz NOT NULL,
   txid              xid8        NOT NULL,
   role_name         text        NOT NULL,
@@ -30,21 +37,43 @@ CREATE TABLE @extschema@.ddl_event (
   client_addr       inet,
   backend_pid       integer     NOT NULL,
   backend_start     timestamptz NOT NULL,
-  command_tag       text        NOT NULL,
-  object_type       text        NOT NULL,
-  schema_name       text,
-  object_identity   text        NOT NULL,
   statement         text,
   in_extension      boolean     NOT NULL,
-  rewrite           boolean     NOT NULL,
   migration         text,
-  CONSTRAINT ddl_event_pkey PRIMARY KEY (event_id)
+  -- One element per object, in event id order.
+  command_tags      text[]      NOT NULL,
+  object_types      text[]      NOT NULL,
+  schema_names      text[]      NOT NULL,
+  object_identities text[]      NOT NULL,
+  -- The positions (1-based) of the objects that are rewritten tables; NULL
+  -- when there are none.
+  rewritten         integer[],
+  CONSTRAINT ddl_capture_pkey PRIMARY KEY (first_event_id)
 );
-ALTER SEQUENCE @extschema@.ddl_event_event_id_seq OWNED BY @extschema@.ddl_event.event_id;
+ALTER SEQUENCE @extschema@.ddl_event_event_id_seq OWNED BY @extschema@.ddl_capture.first_event_id;
 -- No index on txid: a transaction's own events are found through the
 -- primary key from the first id it wrote (kept in the backend).
 
-COMMENT ON TABLE @extschema@.ddl_event IS
+COMMENT ON TABLE @extschema@.ddl_capture IS
+  'DDL audit storage: one row per event-trigger call, its objects as arrays; read it through schema_guard.ddl_event';
+
+-- One row per object a DDL statement created, altered or dropped.
+CREATE VIEW @extschema@.ddl_event AS
+  SELECT c.first_event_id + o.n - 1 AS event_id,
+         c.occurred_at, c.txid, c.role_name, c.current_role_name,
+         c.application_name, c.client_addr, c.backend_pid, c.backend_start,
+         o.command_tag, o.object_type, o.schema_name, o.object_identity,
+         c.statement, c.in_extension,
+         coalesce(o.n OPERATOR(pg_catalog.=) ANY (c.rewritten), false) AS rewrite,
+         c.migration
+  FROM @extschema@.ddl_capture c
+  CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.command_tags),
+                                pg_catalog.unnest(c.object_types),
+                                pg_catalog.unnest(c.schema_names),
+                                pg_catalog.unnest(c.object_identities))
+    WITH ORDINALITY AS o(command_tag, object_type, schema_name, object_identity, n);
+
+COMMENT ON VIEW @extschema@.ddl_event IS
   'DDL audit: one row per object a statement created, altered or dropped';
 COMMENT ON COLUMN @extschema@.ddl_event.migration IS
   'the migration that made the change (see README, "Migration attribution"); NULL is drift';
@@ -74,18 +103,30 @@ CREATE INDEX migration_event_migration_idx
 COMMENT ON TABLE @extschema@.migration_event IS
   'one row per migration recorded in a history table, with how many audited DDL events it was credited with';
 
-REVOKE ALL ON @extschema@.ddl_event, @extschema@.migration_event FROM PUBLIC;
+REVOKE ALL ON @extschema@.ddl_capture, @extschema@.ddl_event, @extschema@.migration_event FROM PUBLIC;
 REVOKE ALL ON SEQUENCE @extschema@.ddl_event_event_id_seq,
               @extschema@.migration_event_event_id_seq FROM PUBLIC;
-GRANT SELECT ON @extschema@.ddl_event, @extschema@.migration_event TO schema_guard_reader;
+GRANT SELECT ON @extschema@.ddl_capture, @extschema@.ddl_event, @extschema@.migration_event TO schema_guard_reader;
 
 -- pg_dump carries the audit.
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.ddl_event', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ddl_capture', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ddl_event_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event_event_id_seq', '');
 
 -- The event triggers.
+-- pg_event_trigger_ddl_commands() and pg_event_trigger_dropped_objects()
+-- (the same built-in functions) declared to return SETOF record: the event
+-- triggers call them with the built-ins' row type, built once per session,
+-- where a call of the built-ins themselves rebuilds it from pg_proc every
+-- time. Only callable inside event triggers, and only by superusers.
+CREATE FUNCTION @extschema@.event_trigger_ddl_commands() RETURNS SETOF record
+  LANGUAGE internal STABLE AS 'pg_event_trigger_ddl_commands';
+CREATE FUNCTION @extschema@.event_trigger_dropped_objects() RETURNS SETOF record
+  LANGUAGE internal STABLE AS 'pg_event_trigger_dropped_objects';
+REVOKE ALL ON FUNCTION @extschema@.event_trigger_ddl_commands(),
+                       @extschema@.event_trigger_dropped_objects() FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.ddl_command_end() RETURNS event_trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_ddl_command_end';
 CREATE FUNCTION @extschema@.sql_drop() RETURNS event_trigger
@@ -159,8 +200,10 @@ BEGIN
             DETAIL = 'Rows older than this interval are removed; it must not be negative.',
             HINT = 'Pass an interval such as ''90 days''.';
   END IF;
-  DELETE FROM @extschema@.ddl_event WHERE occurred_at < now() - older_than;
-  GET DIAGNOSTICS removed = ROW_COUNT;
+  WITH gone AS (
+    DELETE FROM @extschema@.ddl_capture WHERE occurred_at < now() - older_than
+    RETURNING pg_catalog.cardinality(object_identities) AS objects)
+  SELECT coalesce(sum(objects), 0) INTO removed FROM gone;
   DELETE FROM @extschema@.migration_event WHERE occurred_at < now() - older_than;
   RETURN removed;
 END

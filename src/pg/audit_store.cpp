@@ -1,5 +1,6 @@
 #include "pg/audit_store.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "core/statement.hpp"
@@ -11,17 +12,23 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 }
@@ -29,10 +36,10 @@ extern "C" {
 namespace schema_guard::pg {
 namespace {
 
-// Column numbers of schema_guard.ddl_event (see the install script; upgrade
-// scripts must keep this order).
+// Column numbers of schema_guard.ddl_capture (see the install script;
+// upgrade scripts must keep this order).
 enum AuditColumn {
-  kEventId,
+  kFirstEventId,
   kOccurredAt,
   kTxid,
   kRoleName,
@@ -41,15 +48,38 @@ enum AuditColumn {
   kClientAddr,
   kBackendPid,
   kBackendStart,
-  kCommandTag,
-  kObjectType,
-  kSchemaName,
-  kObjectIdentity,
   kStatement,
   kInExtension,
-  kRewrite,
   kMigration,
+  kCommandTags,
+  kObjectTypes,
+  kSchemaNames,
+  kObjectIdentities,
+  kRewritten,
   kAuditColumnCount
+};
+
+struct AuditTarget {
+  Relation relation;
+  CatalogIndexState indexes;
+  Oid sequence;
+};
+
+// What every object of one event-trigger call shares (palloc'd Datums).
+struct EventContext {
+  Datum occurred_at;
+  Datum txid;
+  Datum role_name;
+  Datum current_role_name;
+  Datum application_name;  // (Datum) 0 with application_name_null
+  bool application_name_null;
+  Datum client_addr;
+  bool client_addr_null;
+  Datum backend_start;
+  Datum statement;
+  bool statement_null;
+  Datum migration;
+  bool migration_null;
 };
 
 constexpr const char* kSchema = "schema_guard";
@@ -57,6 +87,29 @@ constexpr const char* kSchema = "schema_guard";
 bool internal_sql_running = false;
 int64 session_first_event_id = 0;
 int64 xact_first_event_id = 0;
+// The transaction's current block of event ids: [block_next, block_end).
+// A transaction takes ids a block at a time, not a block per statement.
+int64 block_next = 0;
+int64 block_end = 0;
+Oid block_sequence = InvalidOid;  // the sequence the block came from
+
+// The OIDs of the audit table and its id sequence, looked up once and
+// forgotten on any relcache invalidation of either (DROP EXTENSION, a
+// rename) or of everything.
+struct AuditRelations {
+  bool valid;
+  Oid relation;
+  Oid sequence;
+};
+AuditRelations audit_relations = {false, InvalidOid, InvalidOid};
+
+void OnRelcacheInvalidation(Datum /*arg*/, Oid relid) {
+  if (relid == InvalidOid || relid == audit_relations.relation ||
+      relid == audit_relations.sequence) {
+    audit_relations.valid = false;
+    block_next = block_end = 0;  // a re-created sequence starts anew
+  }
+}
 
 Oid AuditNamespace() { return get_namespace_oid(kSchema, true); }
 
@@ -118,14 +171,19 @@ bool AuditSuppressed() {
 namespace {
 
 bool OpenAuditTarget(AuditTarget* target) {
-  Oid nsp = AuditNamespace();
-  if (!OidIsValid(nsp)) return false;
-  Oid relid = get_relname_relid("ddl_event", nsp);
-  Oid seqid = get_relname_relid("ddl_event_event_id_seq", nsp);
-  if (!OidIsValid(relid) || !OidIsValid(seqid)) return false;
+  if (!audit_relations.valid) {
+    Oid nsp = AuditNamespace();
+    if (!OidIsValid(nsp)) return false;
+    Oid relid = get_relname_relid("ddl_capture", nsp);
+    Oid seqid = get_relname_relid("ddl_event_event_id_seq", nsp);
+    if (!OidIsValid(relid) || !OidIsValid(seqid)) return false;
+    audit_relations = {true, relid, seqid};
+  }
+  Oid relid = audit_relations.relation;
+  Oid seqid = audit_relations.sequence;
   target->relation = table_open(relid, RowExclusiveLock);
   if (RelationGetDescr(target->relation)->natts != kAuditColumnCount) {
-    elog(ERROR, "schema_guard.ddl_event has %d columns, expected %d",
+    elog(ERROR, "schema_guard.ddl_capture has %d columns, expected %d",
          RelationGetDescr(target->relation)->natts, kAuditColumnCount);
   }
   target->indexes = CatalogOpenIndexes(target->relation);
@@ -154,22 +212,60 @@ void PrepareEventContext(EventContext* context, const char* migration) {
   context->migration = migration == nullptr ? (Datum)0 : TextDatum(migration);
 }
 
-int64 NextEventId(AuditWriter* writer) {
-  if (writer->next_id == writer->block_end) {
-    writer->next_id = nextval_internal(writer->target.sequence, false);
-    writer->block_end = writer->next_id + kEventIdBlock;
+// Takes up to `wanted` consecutive event ids from the transaction's block
+// (taking a new block when it is used up): the first one, and in *granted
+// how many.
+int64 TakeEventIds(const AuditTarget* target, int wanted, int* granted) {
+  if (block_next >= block_end || block_sequence != target->sequence) {
+    block_next = nextval_internal(target->sequence, false);
+    block_end = block_next + kEventIdBlock;
+    block_sequence = target->sequence;
   }
-  int64 event_id = writer->next_id++;
-  if (session_first_event_id == 0) session_first_event_id = event_id;
-  if (xact_first_event_id == 0) xact_first_event_id = event_id;
-  return event_id;
+  int64 first = block_next;
+  *granted = static_cast<int>(std::min<int64>(wanted, block_end - first));
+  block_next = first + *granted;
+  if (session_first_event_id == 0) session_first_event_id = first;
+  if (xact_first_event_id == 0) xact_first_event_id = first;
+  return first;
 }
 
-void InsertAuditRow(AuditWriter* writer, const AuditObject* object) {
-  const EventContext* context = &writer->context;
+Datum TextArray(Datum* elems, bool* nulls, int count) {
+  int dims[1] = {count};
+  int lbs[1] = {1};
+  return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID,
+                                            -1, false, TYPALIGN_INT));
+}
+
+// Writes objects [first, first + count) of the writer as one row whose
+// event ids start at first_event_id.
+void InsertCaptureRow(const AuditTarget* target, const EventContext* context,
+                      const AuditObject* objects, int count,
+                      int64 first_event_id) {
+  Datum* tags = static_cast<Datum*>(palloc(sizeof(Datum) * 4 * count));
+  Datum* types = tags + count;
+  Datum* schemas = types + count;
+  Datum* identities = schemas + count;
+  bool* schema_nulls = static_cast<bool*>(palloc(count * sizeof(bool)));
+  Datum* rewritten = nullptr;
+  int rewritten_count = 0;
+  bool any_schema_null = false;
+  for (int i = 0; i < count; ++i) {
+    tags[i] = objects[i].command_tag;
+    types[i] = objects[i].object_type;
+    schemas[i] = objects[i].schema_name;
+    schema_nulls[i] = objects[i].schema_name_null;
+    any_schema_null |= objects[i].schema_name_null;
+    identities[i] = objects[i].object_identity;
+    if (objects[i].rewrite) {
+      if (rewritten == nullptr)
+        rewritten = static_cast<Datum*>(palloc(count * sizeof(Datum)));
+      rewritten[rewritten_count++] = Int32GetDatum(i + 1);
+    }
+  }
+
   Datum values[kAuditColumnCount];
   bool nulls[kAuditColumnCount] = {};
-  values[kEventId] = Int64GetDatum(NextEventId(writer));
+  values[kFirstEventId] = Int64GetDatum(first_event_id);
   values[kOccurredAt] = context->occurred_at;
   values[kTxid] = context->txid;
   values[kRoleName] = context->role_name;
@@ -180,22 +276,28 @@ void InsertAuditRow(AuditWriter* writer, const AuditObject* object) {
   nulls[kClientAddr] = context->client_addr_null;
   values[kBackendPid] = Int32GetDatum(MyProcPid);
   values[kBackendStart] = context->backend_start;
-  values[kCommandTag] = object->command_tag;
-  values[kObjectType] = object->object_type;
-  values[kSchemaName] = object->schema_name;
-  nulls[kSchemaName] = object->schema_name_null;
-  values[kObjectIdentity] = object->object_identity;
   values[kStatement] = context->statement;
   nulls[kStatement] = context->statement_null;
-  values[kInExtension] = BoolGetDatum(object->in_extension);
-  values[kRewrite] = BoolGetDatum(object->rewrite);
+  values[kInExtension] = BoolGetDatum(objects[0].in_extension);
   values[kMigration] = context->migration;
   nulls[kMigration] = context->migration_null;
+  values[kCommandTags] = TextArray(tags, nullptr, count);
+  values[kObjectTypes] = TextArray(types, nullptr, count);
+  values[kSchemaNames] =
+      TextArray(schemas, any_schema_null ? schema_nulls : nullptr, count);
+  values[kObjectIdentities] = TextArray(identities, nullptr, count);
+  if (rewritten == nullptr) {
+    nulls[kRewritten] = true;
+    values[kRewritten] = (Datum)0;
+  } else {
+    values[kRewritten] =
+        PointerGetDatum(construct_array(rewritten, rewritten_count, INT4OID,
+                                        sizeof(int32), true, TYPALIGN_INT));
+  }
 
   HeapTuple tuple =
-      heap_form_tuple(RelationGetDescr(writer->target.relation), values, nulls);
-  CatalogTupleInsertWithInfo(writer->target.relation, tuple,
-                             writer->target.indexes);
+      heap_form_tuple(RelationGetDescr(target->relation), values, nulls);
+  CatalogTupleInsertWithInfo(target->relation, tuple, target->indexes);
   heap_freetuple(tuple);
 }
 
@@ -203,28 +305,59 @@ void InsertAuditRow(AuditWriter* writer, const AuditObject* object) {
 
 void StartAuditWriter(AuditWriter* writer, const char* migration_label) {
   writer->migration_label = migration_label;
-  writer->started = false;
-  writer->unavailable = false;
+  writer->objects = nullptr;
+  writer->count = 0;
+  writer->capacity = 0;
 }
 
-void WriteAuditRow(AuditWriter* writer, const AuditObject* object) {
-  if (writer->unavailable) return;
-  if (!writer->started) {
-    if (!OpenAuditTarget(&writer->target)) {
-      writer->unavailable = true;
-      return;
-    }
-    PrepareEventContext(&writer->context, writer->migration_label);
-    writer->next_id = 0;
-    writer->block_end = 0;
-    writer->started = true;
+void AddAuditObject(AuditWriter* writer, const AuditObject* object) {
+  if (writer->count == writer->capacity) {
+    int capacity = writer->capacity == 0 ? 16 : writer->capacity * 2;
+    size_t size = capacity * sizeof(AuditObject);
+    writer->objects = static_cast<AuditObject*>(
+        writer->objects == nullptr ? palloc(size)
+                                   : repalloc(writer->objects, size));
+    writer->capacity = capacity;
   }
-  InsertAuditRow(writer, object);
+  // Arrays hold their elements untoasted with 4-byte headers: copy them so
+  // now, once.
+  AuditObject* copy = &writer->objects[writer->count++];
+  *copy = *object;
+  copy->command_tag =
+      PointerGetDatum(PG_DETOAST_DATUM_COPY(object->command_tag));
+  copy->object_type =
+      PointerGetDatum(PG_DETOAST_DATUM_COPY(object->object_type));
+  copy->schema_name =
+      object->schema_name_null
+          ? (Datum)0
+          : PointerGetDatum(PG_DETOAST_DATUM_COPY(object->schema_name));
+  copy->object_identity =
+      PointerGetDatum(PG_DETOAST_DATUM_COPY(object->object_identity));
 }
 
 void FinishAuditWriter(AuditWriter* writer) {
-  if (writer->started) CloseAuditTarget(&writer->target);
-  writer->started = false;
+  if (writer->count == 0) return;
+  AuditTarget target;
+  if (!OpenAuditTarget(&target)) return;  // the extension is being dropped
+  EventContext context;
+  PrepareEventContext(&context, writer->migration_label);
+  // A row per run of objects that share in_extension and fit in what is
+  // left of the block of ids.
+  int done = 0;
+  while (done < writer->count) {
+    const AuditObject* run = &writer->objects[done];
+    int wanted = 1;
+    while (done + wanted < writer->count &&
+           run[wanted].in_extension == run[0].in_extension) {
+      ++wanted;
+    }
+    int count = 0;
+    int64 first_id = TakeEventIds(&target, wanted, &count);
+    InsertCaptureRow(&target, &context, run, count, first_id);
+    done += count;
+  }
+  CloseAuditTarget(&target);
+  writer->count = 0;
 }
 
 void EnterOwnerContext(const char* relname, OwnerContext* saved) {
@@ -259,7 +392,7 @@ void LeaveOwnerContext(const OwnerContext* saved) {
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls) {
   OwnerContext saved;
-  EnterOwnerContext("ddl_event", &saved);
+  EnterOwnerContext("ddl_capture", &saved);
   bool saved_internal = internal_sql_running;
   internal_sql_running = true;
   PG_TRY();
@@ -284,6 +417,14 @@ int64 SessionFirstEventId() { return session_first_event_id; }
 
 int64 TransactionFirstEventId() { return xact_first_event_id; }
 
-void ForgetTransactionEvents() { xact_first_event_id = 0; }
+void ForgetTransactionEvents() {
+  xact_first_event_id = 0;
+  block_next = 0;
+  block_end = 0;
+}
+
+void RegisterAuditStoreCallbacks() {
+  CacheRegisterRelcacheCallback(OnRelcacheInvalidation, (Datum)0);
+}
 
 }  // namespace schema_guard::pg

@@ -1,41 +1,16 @@
-// Writing rows of schema_guard.ddl_event. The event triggers run as the role
-// that issued the DDL, which holds no privilege on the audit table, so rows
-// are written straight to the heap and its indexes (as PostgreSQL writes its
-// own catalogs) in the DDL's own transaction: the statement and its audit
-// rows commit or roll back together.
+// Writing the DDL audit (schema_guard.ddl_capture, read through the view
+// schema_guard.ddl_event). The event triggers run as the role that issued
+// the DDL, which holds no privilege on the audit table, so rows are written
+// straight to the heap and its index (as PostgreSQL writes its own catalogs)
+// in the DDL's own transaction: the statement and its audit rows commit or
+// roll back together.
 #pragma once
 
 extern "C" {
 #include "postgres.h"
-
-#include "catalog/indexing.h"
-#include "utils/rel.h"
 }
 
 namespace schema_guard::pg {
-
-struct AuditTarget {
-  Relation relation;
-  CatalogIndexState indexes;
-  Oid sequence;
-};
-
-// What every row of one event-trigger call shares (palloc'd Datums).
-struct EventContext {
-  Datum occurred_at;
-  Datum txid;
-  Datum role_name;
-  Datum current_role_name;
-  Datum application_name;  // (Datum) 0 with application_name_null
-  bool application_name_null;
-  Datum client_addr;
-  bool client_addr_null;
-  Datum backend_start;
-  Datum statement;
-  bool statement_null;
-  Datum migration;
-  bool migration_null;
-};
 
 struct AuditObject {
   Datum command_tag;  // text
@@ -52,25 +27,30 @@ struct AuditObject {
 // DDL).
 bool AuditSuppressed();
 
-// Writes the rows of one event-trigger call. The audit table is opened and
-// the shared parts of the row computed on the first row, so a statement
-// whose objects are all ignored (temporary tables) never touches it.
+// Collects the objects of one event-trigger call and writes them to
+// schema_guard.ddl_capture when the call ends: one row (one heap and one
+// index insert) for all of them. The audit table is opened and the shared
+// parts of the row computed only then, so a statement whose objects are all
+// ignored (temporary tables) never touches it.
 // Event ids are taken from the sequence a block at a time (it counts in
-// steps of kEventIdBlock): one sequence call per event, not per row.
+// steps of kEventIdBlock), and a transaction uses up its block before it
+// takes the next: one sequence call per 64 objects of a transaction, not one
+// per event. A row's objects have consecutive ids, so objects that do not
+// fit in what is left of a block go to a row of their own.
 inline constexpr int kEventIdBlock = 64;
 
 struct AuditWriter {
   const char* migration_label;  // may be null
-  bool started;
-  bool unavailable;  // the audit table is gone (the extension is being dropped)
-  AuditTarget target;
-  EventContext context;
-  int64 next_id;    // next event id of the current block
-  int64 block_end;  // first id past the current block
+  AuditObject* objects;         // copies, palloc'd in the caller's context
+  int count;
+  int capacity;
 };
 
 void StartAuditWriter(AuditWriter* writer, const char* migration_label);
-void WriteAuditRow(AuditWriter* writer, const AuditObject* object);
+// Adds one object; its Datums are copied, so they may point into a slot.
+void AddAuditObject(AuditWriter* writer, const AuditObject* object);
+// Writes the collected objects, if any. May elog(ERROR): a failing audit
+// write fails the DDL.
 void FinishAuditWriter(AuditWriter* writer);
 
 // The role, security context and GUC nest level saved by EnterOwnerContext.
@@ -100,10 +80,13 @@ int64 SessionFirstEventId();
 
 // The first event_id this backend wrote in the current transaction, or 0:
 // a lower bound for the transaction's own events (found through the
-// primary key, so ddl_event needs no index on txid).
+// primary key, so ddl_capture needs no index on txid).
 int64 TransactionFirstEventId();
 
 // Called at the end of every transaction.
 void ForgetTransactionEvents();
+
+// Called once from _PG_init.
+void RegisterAuditStoreCallbacks();
 
 }  // namespace schema_guard::pg

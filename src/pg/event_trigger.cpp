@@ -1,8 +1,8 @@
 // The DDL audit's event triggers: ddl_command_end, sql_drop, table_rewrite.
 //
-// ddl_command_end writes one row per object the statement created or
+// ddl_command_end records each object the statement created or
 // altered, including the sub-objects of ALTER TABLE (columns, constraints)
-// and the constraints behind indexes; sql_drop one row per dropped object;
+// and the constraints behind indexes; sql_drop each dropped object;
 // table_rewrite only notes which tables were rewritten, so that the
 // ddl_command_end row of that table says rewrite = true.
 #include <optional>
@@ -41,13 +41,19 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_ddl_command_end);
@@ -93,14 +99,35 @@ bool TakeRewrite(Oid relid) {
 
 void ForgetRewrites() { rewritten_count = 0; }
 
+// Whether this transaction holds the catalog locks of KeepCatalogLocks().
+bool catalog_locks_kept = false;
+
+// pg_event_trigger_ddl_commands() opens the catalog of each object it
+// reports (pg_class, mostly) with AccessShareLock and closes it again,
+// releasing the lock. Once a transaction holds more than 16 relation locks
+// (a migration that creates many tables in one transaction), each such
+// lock and unlock goes through the shared lock table. Holding the lock to
+// the end of the transaction, as the DDL itself holds its locks on the
+// catalogs it writes, makes those a local count. A rolled-back savepoint
+// releases them; they are taken again on the next call.
+void KeepCatalogLocks() {
+  if (catalog_locks_kept) return;
+  LockRelationOid(RelationRelationId, AccessShareLock);
+  catalog_locks_kept = true;
+}
+
 void OnXactEvent(XactEvent /*event*/, void* /*arg*/) {
   ForgetRewrites();
   ForgetTransactionEvents();
+  catalog_locks_kept = false;
 }
 
 void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
                     SubTransactionId /*parent*/, void* /*arg*/) {
-  if (event == SUBXACT_EVENT_ABORT_SUB) ForgetRewrites();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    ForgetRewrites();
+    catalog_locks_kept = false;
+  }
 }
 
 void RequireEventTrigger(FunctionCallInfo fcinfo) {
@@ -113,15 +140,82 @@ void RequireEventTrigger(FunctionCallInfo fcinfo) {
   }
 }
 
-// Calls a materializing set-returning function with no arguments.
-Tuplestorestate* CallMaterializedSrf(Oid fn_oid, ExprContext* econtext,
-                                     TupleDesc* desc) {
-  FmgrInfo flinfo;
-  fmgr_info(fn_oid, &flinfo);
+// A built-in event-trigger set-returning function, and schema_guard's
+// declaration of it as returning SETOF record. Called through the
+// declaration with the built-in's row type as the expected one (built once
+// per session from the built-in's pg_proc row), the function takes that row
+// type as it is; called as itself it rebuilds it from pg_proc on every call.
+// The declaration's FmgrInfo is kept: finding a LANGUAGE internal
+// function's code takes a search of all built-ins by name.
+struct EventTriggerSrf {
+  Oid builtin;
+  const char* declared_name;  // in schema schema_guard
+  Oid declared_oid;           // InvalidOid: not looked up (again) yet
+  uint32 declared_hash;       // its pg_proc syscache hash value
+  FmgrInfo declared;          // of declared_oid
+  TupleDesc row_type;         // in TopMemoryContext; null until first use
+};
+
+EventTriggerSrf ddl_commands_srf = {F_PG_EVENT_TRIGGER_DDL_COMMANDS,
+                                    "event_trigger_ddl_commands",
+                                    InvalidOid,
+                                    0,
+                                    {},
+                                    nullptr};
+EventTriggerSrf dropped_objects_srf = {F_PG_EVENT_TRIGGER_DROPPED_OBJECTS,
+                                       "event_trigger_dropped_objects",
+                                       InvalidOid,
+                                       0,
+                                       {},
+                                       nullptr};
+
+// Forgets a declaration when its pg_proc row changes (or all rows do), not
+// on every CREATE FUNCTION.
+void OnProcInvalidation(Datum /*arg*/, int /*cache_id*/, uint32 hash) {
+  for (EventTriggerSrf* srf : {&ddl_commands_srf, &dropped_objects_srf}) {
+    if (hash == 0 || hash == srf->declared_hash) srf->declared_oid = InvalidOid;
+  }
+}
+
+// The function to call: the declaration if it is there (it is not while
+// the extension is being dropped), else the built-in (looked up in
+// *builtin).
+const FmgrInfo* SrfToCall(EventTriggerSrf* srf, FmgrInfo* builtin) {
+  if (srf->row_type == nullptr) {
+    TupleDesc desc = nullptr;
+    if (get_func_result_type(srf->builtin, nullptr, &desc) !=
+        TYPEFUNC_COMPOSITE) {
+      elog(ERROR, "function %u does not return a row type", srf->builtin);
+    }
+    MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+    srf->row_type = CreateTupleDescCopy(desc);
+    MemoryContextSwitchTo(caller);
+  }
+  if (!OidIsValid(srf->declared_oid)) {
+    List* name = list_make2(makeString(pstrdup("schema_guard")),
+                            makeString(pstrdup(srf->declared_name)));
+    Oid oid = LookupFuncName(name, 0, nullptr, true);
+    if (!OidIsValid(oid)) {
+      fmgr_info(srf->builtin, builtin);
+      return builtin;
+    }
+    fmgr_info_cxt(oid, &srf->declared, TopMemoryContext);
+    srf->declared_hash = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(oid));
+    srf->declared_oid = oid;
+  }
+  return &srf->declared;
+}
+
+// Calls a materializing event-trigger set-returning function.
+Tuplestorestate* CallMaterializedSrf(EventTriggerSrf* srf,
+                                     ExprContext* econtext, TupleDesc* desc) {
+  FmgrInfo builtin;
+  FmgrInfo flinfo = *SrfToCall(srf, &builtin);
   ReturnSetInfo rsinfo;
   memset(&rsinfo, 0, sizeof(rsinfo));
   rsinfo.type = T_ReturnSetInfo;
   rsinfo.econtext = econtext;
+  rsinfo.expectedDesc = srf->row_type;
   rsinfo.allowedModes = SFRM_Materialize;
   rsinfo.returnMode = SFRM_ValuePerCall;
   LOCAL_FCINFO(fcinfo, 0);
@@ -272,15 +366,126 @@ HistoryCreation FindHistoryCreation(Tuplestorestate* store,
   return result;
 }
 
-void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
-                     const ObjectAddress* address) {
-#if PG_VERSION_NUM >= 140000
-  char* type = getObjectTypeDescription(address, true);
-  char* identity = getObjectIdentity(address, true);
-#else
-  char* type = getObjectTypeDescription(address);
-  char* identity = getObjectIdentity(address);
+// A CREATE INDEX command (CREATE [UNIQUE] INDEX itself, or the index of a
+// PRIMARY KEY, UNIQUE or EXCLUDE constraint of CREATE TABLE).
+bool IsIndexStmt(const CollectedCommand* command) {
+  return command->type == SCT_Simple && command->parsetree != nullptr &&
+         IsA(command->parsetree, IndexStmt);
+}
+
+// The index of a constraint: DefineIndex() created the constraint with it.
+bool IsConstraintIndex(const CollectedCommand* command) {
+  return castNode(IndexStmt, command->parsetree)->isconstraint;
+}
+
+bool IsAddColumn(AlterTableType subtype) {
+#if PG_VERSION_NUM < 160000
+  if (subtype == AT_AddColumnRecurse) return true;
 #endif
+  return subtype == AT_AddColumn;
+}
+
+// The name of the column an ALTER TABLE ... ADD COLUMN sub-command added, or
+// null for another sub-command.
+const char* AddedColumnName(Node* parsetree) {
+  if (parsetree == nullptr || !IsA(parsetree, AlterTableCmd)) return nullptr;
+  auto* cmd = castNode(AlterTableCmd, parsetree);
+  if (!IsAddColumn(cmd->subtype) || cmd->def == nullptr ||
+      !IsA(cmd->def, ColumnDef)) {
+    return nullptr;
+  }
+  return castNode(ColumnDef, cmd->def)->colname;
+}
+
+// A relation's identity as getObjectIdentity() gives it ("schema.name",
+// quoted where needed), or null if it is gone.
+char* RelationIdentity(Oid relid) {
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tuple)) return nullptr;
+  auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+  char* identity = quote_qualified_identifier(
+      get_namespace_name_or_temp(form->relnamespace), NameStr(form->relname));
+  ReleaseSysCache(tuple);
+  return identity;
+}
+
+// The type and identity of a column the parent relation's ADD COLUMN added,
+// or of a table constraint, built as getObjectTypeDescription() and
+// getObjectIdentity() build them: "<parent type> column" and
+// "<parent>.<column>"; "table constraint" and "<constraint> on <table>",
+// with the parent's identity when the table is the parent (which the event
+// trigger has already). Saves looking up the relation again, for a new
+// column its attribute (a catalog scan), and for a constraint the opening
+// of pg_constraint. False for any other object.
+bool ParentSubObject(const AuditObject* parent, Oid parent_id,
+                     const ObjectAddress* address, Node* parsetree, char** type,
+                     char** identity) {
+  if (address->classId == RelationRelationId &&
+      address->objectId == parent_id && address->objectSubId > 0) {
+    const char* column = AddedColumnName(parsetree);
+    if (column == nullptr) return false;
+    *type = psprintf("%s column", TextDatumGetCString(parent->object_type));
+    *identity = psprintf("%s.%s", TextDatumGetCString(parent->object_identity),
+                         quote_identifier(column));
+    return true;
+  }
+  if (address->classId == ConstraintRelationId) {
+    HeapTuple tuple =
+        SearchSysCache1(CONSTROID, ObjectIdGetDatum(address->objectId));
+    if (!HeapTupleIsValid(tuple)) return false;
+    auto* form = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+    const char* table = nullptr;
+    if (OidIsValid(form->conrelid)) {
+      table = form->conrelid == parent_id
+                  ? TextDatumGetCString(parent->object_identity)
+                  : RelationIdentity(form->conrelid);
+    }
+    if (table != nullptr) {
+      *type = pstrdup("table constraint");
+      *identity =
+          psprintf("%s on %s", quote_identifier(NameStr(form->conname)), table);
+    }
+    ReleaseSysCache(tuple);
+    return table != nullptr;
+  }
+  return false;
+}
+
+// The constraint a constraint index was created for: index_create() names
+// it after the index, on the index's table, so its type and identity are
+// "table constraint" and "<index name> on <table>" (as
+// getObjectIdentity() gives them), with no pg_depend scan to find it.
+void AddIndexConstraint(AuditWriter* writer, const AuditObject* index,
+                        Oid index_id) {
+  char* name = get_rel_name(index_id);
+  Oid table_id = IndexGetRelation(index_id, true);
+  char* table = OidIsValid(table_id) ? RelationIdentity(table_id) : nullptr;
+  if (name == nullptr || table == nullptr) return;  // dropped meanwhile
+  AuditObject object = *index;
+  object.object_type = CStringGetTextDatum("table constraint");
+  object.object_identity =
+      CStringGetTextDatum(psprintf("%s on %s", quote_identifier(name), table));
+  object.rewrite = false;
+  AddAuditObject(writer, &object);
+}
+
+// parent_id is the parent object's pg_class OID, or InvalidOid when it is
+// no relation; parsetree the sub-command, or null.
+void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
+                     Oid parent_id, const ObjectAddress* address,
+                     Node* parsetree) {
+  char* type = nullptr;
+  char* identity = nullptr;
+  if (!ParentSubObject(parent, parent_id, address, parsetree, &type,
+                       &identity)) {
+#if PG_VERSION_NUM >= 140000
+    type = getObjectTypeDescription(address, true);
+    identity = getObjectIdentity(address, true);
+#else
+    type = getObjectTypeDescription(address);
+    identity = getObjectIdentity(address);
+#endif
+  }
   if (type == nullptr || identity == nullptr) return;  // dropped meanwhile
   AuditObject object = *parent;
   if (IsTableSubObjectClass(address->classId)) {
@@ -292,7 +497,7 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
   object.object_type = CStringGetTextDatum(type);
   object.object_identity = CStringGetTextDatum(identity);
   object.rewrite = false;
-  WriteAuditRow(writer, &object);
+  AddAuditObject(writer, &object);
 }
 
 // GRANT and REVOKE are reported as one command without an object; write a
@@ -324,15 +529,16 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
     object.object_identity = CStringGetTextDatum(identity);
     object.in_extension = creating_extension;
     object.rewrite = false;
-    WriteAuditRow(writer, &object);
+    AddAuditObject(writer, &object);
   }
 }
 
 void AuditDdlCommands(EventTriggerData* trigdata) {
+  KeepCatalogLocks();
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
-      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DDL_COMMANDS, econtext, &desc);
+      CallMaterializedSrf(&ddl_commands_srf, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
   HistoryCreation creation = FindHistoryCreation(store, slot);
@@ -394,7 +600,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
                     (TextEquals(object.command_tag, "ALTER SEQUENCE") ||
                      (TextEquals(object.command_tag, "ALTER TABLE") &&
                       classid == RelationRelationId && objsubid == 0));
-    if (!internal) WriteAuditRow(&writer, &object);
+    if (!internal) AddAuditObject(&writer, &object);
 
     if (command == nullptr) continue;
     if (command->type == SCT_AlterTable) {
@@ -412,17 +618,26 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
             IsDropColumn(castNode(AlterTableCmd, sub->parsetree)->subtype)) {
           continue;
         }
-        InsertSubObject(&writer, &object, address);
+        InsertSubObject(
+            &writer, &object,
+            classid == RelationRelationId && objsubid == 0 ? objid : InvalidOid,
+            address, sub->parsetree);
       }
     } else if (classid == RelationRelationId && objsubid == 0 &&
                TextEquals(object.command_tag, "CREATE INDEX") &&
                TextEquals(object.object_type, "index")) {
-      // The primary key or unique constraint the index implements.
+      // The primary key, unique or exclusion constraint the index
+      // implements.
+      if (IsIndexStmt(command)) {
+        if (IsConstraintIndex(command))
+          AddIndexConstraint(&writer, &object, objid);
+        continue;
+      }
       Oid constraint = get_index_constraint(objid);
       if (OidIsValid(constraint)) {
         ObjectAddress address;
         ObjectAddressSet(address, ConstraintRelationId, constraint);
-        InsertSubObject(&writer, &object, &address);
+        InsertSubObject(&writer, &object, InvalidOid, &address, nullptr);
       }
     }
   }
@@ -450,7 +665,7 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
 #endif
     if (identity == nullptr) continue;
     object.object_identity = CStringGetTextDatum(identity);
-    WriteAuditRow(&writer, &object);
+    AddAuditObject(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
@@ -484,7 +699,7 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
   ExprContext* econtext = CreateStandaloneExprContext();
   TupleDesc desc;
   Tuplestorestate* store =
-      CallMaterializedSrf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, econtext, &desc);
+      CallMaterializedSrf(&dropped_objects_srf, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
   AuditWriter writer;
   StartAuditWriter(&writer,
@@ -540,7 +755,7 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
     object.object_identity = values[kDropObjectIdentity];
     object.in_extension = creating_extension;
     object.rewrite = false;
-    WriteAuditRow(&writer, &object);
+    AddAuditObject(&writer, &object);
   }
 
   ExecDropSingleTupleTableSlot(slot);
@@ -565,6 +780,8 @@ void InAuditContext(Fn fn) {
 void RegisterEventTriggerCallbacks() {
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
+  RegisterAuditStoreCallbacks();
+  CacheRegisterSyscacheCallback(PROCOID, OnProcInvalidation, (Datum)0);
 }
 
 }  // namespace schema_guard::pg

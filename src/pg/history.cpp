@@ -232,29 +232,34 @@ int WatchKnownTables() {
 // $2 backend_start, $3 txid, $4 label, $5 application_name, $6 the first
 // event id this backend wrote (0: none), $7 framework, $8 history table,
 // $9 operation, $10 session role, $11 the first event id this transaction
-// wrote (0: none).
+// wrote (0: none). It works on the rows of ddl_capture, whose objects share
+// their migration; ddl_events counts objects. A backend's ids increase and
+// the high-water mark is always the last id of one of its rows, so a row
+// lies wholly above it or not at all.
 constexpr const char* kAttribute = R"SQL(
 WITH prev AS (
   SELECT coalesce(max(m.high_water), 0) AS hw
   FROM schema_guard.migration_event m
   WHERE m.backend_pid = $1 AND m.backend_start = $2),
 attributed AS (
-  UPDATE schema_guard.ddl_event e SET migration = $4
+  UPDATE schema_guard.ddl_capture e SET migration = $4
   WHERE e.migration IS NULL
-    AND (($11 > 0 AND e.event_id >= $11 AND e.txid = $3)
-         OR ($6 > 0 AND e.event_id >= $6
-             AND e.event_id > (SELECT hw FROM prev)
+    AND (($11 > 0 AND e.first_event_id >= $11 AND e.txid = $3)
+         OR ($6 > 0 AND e.first_event_id >= $6
+             AND e.first_event_id > (SELECT hw FROM prev)
              AND e.backend_pid = $1 AND e.backend_start = $2
              AND e.application_name IS NOT DISTINCT FROM $5))
-  RETURNING e.event_id)
+  RETURNING pg_catalog.cardinality(e.object_identities) AS objects)
 INSERT INTO schema_guard.migration_event
   (occurred_at, txid, backend_pid, backend_start, role_name, application_name,
    framework, history_table, operation, migration, ddl_events, high_water)
 SELECT pg_catalog.clock_timestamp(), $3, $1, $2, $10, $5, $7, $8, $9, $4,
-       (SELECT count(*) FROM attributed),
+       (SELECT coalesce(sum(a.objects), 0) FROM attributed a),
        greatest((SELECT hw FROM prev),
-                coalesce((SELECT max(e.event_id) FROM schema_guard.ddl_event e
-                          WHERE $6 > 0 AND e.event_id >= $6
+                coalesce((SELECT max(e.first_event_id
+                                     + pg_catalog.cardinality(e.object_identities) - 1)
+                          FROM schema_guard.ddl_capture e
+                          WHERE $6 > 0 AND e.first_event_id >= $6
                             AND e.backend_pid = $1 AND e.backend_start = $2), 0))
 )SQL";
 

@@ -4,7 +4,7 @@
 -- calls. Roles are created in this transaction and vanish with its rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(66);
+SELECT plan(80);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 
@@ -35,14 +35,25 @@ SELECT lives_ok('SELECT * FROM schema_guard.migration_event',
 SELECT is((SELECT count(*) FROM schema_guard.migration_event WHERE txid = pg_current_xact_id()), 0::bigint,
   'no migration recorded in this transaction');
 
-SELECT throws_ok($$INSERT INTO schema_guard.ddl_event DEFAULT VALUES$$, '42501', NULL,
-  'reader: INSERT INTO ddl_event is denied');
+SELECT lives_ok('SELECT * FROM schema_guard.ddl_capture',
+  'a schema_guard_reader member reads schema_guard.ddl_capture, the rows behind ddl_event');
+SELECT throws_ok($$INSERT INTO schema_guard.ddl_capture DEFAULT VALUES$$, '42501', NULL,
+  'reader: INSERT INTO ddl_capture is denied');
+SELECT throws_ok($$UPDATE schema_guard.ddl_capture SET migration = 'forged' WHERE txid = pg_current_xact_id()$$,
+  '42501', NULL, 'reader: UPDATE ddl_capture is denied');
+SELECT throws_ok($$DELETE FROM schema_guard.ddl_capture WHERE txid = pg_current_xact_id()$$, '42501', NULL,
+  'reader: DELETE FROM ddl_capture is denied');
+SELECT throws_ok($$TRUNCATE schema_guard.ddl_capture$$, '42501', NULL,
+  'reader: TRUNCATE ddl_capture is denied');
+-- The view ddl_event cannot be written by anyone.
+SELECT throws_ok($$INSERT INTO schema_guard.ddl_event DEFAULT VALUES$$, '55000', NULL,
+  'reader: INSERT INTO ddl_event is refused (the view is not updatable)');
 SELECT throws_ok($$UPDATE schema_guard.ddl_event SET migration = 'forged' WHERE txid = pg_current_xact_id()$$,
-  '42501', NULL, 'reader: UPDATE ddl_event is denied');
-SELECT throws_ok($$DELETE FROM schema_guard.ddl_event WHERE txid = pg_current_xact_id()$$, '42501', NULL,
-  'reader: DELETE FROM ddl_event is denied');
-SELECT throws_ok($$TRUNCATE schema_guard.ddl_event$$, '42501', NULL,
-  'reader: TRUNCATE ddl_event is denied');
+  '55000', NULL, 'reader: UPDATE ddl_event is refused (the view is not updatable)');
+SELECT throws_ok($$DELETE FROM schema_guard.ddl_event WHERE txid = pg_current_xact_id()$$, '55000', NULL,
+  'reader: DELETE FROM ddl_event is refused (the view is not updatable)');
+SELECT throws_ok($$TRUNCATE schema_guard.ddl_event$$, '42809', NULL,
+  'reader: TRUNCATE ddl_event is refused (a view)');
 SELECT throws_ok($$INSERT INTO schema_guard.migration_event DEFAULT VALUES$$, '42501', NULL,
   'reader: INSERT INTO migration_event is denied');
 SELECT throws_ok($$UPDATE schema_guard.migration_event SET migration = 'forged'$$, '42501', NULL,
@@ -71,14 +82,24 @@ SELECT throws_ok($$SELECT * FROM schema_guard.ddl_event$$, '42501', NULL,
   'plain: SELECT FROM ddl_event is denied');
 SELECT throws_ok($$SELECT * FROM schema_guard.drift()$$, '42501', NULL,
   'plain: drift() is denied (it reads ddl_event with the caller''s rights)');
-SELECT throws_ok($$INSERT INTO schema_guard.ddl_event DEFAULT VALUES$$, '42501', NULL,
-  'plain: INSERT INTO ddl_event is denied');
-SELECT throws_ok($$UPDATE schema_guard.ddl_event SET migration = 'forged'$$, '42501', NULL,
-  'plain: UPDATE ddl_event is denied');
-SELECT throws_ok($$DELETE FROM schema_guard.ddl_event$$, '42501', NULL,
-  'plain: DELETE FROM ddl_event is denied');
-SELECT throws_ok($$TRUNCATE schema_guard.ddl_event$$, '42501', NULL,
-  'plain: TRUNCATE ddl_event is denied');
+SELECT throws_ok($$SELECT * FROM schema_guard.ddl_capture$$, '42501', NULL,
+  'plain: SELECT FROM ddl_capture is denied');
+SELECT throws_ok($$INSERT INTO schema_guard.ddl_capture DEFAULT VALUES$$, '42501', NULL,
+  'plain: INSERT INTO ddl_capture is denied');
+SELECT throws_ok($$UPDATE schema_guard.ddl_capture SET migration = 'forged'$$, '42501', NULL,
+  'plain: UPDATE ddl_capture is denied');
+SELECT throws_ok($$DELETE FROM schema_guard.ddl_capture$$, '42501', NULL,
+  'plain: DELETE FROM ddl_capture is denied');
+SELECT throws_ok($$TRUNCATE schema_guard.ddl_capture$$, '42501', NULL,
+  'plain: TRUNCATE ddl_capture is denied');
+SELECT throws_ok($$INSERT INTO schema_guard.ddl_event DEFAULT VALUES$$, '55000', NULL,
+  'plain: INSERT INTO ddl_event is refused (the view is not updatable)');
+SELECT throws_ok($$UPDATE schema_guard.ddl_event SET migration = 'forged'$$, '55000', NULL,
+  'plain: UPDATE ddl_event is refused (the view is not updatable)');
+SELECT throws_ok($$DELETE FROM schema_guard.ddl_event$$, '55000', NULL,
+  'plain: DELETE FROM ddl_event is refused (the view is not updatable)');
+SELECT throws_ok($$TRUNCATE schema_guard.ddl_event$$, '42809', NULL,
+  'plain: TRUNCATE ddl_event is refused (a view)');
 SELECT throws_ok($$SELECT * FROM schema_guard.migration_event$$, '42501', NULL,
   'plain: SELECT FROM migration_event is denied');
 SELECT throws_ok($$INSERT INTO schema_guard.migration_event DEFAULT VALUES$$, '42501', NULL,
@@ -103,8 +124,10 @@ SELECT throws_ok($$DROP EVENT TRIGGER schema_guard_sql_drop$$, '42501', NULL,
   'plain: cannot drop the event triggers');
 SELECT throws_ok($$DROP EXTENSION schema_guard$$, '42501', NULL,
   'plain: cannot drop the extension');
-SELECT throws_ok($$ALTER TABLE schema_guard.ddl_event DISABLE TRIGGER ALL$$, '42501', NULL,
+SELECT throws_ok($$ALTER TABLE schema_guard.ddl_capture DISABLE TRIGGER ALL$$, '42501', NULL,
   'plain: cannot alter the audit table');
+SELECT throws_ok($$ALTER VIEW schema_guard.ddl_event RENAME TO forged$$, '42501', NULL,
+  'plain: cannot alter the audit view');
 
 -- Settings: only schema_guard.migration is the user's.
 SELECT throws_ok($$SET schema_guard.audit = off$$, '42501', NULL,
@@ -254,6 +277,17 @@ SELECT set_eq(
                                   'sg_priv_s.flyway_schema_history')$$,
   $$VALUES ('sg_plain_s.plain_hist')$$,
   'plain: watch_history_tables() does not attach the trigger to tables the role does not own');
+
+-- The event triggers' declarations of pg_event_trigger_ddl_commands() and
+-- pg_event_trigger_dropped_objects(): superusers only, event triggers only.
+SET ROLE sg_plain;
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_ddl_commands() AS t(classid oid)$$,
+  '42501', NULL, 'plain: event_trigger_ddl_commands() is not executable');
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_dropped_objects() AS t(classid oid)$$,
+  '42501', NULL, 'plain: event_trigger_dropped_objects() is not executable');
+RESET ROLE;
+SELECT throws_ok($$SELECT * FROM schema_guard.event_trigger_ddl_commands() AS t(classid oid)$$,
+  '39P03', NULL, 'event_trigger_ddl_commands() outside an event trigger is refused');
 
 -- The attribution SQL runs with the audit table owner's rights; the
 -- caller's search_path must not be able to slip an operator into it.
