@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -79,77 +82,199 @@ Datum ToJsonb(const std::string& json) {
   return result;
 }
 
-// Deeper than any document schema_guard writes.
-constexpr int kMaxJsonbDepth = 64;
+namespace {
 
-Datum JsonTokensToJsonb(const core::JsonTokens& tokens) {
-  const core::JsonToken* token = tokens.tokens().data();
-  const core::JsonToken* end = token + tokens.tokens().size();
-  if (token == end || (token->kind != core::JsonToken::Kind::kBeginObject &&
-                       token->kind != core::JsonToken::Kind::kBeginArray)) {
-    throw core::Error(core::ErrorCode::kInternal,
-                      "a jsonb value must be an object or an array");
-  }
-  Datum result = 0;
-  PgTry([&]() noexcept {
-    JsonbParseState* state = nullptr;
-    JsonbValue* root = nullptr;
-    // Whether the enclosing container is an array, per nesting level.
-    bool in_array[kMaxJsonbDepth + 1];
-    int depth = 0;
-    for (; token != end; ++token) {
-      JsonbValue scalar;
-      JsonbIteratorToken role =
-          depth > 0 && in_array[depth] ? WJB_ELEM : WJB_VALUE;
-      switch (token->kind) {
+// Writes jsonb's stored format (utils/jsonb.h) straight from a token stream:
+// the bytes pushJsonbValue() and JsonbValueToJsonb() would produce, without
+// their in-memory tree of the whole document. Containers are aligned to 4
+// bytes; every JB_OFFSET_STRIDE'th child entry holds an offset, the others
+// a length; an object's keys come first, ordered as jsonb orders them
+// (shorter first, then bytewise), then its values in the same order.
+class JsonbWriter {
+ public:
+  explicit JsonbWriter(const std::vector<core::JsonToken>& tokens)
+      : tokens_(tokens), end_(tokens.size(), 0) {
+    std::vector<std::size_t> open;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      switch (tokens[i].kind) {
         case core::JsonToken::Kind::kBeginObject:
-        case core::JsonToken::Kind::kBeginArray: {
-          bool array = token->kind == core::JsonToken::Kind::kBeginArray;
-          if (depth == kMaxJsonbDepth) {
-            ereport(ERROR,
-                    (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                     errmsg("the document is nested too deeply for jsonb")));
-          }
-          in_array[++depth] = array;
-          pushJsonbValue(&state, array ? WJB_BEGIN_ARRAY : WJB_BEGIN_OBJECT,
-                         nullptr);
-          continue;
-        }
+        case core::JsonToken::Kind::kBeginArray:
+          open.push_back(i);
+          break;
         case core::JsonToken::Kind::kEndObject:
         case core::JsonToken::Kind::kEndArray:
-          root = pushJsonbValue(
-              &state, in_array[depth--] ? WJB_END_ARRAY : WJB_END_OBJECT,
-              nullptr);
-          continue;
-        case core::JsonToken::Kind::kKey:
-          role = WJB_KEY;
-          scalar.type = jbvString;
+          if (open.empty()) Malformed();
+          end_[open.back()] = i;
+          open.pop_back();
           break;
-        case core::JsonToken::Kind::kString:
-          scalar.type = jbvString;
-          break;
-        case core::JsonToken::Kind::kBool:
-          scalar.type = jbvBool;
-          scalar.val.boolean = token->boolean;
-          break;
-        case core::JsonToken::Kind::kNumber:
-          scalar.type = jbvNumeric;
-          scalar.val.numeric = DatumGetNumeric(DirectFunctionCall3(
-              numeric_in,
-              CStringGetDatum(pnstrdup(token->text.data(), token->text.size())),
-              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-          break;
-        case core::JsonToken::Kind::kNull:
-          scalar.type = jbvNull;
+        default:
           break;
       }
-      if (scalar.type == jbvString) {
-        scalar.val.string.val = const_cast<char*>(token->text.data());
-        scalar.val.string.len = static_cast<int>(token->text.size());
-      }
-      pushJsonbValue(&state, role, &scalar);
     }
-    result = PointerGetDatum(JsonbValueToJsonb(root));
+    if (!open.empty() || tokens.empty() || !IsBegin(0) ||
+        end_[0] + 1 != tokens.size()) {
+      Malformed();
+    }
+  }
+
+  // The jsonb value, its varlena header still to be set.
+  std::string Write() {
+    std::size_t text = 0;
+    for (const auto& token : tokens_) text += token.text.size();
+    buffer_.reserve(VARHDRSZ + text + tokens_.size() * 2 * sizeof(JEntry));
+    buffer_.append(VARHDRSZ, '\0');
+    WriteValue(0);
+    return std::move(buffer_);
+  }
+
+ private:
+  [[noreturn]] static void Malformed() {
+    throw core::Error(core::ErrorCode::kInternal,
+                      "malformed JSON token stream");
+  }
+
+  bool IsBegin(std::size_t i) const {
+    return tokens_[i].kind == core::JsonToken::Kind::kBeginObject ||
+           tokens_[i].kind == core::JsonToken::Kind::kBeginArray;
+  }
+  std::size_t Next(std::size_t i) const {
+    return IsBegin(i) ? end_[i] + 1 : i + 1;
+  }
+
+  std::size_t PadToInt() {
+    std::size_t padding = (4 - buffer_.size() % 4) % 4;
+    buffer_.append(padding, '\0');
+    return padding;
+  }
+
+  static void CheckLength(std::size_t length) {
+    if (length > JENTRY_OFFLENMASK) {
+      throw core::Error(
+          core::ErrorCode::kProgramLimitExceeded,
+          fmt::format("the document is too large for jsonb ({} bytes in one "
+                      "container, the limit is {})",
+                      length, JENTRY_OFFLENMASK),
+          "", "Snapshot fewer schemas at a time.");
+    }
+  }
+
+  // Appends the value at token i; returns its JEntry.
+  uint32 WriteValue(std::size_t i) {
+    const core::JsonToken& token = tokens_[i];
+    switch (token.kind) {
+      case core::JsonToken::Kind::kBeginObject:
+      case core::JsonToken::Kind::kBeginArray:
+        return WriteContainer(i);
+      case core::JsonToken::Kind::kKey:
+      case core::JsonToken::Kind::kString:
+        CheckLength(token.text.size());
+        buffer_.append(token.text);
+        return JENTRY_ISSTRING | static_cast<uint32>(token.text.size());
+      case core::JsonToken::Kind::kBool:
+        return token.boolean ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
+      case core::JsonToken::Kind::kNull:
+        return JENTRY_ISNULL;
+      case core::JsonToken::Kind::kNumber: {
+        std::string number = NumericBytes(token.text);
+        std::size_t padding = PadToInt();
+        buffer_.append(number);
+        return JENTRY_ISNUMERIC | static_cast<uint32>(padding + number.size());
+      }
+      default:
+        Malformed();
+    }
+  }
+
+  uint32 WriteContainer(std::size_t i) {
+    const std::size_t base = buffer_.size();
+    PadToInt();
+    const bool object = tokens_[i].kind == core::JsonToken::Kind::kBeginObject;
+    // The children in stored order, on a stack shared by all levels.
+    const std::size_t first = children_.size();
+    if (object) {
+      for (std::size_t k = i + 1; k < end_[i]; k = Next(k + 1)) {
+        if (tokens_[k].kind != core::JsonToken::Kind::kKey ||
+            k + 1 >= end_[i]) {
+          Malformed();
+        }
+        children_.push_back(k);
+      }
+      auto key_less = [this](std::size_t a, std::size_t b) {
+        std::string_view x = tokens_[a].text;
+        std::string_view y = tokens_[b].text;
+        return x.size() != y.size() ? x.size() < y.size() : x < y;
+      };
+      std::sort(children_.begin() + static_cast<std::ptrdiff_t>(first),
+                children_.end(), key_less);
+      const std::size_t pairs = children_.size() - first;
+      for (std::size_t k = first + 1; k < first + pairs; ++k) {
+        if (tokens_[children_[k]].text == tokens_[children_[k - 1]].text) {
+          Malformed();  // the writers never repeat a key
+        }
+      }
+      for (std::size_t k = 0; k < pairs; ++k) {
+        children_.push_back(children_[first + k] + 1);  // its value
+      }
+    } else {
+      for (std::size_t k = i + 1; k < end_[i]; k = Next(k)) {
+        children_.push_back(k);
+      }
+    }
+    const std::size_t count = children_.size() - first;
+    const uint32 entries = static_cast<uint32>(object ? count / 2 : count);
+    CheckLength(entries);
+    const uint32 header = entries | (object ? JB_FOBJECT : JB_FARRAY);
+    buffer_.append(reinterpret_cast<const char*>(&header), sizeof(header));
+    const std::size_t jentries = buffer_.size();
+    buffer_.append(count * sizeof(JEntry), '\0');
+    std::size_t total = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      uint32 meta = WriteValue(children_[first + k]);
+      total += JBE_OFFLENFLD(meta);
+      CheckLength(total);
+      if (k % JB_OFFSET_STRIDE == 0) {
+        meta = (meta & JENTRY_TYPEMASK) | static_cast<uint32>(total) |
+               JENTRY_HAS_OFF;
+      }
+      std::memcpy(&buffer_[jentries + k * sizeof(JEntry)], &meta, sizeof(meta));
+    }
+    children_.resize(first);
+    const std::size_t length = buffer_.size() - base;
+    CheckLength(length);
+    return JENTRY_ISCONTAINER | static_cast<uint32>(length);
+  }
+
+  // A number's stored form (numeric_in).
+  static std::string NumericBytes(std::string_view text) {
+    std::string copy(text);
+    const char* bytes = nullptr;
+    std::size_t size = 0;
+    PgTry([&]() noexcept {
+      Datum value =
+          DirectFunctionCall3(numeric_in, CStringGetDatum(copy.c_str()),
+                              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+      bytes = DatumGetPointer(value);
+      size = VARSIZE_ANY(bytes);
+    });
+    return std::string(bytes, size);
+  }
+
+  const std::vector<core::JsonToken>& tokens_;
+  std::vector<std::size_t> end_;  // the matching end of each container
+  std::vector<std::size_t> children_;
+  std::string buffer_;
+};
+
+}  // namespace
+
+Datum JsonTokensToJsonb(const core::JsonTokens& tokens) {
+  std::string bytes = JsonbWriter(tokens.tokens()).Write();
+  Datum result = 0;
+  PgTry([&]() noexcept {
+    auto* value = static_cast<Jsonb*>(palloc(bytes.size()));
+    memcpy(value, bytes.data(), bytes.size());
+    SET_VARSIZE(value, bytes.size());
+    result = PointerGetDatum(value);
   });
   return result;
 }

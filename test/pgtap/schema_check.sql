@@ -16,7 +16,7 @@
 BEGIN;
 SET client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';  -- partition bounds are printed in it
-SELECT plan(144);
+SELECT plan(147);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 
@@ -945,6 +945,25 @@ SELECT is(
   'a foreign key into a schema not read names its table and columns');
 SELECT is((SELECT count(*) FROM read_snapshot WHERE t->>'name' = 'member'), 0::bigint,
   'a table that belongs to an extension is left out');
+DO $$BEGIN
+  EXECUTE (SELECT format('CREATE TABLE sc_read.wide (%s)', string_agg(format('c%s int', i), ', '))
+           FROM generate_series(1, 70) i);
+END$$;
+-- snapshot() and check_json() write jsonb's stored form themselves: the
+-- same bytes as jsonb_in makes of their text, past the 32-entry stride at
+-- which jsonb stores offsets instead of lengths.
+-- (Compared as computed: a stored copy would be compressed.)
+SELECT ok(snap = snap::text::jsonb AND pg_column_size(snap) = pg_column_size(snap::text::jsonb),
+  'snapshot(): the jsonb equals, in value and size, what jsonb_in makes of its text')
+FROM (SELECT schema_guard.snapshot(ARRAY['sc_read']) AS snap) s;
+SELECT is(jsonb_path_query_first(snap, '$.tables[*] ? (@.name == "wide").columns[65].name'),
+  '"c66"'::jsonb, 'snapshot(): an element past the offset stride is found')
+FROM (SELECT schema_guard.snapshot(ARRAY['sc_read']) AS snap) s;
+SELECT ok(findings = findings::text::jsonb
+          AND pg_column_size(findings) = pg_column_size(findings::text::jsonb)
+          AND jsonb_typeof(findings->'summary'->'errors') = 'number',
+  'check_json(): the same, numbers included')
+FROM (SELECT schema_guard.check_json() AS findings) f;
 ALTER EXTENSION plpgsql DROP TABLE sc_read.member;
 SELECT is((SELECT count(*) FROM jsonb_array_elements(schema_guard.snapshot(ARRAY['sc_read'])->'tables') t
            WHERE t->>'name' = 'member'), 1::bigint,
