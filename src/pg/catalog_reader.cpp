@@ -8,6 +8,7 @@
 
 #include "core/json.hpp"
 #include "pg/bridge.hpp"
+#include "pg/catalog_scan.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -144,16 +145,6 @@ struct RawRelation {
   int backing_capacity;
 };
 
-// A growable palloc'd array (current memory context).
-template <typename T>
-T* Grow(T* items, int count, int* capacity) {
-  if (count < *capacity) return items;
-  *capacity = *capacity == 0 ? 8 : *capacity * 2;
-  std::size_t bytes = static_cast<std::size_t>(*capacity) * sizeof(T);
-  return static_cast<T*>(items == nullptr ? palloc(bytes)
-                                          : repalloc(items, bytes));
-}
-
 const char* TextOf(Datum value) {
   return text_to_cstring(DatumGetTextPP(value));
 }
@@ -171,12 +162,8 @@ void ReadExtensionMembers(Oid** members, int* count) {
   int capacity = 0;
   *members = nullptr;
   *count = 0;
-  Relation extensions = table_open(ExtensionRelationId, AccessShareLock);
   Relation depend = table_open(DependRelationId, AccessShareLock);
-  SysScanDesc ext_scan =
-      systable_beginscan(extensions, InvalidOid, false, nullptr, 0, nullptr);
-  HeapTuple ext = nullptr;
-  while (HeapTupleIsValid(ext = systable_getnext(ext_scan))) {
+  ScanCatalog(ExtensionRelationId, [&](HeapTuple ext, TupleDesc) {
     Oid ext_oid = reinterpret_cast<Form_pg_extension>(GETSTRUCT(ext))->oid;
     ScanKeyData keys[2];
     ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
@@ -196,10 +183,8 @@ void ReadExtensionMembers(Oid** members, int* count) {
       (*members)[(*count)++] = dep->objid;
     }
     systable_endscan(scan);
-  }
-  systable_endscan(ext_scan);
+  });
   table_close(depend, AccessShareLock);
-  table_close(extensions, AccessShareLock);
 }
 
 // Tables, partitioned tables, views and materialized views of the
@@ -210,20 +195,16 @@ void ReadRelations(const Oid* namespaces, std::size_t namespace_count,
   int capacity = 0;
   *relations = nullptr;
   *count = 0;
-  Relation pg_class = table_open(RelationRelationId, AccessShareLock);
-  SysScanDesc scan =
-      systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
-  HeapTuple tuple = nullptr;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+  ScanCatalog(RelationRelationId, [&](HeapTuple tuple, TupleDesc desc) {
     auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
     char kind = form->relkind;
     if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
         kind != RELKIND_VIEW && kind != RELKIND_MATVIEW) {
-      continue;
+      return;
     }
     if (!Contains(namespaces, namespace_count, form->relnamespace) ||
         Contains(members, member_count, form->oid)) {
-      continue;
+      return;
     }
     *relations = Grow(*relations, *count, &capacity);
     RawRelation* r = &(*relations)[(*count)++];
@@ -235,16 +216,14 @@ void ReadRelations(const Oid* namespaces, std::size_t namespace_count,
     r->name = pstrdup(NameStr(form->relname));
     if (form->relispartition) {
       bool is_null = false;
-      Datum bound = heap_getattr(tuple, Anum_pg_class_relpartbound,
-                                 RelationGetDescr(pg_class), &is_null);
+      Datum bound =
+          heap_getattr(tuple, Anum_pg_class_relpartbound, desc, &is_null);
       if (!is_null) {
         r->partition_bound = TextOf(DirectFunctionCall2(
             pg_get_expr, bound, ObjectIdGetDatum(form->oid)));
       }
     }
-  }
-  systable_endscan(scan);
-  table_close(pg_class, AccessShareLock);
+  });
 }
 
 const RawColumn* ColumnByNumber(const RawRelation* r, int16 attnum) {
@@ -276,22 +255,6 @@ RawRelation* FindRelation(RawRelation* sorted, int count, Oid oid) {
     }
   }
   return nullptr;
-}
-
-// Calls fn(tuple, descriptor) for every row of a system catalog: one heap
-// scan serves every relation read, which is cheaper than an index scan per
-// relation once there are more than a few hundred.
-template <typename Fn>
-void ScanCatalog(Oid catalog, Fn&& fn) {
-  Relation rel = table_open(catalog, AccessShareLock);
-  SysScanDesc scan =
-      systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
-  HeapTuple tuple = nullptr;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-    fn(tuple, RelationGetDescr(rel));
-  }
-  systable_endscan(scan);
-  table_close(rel, AccessShareLock);
 }
 
 void ScanColumns(RawRelation* rels, int count) {
@@ -669,37 +632,29 @@ struct Relations {
 };
 
 Relations ReadRaw(const std::vector<Oid>& namespaces, const Scratch& scratch) {
-  Oid* members = nullptr;
-  int member_count = 0;
-  PgTry([&]() noexcept {
-    MemoryContext caller = MemoryContextSwitchTo(scratch.context());
-    ReadExtensionMembers(&members, &member_count);
-    MemoryContextSwitchTo(caller);
-  });
-  std::sort(members, members + member_count);
   Relations rel;
   const Oid* namespace_oids = namespaces.data();
   const std::size_t namespace_count = namespaces.size();
   PgTry([&]() noexcept {
     MemoryContext caller = MemoryContextSwitchTo(scratch.context());
+    Oid* members = nullptr;
+    int member_count = 0;
+    ReadExtensionMembers(&members, &member_count);
+    std::sort(members, members + member_count);
     ReadRelations(namespace_oids, namespace_count, members,
                   static_cast<std::size_t>(member_count), &rel.items,
                   &rel.count);
-    MemoryContextSwitchTo(caller);
-  });
-  std::sort(
-      rel.items, rel.items + rel.count,
-      [](const RawRelation& a, const RawRelation& b) { return a.oid < b.oid; });
-  RawRelation* items = rel.items;
-  const int count = rel.count;
-  PgTry([&]() noexcept {
-    MemoryContext caller = MemoryContextSwitchTo(scratch.context());
-    ScanColumns(items, count);
-    ScanDefaults(items, count);
-    ScanConstraints(items, count);
-    ScanIndexes(items, count);
-    ScanSequences(items, count);
-    for (int i = 0; i < count; ++i) ReadRelationExtras(&items[i]);
+    // By OID, for the scans that follow to find their relation.
+    std::sort(rel.items, rel.items + rel.count,
+              [](const RawRelation& a, const RawRelation& b) {
+                return a.oid < b.oid;
+              });
+    ScanColumns(rel.items, rel.count);
+    ScanDefaults(rel.items, rel.count);
+    ScanConstraints(rel.items, rel.count);
+    ScanIndexes(rel.items, rel.count);
+    ScanSequences(rel.items, rel.count);
+    for (int i = 0; i < rel.count; ++i) ReadRelationExtras(&rel.items[i]);
     MemoryContextSwitchTo(caller);
   });
   return rel;
@@ -742,18 +697,12 @@ void ReadEnums(const std::vector<Oid>& namespaces,
   int label_count = 0;
   PgTry([&]() noexcept {
     int capacity = 0;
-    Relation pg_enum = table_open(EnumRelationId, AccessShareLock);
-    SysScanDesc scan =
-        systable_beginscan(pg_enum, InvalidOid, false, nullptr, 0, nullptr);
-    HeapTuple tuple = nullptr;
-    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    ScanCatalog(EnumRelationId, [&](HeapTuple tuple, TupleDesc) {
       auto* e = reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple));
       labels = Grow(labels, label_count, &capacity);
       labels[label_count++] = {e->enumtypid, e->enumsortorder,
                                pstrdup(NameStr(e->enumlabel))};
-    }
-    systable_endscan(scan);
-    table_close(pg_enum, AccessShareLock);
+    });
   });
   std::sort(labels, labels + label_count,
             [](const RawLabel& a, const RawLabel& b) {

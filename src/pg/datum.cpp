@@ -151,10 +151,11 @@ class JsonbWriter {
     if (length > JENTRY_OFFLENMASK) {
       throw core::Error(
           core::ErrorCode::kProgramLimitExceeded,
-          fmt::format("the document is too large for jsonb ({} bytes in one "
-                      "container, the limit is {})",
+          "the document is too large for jsonb",
+          fmt::format("One of its objects or arrays needs {} bytes; jsonb "
+                      "holds at most {}.",
                       length, JENTRY_OFFLENMASK),
-          "", "Snapshot fewer schemas at a time.");
+          "Snapshot fewer schemas at a time.");
     }
   }
 

@@ -23,6 +23,7 @@
 #include "core/migration.hpp"
 #include "core/migration_graph.hpp"
 #include "pg/bridge.hpp"
+#include "pg/catalog_scan.hpp"
 #include "pg/datum.hpp"
 #include "pg/spi.hpp"
 
@@ -334,46 +335,34 @@ RelationsByName ExistingRelations(
   const Oid* wanted_oids = wanted.data();
   const std::size_t wanted_count = wanted.size();
   CatalogRelation* relations = nullptr;
-  std::size_t count = 0;
+  int count = 0;
   PgTry([&]() noexcept {
-    std::size_t capacity = 1024;
-    relations = static_cast<CatalogRelation*>(
-        palloc(capacity * sizeof(CatalogRelation)));
-    Relation pg_class = table_open(RelationRelationId, AccessShareLock);
-    SysScanDesc scan =
-        systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
-    HeapTuple tuple = nullptr;
-    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    int capacity = 0;
+    ScanCatalog(RelationRelationId, [&](HeapTuple tuple, TupleDesc) {
       auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
       char kind = form->relkind;
       if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
           kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
           kind != RELKIND_FOREIGN_TABLE) {
-        continue;
+        return;
       }
       bool wanted_namespace = false;
       for (std::size_t k = 0; k < wanted_count && !wanted_namespace; ++k) {
         wanted_namespace = wanted_oids[k] == form->relnamespace;
       }
-      if (!wanted_namespace) continue;
-      if (count == capacity) {
-        capacity *= 2;
-        relations = static_cast<CatalogRelation*>(
-            repalloc(relations, capacity * sizeof(CatalogRelation)));
-      }
+      if (!wanted_namespace) return;
+      relations = Grow(relations, count, &capacity);
       relations[count].relation_oid = form->oid;
       relations[count].namespace_oid = form->relnamespace;
       relations[count].name = form->relname;
       ++count;
-    }
-    systable_endscan(scan);
-    table_close(pg_class, AccessShareLock);
+    });
   });
   // Unqualified names resolve to the first schema of search_path that has
   // the relation, as to_regclass() does.
   RelationsByName found;
-  found.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
+  found.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
     const CatalogRelation& r = relations[i];
     std::string relname(NameStr(r.name));
     auto schema = named.find(r.namespace_oid);
