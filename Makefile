@@ -29,6 +29,13 @@ include $(PGXS)
 
 $(OBJS:.o=.bc): %.bc: %.o
 
+# PGXS names a dependency file after the source's base name, so
+# src/core/staging.cpp and src/pg/staging.cpp would share .deps/staging.Po
+# and one of them would miss header changes: name it after the whole path.
+%.o: %.cpp
+	@if test ! -d $(DEPDIR); then mkdir -p $(DEPDIR); fi
+	$(COMPILE.cc) -o $@ $< -MMD -MP -MF $(DEPDIR)/$(subst /,_,$*).Po
+
 # Bitcode for servers built with LLVM JIT: compile as C++17 like the objects.
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
 

@@ -6,6 +6,7 @@
 #include "core/statement.hpp"
 #include "pg/bridge.hpp"
 #include "pg/settings.hpp"
+#include "pg/spi.hpp"
 #include "pg/statement_capture.hpp"
 
 extern "C" {
@@ -379,14 +380,12 @@ void EnterOwnerContext(const char* relname, OwnerContext* saved) {
                                     SECURITY_RESTRICTED_OPERATION);
   // The caller's search_path must not choose the functions and operators
   // that run with the owner's rights.
-  saved->guc_level = NewGUCNestLevel();
-  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-                          PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  saved->guc_level = PinSearchPath();
 }
 
 void LeaveOwnerContext(const OwnerContext* saved) {
   SetUserIdAndSecContext(saved->user, saved->security);
-  AtEOXact_GUC(true, saved->guc_level);
+  UnpinSearchPath(saved->guc_level);
 }
 
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
@@ -410,7 +409,7 @@ void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
     SetUserIdAndSecContext(saved.user, saved.security);
   }
   PG_END_TRY();
-  AtEOXact_GUC(true, saved.guc_level);
+  UnpinSearchPath(saved.guc_level);
 }
 
 int64 SessionFirstEventId() { return session_first_event_id; }

@@ -24,18 +24,24 @@ void CopyInto(char (&buffer)[N], std::string_view text) noexcept {
 
 void Fill(ErrorReport* report, int sqlerrcode, std::string_view message,
           std::string_view detail, std::string_view hint,
-          std::string_view context) noexcept {
+          std::string_view context, const char* file = nullptr, int line = 0,
+          const char* function = nullptr) noexcept {
   report->sqlerrcode = sqlerrcode;
   CopyInto(report->message, message);
   CopyInto(report->detail, detail);
   CopyInto(report->hint, hint);
   CopyInto(report->context, context);
+  report->file = file;
+  report->line = line;
+  report->function = function;
 }
 
 int SqlState(core::ErrorCode code) noexcept {
   switch (code) {
     case core::ErrorCode::kInvalidParameterValue:
       return ERRCODE_INVALID_PARAMETER_VALUE;
+    case core::ErrorCode::kNullValueNotAllowed:
+      return ERRCODE_NULL_VALUE_NOT_ALLOWED;
     case core::ErrorCode::kStringDataTooLong:
       return ERRCODE_STRING_DATA_RIGHT_TRUNCATION;
     case core::ErrorCode::kInvalidTextRepresentation:
@@ -44,12 +50,28 @@ int SqlState(core::ErrorCode code) noexcept {
       return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
     case core::ErrorCode::kUndefinedColumn:
       return ERRCODE_UNDEFINED_COLUMN;
+    case core::ErrorCode::kUndefinedTable:
+      return ERRCODE_UNDEFINED_TABLE;
+    case core::ErrorCode::kUndefinedObject:
+      return ERRCODE_UNDEFINED_OBJECT;
+    case core::ErrorCode::kDuplicateObject:
+      return ERRCODE_DUPLICATE_OBJECT;
+    case core::ErrorCode::kInvalidColumnReference:
+      return ERRCODE_INVALID_COLUMN_REFERENCE;
+    case core::ErrorCode::kInvalidName:
+      return ERRCODE_INVALID_NAME;
+    case core::ErrorCode::kSyntaxError:
+      return ERRCODE_SYNTAX_ERROR;
     case core::ErrorCode::kWrongObjectType:
       return ERRCODE_WRONG_OBJECT_TYPE;
     case core::ErrorCode::kInsufficientPrivilege:
       return ERRCODE_INSUFFICIENT_PRIVILEGE;
+    case core::ErrorCode::kFeatureNotSupported:
+      return ERRCODE_FEATURE_NOT_SUPPORTED;
     case core::ErrorCode::kObjectNotInPrerequisiteState:
       return ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+    case core::ErrorCode::kTriggerProtocolViolated:
+      return ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED;
     case core::ErrorCode::kInternal:
       return ERRCODE_INTERNAL_ERROR;
   }
@@ -67,10 +89,11 @@ bool CatchErased(void (*fn)(void*), void* arg, ErrorReport* report) noexcept {
     fn(arg);
     return true;
   } catch (const core::Error& e) {
-    Fill(report, SqlState(e.code()), e.message(), e.detail(), e.hint(), {});
+    Fill(report, SqlState(e.code()), e.message(), e.detail(), e.hint(), {},
+         e.where().file, e.where().line, e.where().function);
   } catch (const PgError& e) {
     Fill(report, e.sqlerrcode(), e.message(), e.detail(), e.hint(),
-         e.context());
+         e.context(), e.file(), e.line(), e.function());
   } catch (const std::bad_alloc&) {
     Fill(report, ERRCODE_OUT_OF_MEMORY, "out of memory",
          "A schema_guard allocation failed.", {}, {});
@@ -87,13 +110,19 @@ bool CatchErased(void (*fn)(void*), void* arg, ErrorReport* report) noexcept {
   return false;
 }
 
+// ereport(ERROR) spelled out, so that the error carries the location of the
+// code that raised it rather than this line.
 void Raise(const ErrorReport& report) {
-  ereport(
-      ERROR,
-      (errcode(report.sqlerrcode), errmsg_internal("%s", report.message),
-       report.detail[0] != '\0' ? errdetail_internal("%s", report.detail) : 0,
-       report.hint[0] != '\0' ? errhint("%s", report.hint) : 0,
-       report.context[0] != '\0' ? errcontext("%s", report.context) : 0));
+  if (errstart(ERROR, TEXTDOMAIN)) {
+    errcode(report.sqlerrcode);
+    errmsg_internal("%s", report.message);
+    if (report.detail[0] != '\0') errdetail_internal("%s", report.detail);
+    if (report.hint[0] != '\0') errhint("%s", report.hint);
+    if (report.context[0] != '\0') errcontext("%s", report.context);
+    errfinish(report.file != nullptr ? report.file : __FILE__,
+              report.file != nullptr ? report.line : __LINE__,
+              report.function != nullptr ? report.function : PG_FUNCNAME_MACRO);
+  }
   pg_unreachable();
 }
 
@@ -103,6 +132,9 @@ namespace {
   // Copy out of the palloc'd ErrorData before anything can throw, so that it
   // is freed on every path.
   int sqlerrcode = edata->sqlerrcode;
+  const char* file = edata->filename;
+  int line = edata->lineno;
+  const char* function = edata->funcname;
   std::string message;
   std::string detail;
   std::string hint;
@@ -118,7 +150,7 @@ namespace {
   }
   FreeErrorData(edata);
   throw PgError(sqlerrcode, std::move(message), std::move(detail),
-                std::move(hint), std::move(context));
+                std::move(hint), std::move(context), file, line, function);
 }
 
 }  // namespace

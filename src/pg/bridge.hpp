@@ -27,21 +27,30 @@ extern "C" {
 
 namespace schema_guard::pg {
 
+// A PostgreSQL error on its way back to the entry guard. Its location is
+// the one PostgreSQL recorded (static strings, as errfinish() takes them).
 class PgError : public std::exception {
  public:
   PgError(int sqlerrcode, std::string message, std::string detail,
-          std::string hint, std::string context)
+          std::string hint, std::string context, const char* file = nullptr,
+          int line = 0, const char* function = nullptr)
       : sqlerrcode_(sqlerrcode),
         message_(std::move(message)),
         detail_(std::move(detail)),
         hint_(std::move(hint)),
-        context_(std::move(context)) {}
+        context_(std::move(context)),
+        file_(file),
+        line_(line),
+        function_(function) {}
 
   int sqlerrcode() const noexcept { return sqlerrcode_; }
   const std::string& message() const noexcept { return message_; }
   const std::string& detail() const noexcept { return detail_; }
   const std::string& hint() const noexcept { return hint_; }
   const std::string& context() const noexcept { return context_; }
+  const char* file() const noexcept { return file_; }
+  int line() const noexcept { return line_; }
+  const char* function() const noexcept { return function_; }
   const char* what() const noexcept override { return message_.c_str(); }
 
  private:
@@ -50,15 +59,23 @@ class PgError : public std::exception {
   std::string detail_;
   std::string hint_;
   std::string context_;
+  const char* file_;
+  int line_;
+  const char* function_;
 };
 
-// Plain data only: it lives in frames that ereport() may longjmp over.
+// Plain data only: it lives in frames that ereport() may longjmp over. The
+// location points at static strings (__FILE__, __func__), which outlive the
+// frame.
 struct ErrorReport {
   int sqlerrcode;
   char message[1024];
   char detail[2048];
   char hint[1024];
   char context[1024];
+  const char* file;
+  int line;
+  const char* function;
 };
 
 // Runs fn(arg); on any C++ exception fills *report and returns false.

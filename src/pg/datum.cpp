@@ -20,6 +20,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/tuplestore.h"
 }
@@ -28,6 +29,25 @@ namespace schema_guard::pg {
 
 std::string TextArg(text* value) {
   return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+void RequireArg(FunctionCallInfo fcinfo, int n, std::string_view name,
+                std::string_view hint) {
+  if (!PG_ARGISNULL(n)) return;
+  const char* function = nullptr;
+  PgTry([&]() noexcept {
+    function = fcinfo->flinfo != nullptr
+                   ? get_func_name(fcinfo->flinfo->fn_oid)
+                   : nullptr;
+  });
+  throw core::Error(
+      core::ErrorCode::kNullValueNotAllowed,
+      fmt::format("{} must not be null", name),
+      function != nullptr
+          ? fmt::format("Function {}() needs a value for argument {}.",
+                        function, name)
+          : fmt::format("The function needs a value for argument {}.", name),
+      std::string(hint));
 }
 
 std::optional<std::string> OptionalTextArg(FunctionCallInfo fcinfo, int n) {

@@ -24,6 +24,14 @@ namespace schema_guard::pg {
 // The text of a (detoasted) text value.
 std::string TextArg(text* value);
 
+// Refuses NULL in argument n, named `name` in the SQL signature: 22004,
+// "<name> must not be null", the function in the detail, `hint` as the
+// hint. The one way a SQL function refuses a NULL argument; called before
+// the argument is read, also where the SQL declaration is STRICT (an older
+// install script, sharing this library, may not say so).
+void RequireArg(FunctionCallInfo fcinfo, int n, std::string_view name,
+                std::string_view hint);
+
 // Argument n as a string, or nothing when it is NULL.
 std::optional<std::string> OptionalTextArg(FunctionCallInfo fcinfo, int n);
 

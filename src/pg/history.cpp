@@ -20,7 +20,9 @@
 #include "core/error.hpp"
 #include "pg/audit_store.hpp"
 #include "pg/bridge.hpp"
+#include "pg/datum.hpp"
 #include "pg/settings.hpp"
+#include "pg/spi.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -202,23 +204,15 @@ int WatchKnownTables() {
       "AND pg_catalog.pg_has_role(c.relowner, 'USAGE') "
       "ORDER BY n.nspname, c.relname";
   std::vector<std::pair<Oid, std::string>> found;
-  PgTry([&]() noexcept {
-    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    if (SPI_execute(kFind, true, 0) != SPI_OK_SELECT)
-      elog(ERROR, "history table scan failed");
-  });
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    bool isnull = false;
-    Oid relid = InvalidOid;
-    const char* name = nullptr;
-    PgTry([&]() noexcept {
-      relid = DatumGetObjectId(SPI_getbinval(
-          SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-      name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-    });
-    found.emplace_back(relid, name);
+  {
+    SpiSession spi;
+    QueryResult rows = spi.Query(kFind);
+    for (std::size_t i = 0; i < rows.rows(); ++i) {
+      found.emplace_back(static_cast<Oid>(std::stoul(rows.Text(i, 0))),
+                         rows.Text(i, 1));
+    }
+    spi.Finish();
   }
-  PgTry([&]() noexcept { SPI_finish(); });
   int attached = 0;
   for (const auto& [relid, name] : found) {
     std::optional<core::Framework> framework =
@@ -375,6 +369,11 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum schema_guard_watch_history_table(PG_FUNCTION_ARGS) {
+  Guarded([&] {
+    schema_guard::pg::RequireArg(
+        fcinfo, 0, "table_name",
+        "Pass the history table's name, such as 'django_migrations'.");
+  });
   text* table_name = PG_GETARG_TEXT_PP(0);
   text* framework = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
   bool attached = false;

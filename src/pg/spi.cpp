@@ -11,10 +11,20 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 }
 
 namespace schema_guard::pg {
+
+int PinSearchPath() {
+  int level = NewGUCNestLevel();
+  (void)set_config_option("search_path", kInternalSearchPath, PGC_USERSET,
+                          PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  return level;
+}
+
+void UnpinSearchPath(int level) { AtEOXact_GUC(true, level); }
 
 void ExecuteSpi(const char* sql, const std::vector<QueryArg>& args,
                 bool read_only) {
@@ -28,8 +38,10 @@ void ExecuteSpi(const char* sql, const std::vector<QueryArg>& args,
   }
   int rc = 0;
   PgTry([&]() noexcept {
+    int level = PinSearchPath();
     rc = SPI_execute_with_args(sql, static_cast<int>(args.size()), types.data(),
                                values.data(), nulls.data(), read_only, 0);
+    UnpinSearchPath(level);
   });
   if (rc < 0) {
     throw core::Error(core::ErrorCode::kInternal,

@@ -72,8 +72,20 @@ struct QueryArg {
   bool is_null;
 };
 
-// Runs a statement on the current SPI connection; its rows, if any, are in
-// SPI_tuptable. Throws on an SPI failure; PostgreSQL errors become PgError.
+// The search_path every internal statement runs with: names and operators
+// are never resolved through the caller's path (a role that may CREATE in a
+// schema on it could otherwise run code with the caller's rights, or the
+// owner's). Called only from PgTry bodies: PinSearchPath() opens a GUC nest
+// level and returns it; UnpinSearchPath() closes it on success. On an error
+// the (sub)transaction's abort restores the setting, as for a function's
+// SET clause.
+constexpr const char* kInternalSearchPath = "pg_catalog, pg_temp";
+int PinSearchPath();
+void UnpinSearchPath(int level);
+
+// Runs a statement on the current SPI connection, with the pinned
+// search_path; its rows, if any, are in SPI_tuptable. Throws on an SPI
+// failure; PostgreSQL errors become PgError.
 void ExecuteSpi(const char* sql, const std::vector<QueryArg>& args,
                 bool read_only);
 
