@@ -12,6 +12,7 @@ CORE_SOURCES = \
 	src/core/statement.cpp
 
 PG_SOURCES = \
+	src/pg/attribution.cpp \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \
 	src/pg/catalog_reader.cpp \

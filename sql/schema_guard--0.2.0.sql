@@ -22,11 +22,11 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 -- ddl_event below. Column order is relied upon by the event triggers:
 -- upgrades must only append columns.
 -- The objects of a row have the consecutive event ids first_event_id,
--- first_event_id + 1, ...; the event triggers take ids a block of 64 at a
--- time (one sequence call per event-trigger call), so ids increase but have
--- gaps, and a call with more objects than a block holds takes several blocks
--- and writes a row per block.
-CREATE SEQUENCE @extschema@.ddl_event_event_id_seq INCREMENT BY 64;
+-- first_event_id + 1, ...; a transaction takes ids a block of 64 at a time
+-- (the block after the highest id in the table, so ids increase but have
+-- gaps, and continue after a restore), and a call with more objects than a
+-- block holds takes several blocks and writes a row per block. No sequence:
+-- nextval() would change the session's lastval().
 CREATE TABLE @extschema@.ddl_capture (
   first_event_id    bigint      NOT NULL,
   occurred_at       timestamptz NOT NULL,
@@ -48,9 +48,11 @@ CREATE TABLE @extschema@.ddl_capture (
   -- The positions (1-based) of the objects that are rewritten tables; NULL
   -- when there are none.
   rewritten         integer[],
-  CONSTRAINT ddl_capture_pkey PRIMARY KEY (first_event_id)
+  CONSTRAINT ddl_capture_pkey PRIMARY KEY (first_event_id),
+  -- 0.2.0: a schema_guard.migration label the session set that did not
+  -- count (see "Migration attribution"); migration is then NULL.
+  claimed_migration text
 );
-ALTER SEQUENCE @extschema@.ddl_event_event_id_seq OWNED BY @extschema@.ddl_capture.first_event_id;
 -- No index on txid: a transaction's own events are found through the
 -- primary key from the first id it wrote (kept in the backend).
 
@@ -65,7 +67,7 @@ CREATE VIEW @extschema@.ddl_event AS
          o.command_tag, o.object_type, o.schema_name, o.object_identity,
          c.statement, c.in_extension,
          coalesce(o.n OPERATOR(pg_catalog.=) ANY (c.rewritten), false) AS rewrite,
-         c.migration
+         c.migration, c.claimed_migration
   FROM @extschema@.ddl_capture c
   CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.command_tags),
                                 pg_catalog.unnest(c.object_types),
@@ -77,6 +79,8 @@ COMMENT ON VIEW @extschema@.ddl_event IS
   'DDL audit: one row per object a statement created, altered or dropped';
 COMMENT ON COLUMN @extschema@.ddl_event.migration IS
   'the migration that made the change (see README, "Migration attribution"); NULL is drift';
+COMMENT ON COLUMN @extschema@.ddl_event.claimed_migration IS
+  'a migration label the session set that did not count: set outside the session, or by a role that may not write the framework''s history table';
 
 -- One row per write to a migration history table.
 CREATE TABLE @extschema@.migration_event (
@@ -92,7 +96,10 @@ CREATE TABLE @extschema@.migration_event (
   operation        text        NOT NULL,
   migration        text        NOT NULL,
   ddl_events       bigint      NOT NULL,
-  high_water       bigint      NOT NULL
+  high_water       bigint      NOT NULL,
+  -- 0.2.0: why the write attributed nothing (its role may not write the
+  -- framework's history table); NULL when it counted.
+  refused          text
 );
 CREATE INDEX migration_event_backend_idx
   ON @extschema@.migration_event (backend_pid, backend_start);
@@ -104,13 +111,11 @@ COMMENT ON TABLE @extschema@.migration_event IS
   'one row per migration recorded in a history table, with how many audited DDL events it was credited with';
 
 REVOKE ALL ON @extschema@.ddl_capture, @extschema@.ddl_event, @extschema@.migration_event FROM PUBLIC;
-REVOKE ALL ON SEQUENCE @extschema@.ddl_event_event_id_seq,
-              @extschema@.migration_event_event_id_seq FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.migration_event_event_id_seq FROM PUBLIC;
 GRANT SELECT ON @extschema@.ddl_capture, @extschema@.ddl_event, @extschema@.migration_event TO schema_guard_reader;
 
 -- pg_dump carries the audit.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ddl_capture', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.ddl_event_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migration_event_event_id_seq', '');
 
@@ -194,8 +199,14 @@ BEGIN
             DETAIL = 'Audit rows can only be removed by a superuser.',
             HINT = 'Ask a superuser to run schema_guard.prune_audit().';
   END IF;
-  IF older_than IS NULL OR older_than < interval '0' THEN
-    RAISE EXCEPTION 'invalid retention interval: %', coalesce(older_than::text, 'NULL')
+  IF older_than IS NULL THEN
+    RAISE EXCEPTION 'retention interval must not be null'
+      USING ERRCODE = '22004',
+            DETAIL = 'Rows older than this interval are removed.',
+            HINT = 'Pass an interval such as ''90 days''.';
+  END IF;
+  IF older_than < interval '0' THEN
+    RAISE EXCEPTION 'invalid retention interval: %', older_than
       USING ERRCODE = '22023',
             DETAIL = 'Rows older than this interval are removed; it must not be negative.',
             HINT = 'Pass an interval such as ''90 days''.';

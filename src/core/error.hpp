@@ -47,8 +47,7 @@ struct SourceLocation {
 class Error : public std::exception {
  public:
   Error(ErrorCode code, std::string message, std::string detail = {},
-        std::string hint = {},
-        SourceLocation where = SourceLocation::Current())
+        std::string hint = {}, SourceLocation where = SourceLocation::Current())
       : code_(code),
         message_(std::move(message)),
         detail_(std::move(detail)),

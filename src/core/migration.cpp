@@ -161,6 +161,22 @@ void ValidateMigrationLabel(std::string_view label) {
   }
 }
 
+Framework LabelFramework(std::string_view label) {
+  for (const auto& info : kFrameworks) {
+    if (info.framework == Framework::kDjango) continue;
+    if (label.size() > info.name.size() + 1 &&
+        label.substr(0, info.name.size()) == info.name &&
+        label[info.name.size()] == ':') {
+      return info.framework;
+    }
+  }
+  return Framework::kDjango;
+}
+
+bool ClaimCounts(LabelSource source, bool may_write_history) {
+  return source == LabelSource::kSession && may_write_history;
+}
+
 std::optional<std::string> LabelAtEvent(
     std::string_view session_label,
     std::optional<Framework> creates_bookkeeping_of) {

@@ -59,6 +59,23 @@ std::string BookkeepingLabel(Framework framework);
 // ErrorCode::kInvalidParameterValue or kStringDataTooLong.
 void ValidateMigrationLabel(std::string_view label);
 
+// The framework a label set through schema_guard.migration belongs to, by
+// its prefix ("flyway:", "alembic:", "rails:", "liquibase:"); any other
+// label is Django's ("<app>.<name>").
+Framework LabelFramework(std::string_view label);
+
+// Where the current value of schema_guard.migration came from, as far as
+// attribution cares: a claim counts only when the session set it (SET, SET
+// LOCAL, set_config(), a function's SET clause, or the connection's
+// options), never when it came from the configuration file or from ALTER
+// ROLE / ALTER DATABASE ... SET, which would label every later session's
+// DDL without anyone running a migration.
+enum class LabelSource { kUnset, kSession, kStored };
+
+// Whether a session's label claim attributes its DDL: set in the session
+// (kSession), and by a role that may write the framework's history table.
+bool ClaimCounts(LabelSource source, bool may_write_history);
+
 // The label an audit row gets when it is written: the session's
 // schema_guard.migration setting if set, else the bookkeeping label when the
 // statement creates a framework's own tables, else none (a history row

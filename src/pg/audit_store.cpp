@@ -10,14 +10,16 @@
 #include "pg/statement_capture.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/itup.h"
+#include "access/relscan.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
@@ -29,7 +31,10 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 }
@@ -57,13 +62,18 @@ enum AuditColumn {
   kSchemaNames,
   kObjectIdentities,
   kRewritten,
+  kClaimedMigration,  // 0.2.0
   kAuditColumnCount
 };
+// 0.1.0's table ends before claimed_migration; the library serves both
+// until ALTER EXTENSION ... UPDATE has run.
+constexpr int kAuditColumnsV010 = kClaimedMigration;
 
 struct AuditTarget {
   Relation relation;
   CatalogIndexState indexes;
-  Oid sequence;
+  int natts;
+  bool locked_allocation;  // holds the id allocation lock (see TakeEventIds)
 };
 
 // What every object of one event-trigger call shares (palloc'd Datums).
@@ -81,6 +91,8 @@ struct EventContext {
   bool statement_null;
   Datum migration;
   bool migration_null;
+  Datum claimed;
+  bool claimed_null;
 };
 
 constexpr const char* kSchema = "schema_guard";
@@ -92,23 +104,19 @@ int64 xact_first_event_id = 0;
 // A transaction takes ids a block at a time, not a block per statement.
 int64 block_next = 0;
 int64 block_end = 0;
-Oid block_sequence = InvalidOid;  // the sequence the block came from
+Oid block_relation = InvalidOid;  // the audit table the block belongs to
 
-// The OIDs of the audit table and its id sequence, looked up once and
-// forgotten on any relcache invalidation of either (DROP EXTENSION, a
-// rename) or of everything.
+// The OID of the audit table, looked up once and forgotten on any relcache
+// invalidation of it (DROP EXTENSION, a rename) or of everything.
 struct AuditRelations {
   bool valid;
   Oid relation;
-  Oid sequence;
 };
-AuditRelations audit_relations = {false, InvalidOid, InvalidOid};
+AuditRelations audit_relations = {false, InvalidOid};
 
 void OnRelcacheInvalidation(Datum /*arg*/, Oid relid) {
-  if (relid == InvalidOid || relid == audit_relations.relation ||
-      relid == audit_relations.sequence) {
+  if (relid == InvalidOid || relid == audit_relations.relation) {
     audit_relations.valid = false;
-    block_next = block_end = 0;  // a re-created sequence starts anew
   }
 }
 
@@ -166,35 +174,85 @@ bool AuditSuppressed() {
       CurrentExtensionObject == get_extension_oid(kSchema, true)) {
     return true;
   }
-  return false;
+  return InRestoreSession();
+}
+
+bool InRestoreSession() {
+  if (!superuser()) return false;
+  auto setting_is = [](const char* name, const char* value) {
+    const char* current = GetConfigOption(name, true, false);
+    return current != nullptr && strcmp(current, value) == 0;
+  };
+  return setting_is("row_security", "off") &&
+         setting_is("check_function_bodies", "off") &&
+         setting_is("xmloption", "content") && setting_is("search_path", "");
 }
 
 namespace {
 
+// Opens the audit table, or returns false when it is not there: the
+// extension is being dropped, possibly by another session that committed
+// while this one waited for the table's lock (try_table_open checks for the
+// relation again once it holds the lock).
 bool OpenAuditTarget(AuditTarget* target) {
   if (!audit_relations.valid) {
     Oid nsp = AuditNamespace();
     if (!OidIsValid(nsp)) return false;
     Oid relid = get_relname_relid("ddl_capture", nsp);
-    Oid seqid = get_relname_relid("ddl_event_event_id_seq", nsp);
-    if (!OidIsValid(relid) || !OidIsValid(seqid)) return false;
-    audit_relations = {true, relid, seqid};
+    if (!OidIsValid(relid)) return false;
+    audit_relations = {true, relid};
   }
-  Oid relid = audit_relations.relation;
-  Oid seqid = audit_relations.sequence;
-  target->relation = table_open(relid, RowExclusiveLock);
-  if (RelationGetDescr(target->relation)->natts != kAuditColumnCount) {
+  target->relation = try_table_open(audit_relations.relation, RowExclusiveLock);
+  if (target->relation == nullptr) {
+    audit_relations.valid = false;
+    return false;
+  }
+  target->natts = RelationGetDescr(target->relation)->natts;
+  if (target->natts != kAuditColumnCount &&
+      target->natts != kAuditColumnsV010) {
     elog(ERROR, "schema_guard.ddl_capture has %d columns, expected %d",
-         RelationGetDescr(target->relation)->natts, kAuditColumnCount);
+         target->natts, kAuditColumnCount);
   }
   target->indexes = CatalogOpenIndexes(target->relation);
-  target->sequence = seqid;
+  target->locked_allocation = false;
   return true;
 }
 
 void CloseAuditTarget(AuditTarget* target) {
   CatalogCloseIndexes(target->indexes);
   table_close(target->relation, NoLock);
+}
+
+// The lock that serialises taking a new block of event ids: an object lock
+// on the audit table's pg_class entry with a sub-id no relation lock uses,
+// held from reading the highest id to inserting the row that claims the
+// next block.
+void LockIdAllocation(Oid relid) {
+  LockDatabaseObject(RelationRelationId, relid, 1, ExclusiveLock);
+}
+void UnlockIdAllocation(Oid relid) {
+  UnlockDatabaseObject(RelationRelationId, relid, 1, ExclusiveLock);
+}
+
+// The highest first_event_id in the audit table's primary key, counting
+// rows of transactions still in progress (and dead ones not yet vacuumed),
+// or 0 when it is empty.
+int64 HighestEventId(Relation relation) {
+  Oid pkey = RelationGetPrimaryKeyIndex(relation);
+  if (!OidIsValid(pkey)) elog(ERROR, "schema_guard.ddl_capture has no key");
+  Relation index = index_open(pkey, AccessShareLock);
+  IndexScanDesc scan = index_beginscan(relation, index, SnapshotAny, 0, 0);
+  scan->xs_want_itup = true;
+  index_rescan(scan, nullptr, 0, nullptr, 0);
+  int64 highest = 0;
+  if (index_getnext_tid(scan, BackwardScanDirection) != nullptr) {
+    bool isnull = false;
+    Datum value = index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &isnull);
+    if (!isnull) highest = DatumGetInt64(value);
+  }
+  index_endscan(scan);
+  index_close(index, AccessShareLock);
+  return highest;
 }
 
 void PrepareEventContext(EventContext* context, const char* migration) {
@@ -215,12 +273,21 @@ void PrepareEventContext(EventContext* context, const char* migration) {
 
 // Takes up to `wanted` consecutive event ids from the transaction's block
 // (taking a new block when it is used up): the first one, and in *granted
-// how many.
-int64 TakeEventIds(const AuditTarget* target, int wanted, int* granted) {
-  if (block_next >= block_end || block_sequence != target->sequence) {
-    block_next = nextval_internal(target->sequence, false);
+// how many. Blocks are [64k + 1, 64k + 64]. A new block is the one after
+// the block of the highest id in the table, taken under the allocation
+// lock, which stays held until the row that claims it is inserted
+// (ReleaseEventIds): so two transactions never take the same block, and no
+// sequence is involved (a nextval() would change the session's lastval()).
+int64 TakeEventIds(AuditTarget* target, int wanted, int* granted) {
+  Oid relid = RelationGetRelid(target->relation);
+  if (block_next >= block_end || block_relation != relid) {
+    LockIdAllocation(relid);
+    target->locked_allocation = true;
+    int64 highest = HighestEventId(target->relation);
+    int64 block = highest <= 0 ? 0 : (highest - 1) / kEventIdBlock + 1;
+    block_next = block * kEventIdBlock + 1;
     block_end = block_next + kEventIdBlock;
-    block_sequence = target->sequence;
+    block_relation = relid;
   }
   int64 first = block_next;
   *granted = static_cast<int>(std::min<int64>(wanted, block_end - first));
@@ -295,6 +362,8 @@ void InsertCaptureRow(const AuditTarget* target, const EventContext* context,
         PointerGetDatum(construct_array(rewritten, rewritten_count, INT4OID,
                                         sizeof(int32), true, TYPALIGN_INT));
   }
+  values[kClaimedMigration] = context->claimed;
+  nulls[kClaimedMigration] = context->claimed_null;
 
   HeapTuple tuple =
       heap_form_tuple(RelationGetDescr(target->relation), values, nulls);
@@ -304,8 +373,10 @@ void InsertCaptureRow(const AuditTarget* target, const EventContext* context,
 
 }  // namespace
 
-void StartAuditWriter(AuditWriter* writer, const char* migration_label) {
+void StartAuditWriter(AuditWriter* writer, const char* migration_label,
+                      const char* claimed_label) {
   writer->migration_label = migration_label;
+  writer->claimed_label = claimed_label;
   writer->objects = nullptr;
   writer->count = 0;
   writer->capacity = 0;
@@ -342,6 +413,9 @@ void FinishAuditWriter(AuditWriter* writer) {
   if (!OpenAuditTarget(&target)) return;  // the extension is being dropped
   EventContext context;
   PrepareEventContext(&context, writer->migration_label);
+  context.claimed_null = writer->claimed_label == nullptr;
+  context.claimed =
+      context.claimed_null ? (Datum)0 : TextDatum(writer->claimed_label);
   // A row per run of objects that share in_extension and fit in what is
   // left of the block of ids.
   int done = 0;
@@ -355,6 +429,10 @@ void FinishAuditWriter(AuditWriter* writer) {
     int count = 0;
     int64 first_id = TakeEventIds(&target, wanted, &count);
     InsertCaptureRow(&target, &context, run, count, first_id);
+    if (target.locked_allocation) {
+      UnlockIdAllocation(RelationGetRelid(target.relation));
+      target.locked_allocation = false;
+    }
     done += count;
   }
   CloseAuditTarget(&target);
@@ -388,29 +466,56 @@ void LeaveOwnerContext(const OwnerContext* saved) {
   UnpinSearchPath(saved->guc_level);
 }
 
+namespace {
+
+// Runs one internal statement as the audit table's owner with the audit
+// suppressed; its rows, if any, are in SPI_tuptable until SPI_finish. No
+// PG_TRY: an error aborts the (sub)transaction, whose abort restores the
+// role and search_path, and the abort callbacks reset internal_sql_running.
+void ExecuteInternal(const char* sql, int nargs, Oid* argtypes, Datum* values,
+                     const char* nulls, bool read_only) {
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  int rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only,
+                                 read_only ? 1 : 0);
+  if (rc < 0)
+    elog(ERROR, "internal statement failed: %s", SPI_result_code_string(rc));
+}
+
+}  // namespace
+
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls) {
   OwnerContext saved;
   EnterOwnerContext("ddl_capture", &saved);
   bool saved_internal = internal_sql_running;
   internal_sql_running = true;
-  PG_TRY();
-  {
-    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    int rc =
-        SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-    if (rc < 0)
-      elog(ERROR, "internal statement failed: %s", SPI_result_code_string(rc));
-    SPI_finish();
-  }
-  PG_FINALLY();
-  {
-    internal_sql_running = saved_internal;
-    SetUserIdAndSecContext(saved.user, saved.security);
-  }
-  PG_END_TRY();
-  UnpinSearchPath(saved.guc_level);
+  ExecuteInternal(sql, nargs, argtypes, values, nulls, false);
+  SPI_finish();
+  internal_sql_running = saved_internal;
+  LeaveOwnerContext(&saved);
 }
+
+bool RunInternalQueryBool(const char* sql, int nargs, Oid* argtypes,
+                          Datum* values, const char* nulls, bool* is_null) {
+  OwnerContext saved;
+  EnterOwnerContext("ddl_capture", &saved);
+  bool saved_internal = internal_sql_running;
+  internal_sql_running = true;
+  ExecuteInternal(sql, nargs, argtypes, values, nulls, true);
+  bool result = false;
+  *is_null = true;
+  if (SPI_processed > 0 && SPI_tuptable != nullptr) {
+    Datum value =
+        SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+    result = !*is_null && DatumGetBool(value);
+  }
+  SPI_finish();
+  internal_sql_running = saved_internal;
+  LeaveOwnerContext(&saved);
+  return result;
+}
+
+void ForgetInternalSql() { internal_sql_running = false; }
 
 int64 SessionFirstEventId() { return session_first_event_id; }
 
@@ -418,6 +523,10 @@ int64 TransactionFirstEventId() { return xact_first_event_id; }
 
 void ForgetTransactionEvents() {
   xact_first_event_id = 0;
+  ForgetEventBlock();
+}
+
+void ForgetEventBlock() {
   block_next = 0;
   block_end = 0;
 }

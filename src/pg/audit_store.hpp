@@ -24,29 +24,39 @@ struct AuditObject {
 
 // True when this event must not be audited at all: the audit is off, the
 // statement is schema_guard's own (its install, update, drop or internal
-// DDL).
+// DDL), or a restore is running (InRestoreSession).
 bool AuditSuppressed();
+
+// True in a session that restores a dump: a superuser's session with the
+// settings every pg_dump script and every pg_restore connection starts with
+// (row_security = off, check_function_bodies = off, xmloption = content,
+// search_path = ''). Its DDL re-creates a schema the dump's own audit rows
+// already describe, so it is not recorded, and its history-table writes
+// attribute nothing.
+bool InRestoreSession();
 
 // Collects the objects of one event-trigger call and writes them to
 // schema_guard.ddl_capture when the call ends: one row (one heap and one
 // index insert) for all of them. The audit table is opened and the shared
 // parts of the row computed only then, so a statement whose objects are all
 // ignored (temporary tables) never touches it.
-// Event ids are taken from the sequence a block at a time (it counts in
-// steps of kEventIdBlock), and a transaction uses up its block before it
-// takes the next: one sequence call per 64 objects of a transaction, not one
-// per event. A row's objects have consecutive ids, so objects that do not
-// fit in what is left of a block go to a row of their own.
+// Event ids are taken a block of kEventIdBlock at a time (the block after
+// the highest id in the table), and a transaction uses up its block before
+// it takes the next: one allocation per 64 objects of a transaction, not
+// one per event. A row's objects have consecutive ids, so objects that do
+// not fit in what is left of a block go to a row of their own.
 inline constexpr int kEventIdBlock = 64;
 
 struct AuditWriter {
   const char* migration_label;  // may be null
+  const char* claimed_label;    // a claim that did not count; may be null
   AuditObject* objects;         // copies, palloc'd in the caller's context
   int count;
   int capacity;
 };
 
-void StartAuditWriter(AuditWriter* writer, const char* migration_label);
+void StartAuditWriter(AuditWriter* writer, const char* migration_label,
+                      const char* claimed_label);
 // Adds one object; its Datums are copied, so they may point into a slot.
 void AddAuditObject(AuditWriter* writer, const AuditObject* object);
 // Writes the collected objects, if any. May elog(ERROR): a failing audit
@@ -74,6 +84,15 @@ void LeaveOwnerContext(const OwnerContext* saved);
 void RunInternalSql(const char* sql, int nargs, Oid* argtypes, Datum* values,
                     const char* nulls);
 
+// The same for a query of one boolean: its value (false when NULL or no
+// row, with *is_null set).
+bool RunInternalQueryBool(const char* sql, int nargs, Oid* argtypes,
+                          Datum* values, const char* nulls, bool* is_null);
+
+// Called when a transaction or subtransaction aborts: internal SQL that
+// raised an error left its flag set.
+void ForgetInternalSql();
+
 // The first event_id this backend wrote, or 0: a lower bound for the
 // session's own events.
 int64 SessionFirstEventId();
@@ -85,6 +104,10 @@ int64 TransactionFirstEventId();
 
 // Called at the end of every transaction.
 void ForgetTransactionEvents();
+
+// Called when a subtransaction aborts: the rows that claimed the current
+// block may be gone once vacuumed, so the block is taken anew.
+void ForgetEventBlock();
 
 // Called once from _PG_init.
 void RegisterAuditStoreCallbacks();

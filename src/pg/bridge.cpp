@@ -92,8 +92,8 @@ bool CatchErased(void (*fn)(void*), void* arg, ErrorReport* report) noexcept {
     Fill(report, SqlState(e.code()), e.message(), e.detail(), e.hint(), {},
          e.where().file, e.where().line, e.where().function);
   } catch (const PgError& e) {
-    Fill(report, e.sqlerrcode(), e.message(), e.detail(), e.hint(),
-         e.context(), e.file(), e.line(), e.function());
+    Fill(report, e.sqlerrcode(), e.message(), e.detail(), e.hint(), e.context(),
+         e.file(), e.line(), e.function());
   } catch (const std::bad_alloc&) {
     Fill(report, ERRCODE_OUT_OF_MEMORY, "out of memory",
          "A schema_guard allocation failed.", {}, {});

@@ -36,9 +36,8 @@ void RequireArg(FunctionCallInfo fcinfo, int n, std::string_view name,
   if (!PG_ARGISNULL(n)) return;
   const char* function = nullptr;
   PgTry([&]() noexcept {
-    function = fcinfo->flinfo != nullptr
-                   ? get_func_name(fcinfo->flinfo->fn_oid)
-                   : nullptr;
+    function = fcinfo->flinfo != nullptr ? get_func_name(fcinfo->flinfo->fn_oid)
+                                         : nullptr;
   });
   throw core::Error(
       core::ErrorCode::kNullValueNotAllowed,

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/migration.hpp"
+#include "pg/attribution.hpp"
 #include "pg/audit_store.hpp"
 #include "pg/bridge.hpp"
 #include "pg/history.hpp"
@@ -47,6 +48,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "tcop/deparse_utility.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -119,6 +121,8 @@ void KeepCatalogLocks() {
 void OnXactEvent(XactEvent /*event*/, void* /*arg*/) {
   ForgetRewrites();
   ForgetTransactionEvents();
+  ForgetInternalSql();
+  ForgetClaims();
   catalog_locks_kept = false;
 }
 
@@ -126,6 +130,9 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
                     SubTransactionId /*parent*/, void* /*arg*/) {
   if (event == SUBXACT_EVENT_ABORT_SUB) {
     ForgetRewrites();
+    ForgetEventBlock();
+    ForgetInternalSql();
+    ForgetClaims();
     catalog_locks_kept = false;
   }
 }
@@ -500,6 +507,23 @@ void InsertSubObject(AuditWriter* writer, const AuditObject* parent,
   AddAuditObject(writer, &object);
 }
 
+// The schema of an object a GRANT or REVOKE names, or InvalidOid: only
+// relations, routines and types have one. (get_object_namespace() knows
+// no large objects: their GRANT names pg_largeobject, a catalog without an
+// entry in its table of object classes.)
+Oid GrantObjectNamespace(Oid classid, Oid objid) {
+  if (classid == RelationRelationId) return get_rel_namespace(objid);
+  if (classid == ProcedureRelationId) return get_func_namespace(objid);
+  if (classid == TypeRelationId) {
+    HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
+    if (!HeapTupleIsValid(tuple)) return InvalidOid;
+    Oid nsp = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple))->typnamespace;
+    ReleaseSysCache(tuple);
+    return nsp;
+  }
+  return InvalidOid;
+}
+
 // GRANT and REVOKE are reported as one command without an object; write a
 // row for each object they name.
 void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
@@ -509,7 +533,7 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
   foreach (cell, grant->objects) {
     ObjectAddress address;
     ObjectAddressSet(address, classid, lfirst_oid(cell));
-    Oid nsp = get_object_namespace(&address);
+    Oid nsp = GrantObjectNamespace(classid, address.objectId);
     char* schema = OidIsValid(nsp) ? get_namespace_name(nsp) : nullptr;
     if (schema != nullptr && IsIgnoredSchema(schema)) continue;
 #if PG_VERSION_NUM >= 140000
@@ -533,6 +557,70 @@ void AuditGrant(AuditWriter* writer, InternalGrant* grant, Datum command_tag) {
   }
 }
 
+// ALTER DEFAULT PRIVILEGES is reported without an identity (PostgreSQL
+// has one only for a pg_default_acl entry, which a REVOKE of a built-in
+// default does not create): write a row for each role and schema it names,
+// identified as getObjectIdentity() identifies a default ACL ("for role r
+// in schema s on tables"). `objects` is the command's object type as
+// pg_event_trigger_ddl_commands() gives it ("tables", "types", ...).
+void AuditDefaultPrivileges(AuditWriter* writer,
+                            const CollectedCommand* command, Datum command_tag,
+                            Datum objects) {
+  if (command->parsetree == nullptr ||
+      !IsA(command->parsetree, AlterDefaultPrivilegesStmt)) {
+    return;
+  }
+  auto* stmt = castNode(AlterDefaultPrivilegesStmt, command->parsetree);
+  List* roles = NIL;
+  List* schemas = NIL;
+  ListCell* cell;
+  foreach (cell, stmt->options) {
+    auto* option = lfirst_node(DefElem, cell);
+    if (strcmp(option->defname, "roles") == 0) {
+      roles = castNode(List, option->arg);
+    } else if (strcmp(option->defname, "schemas") == 0) {
+      schemas = castNode(List, option->arg);
+    }
+  }
+  List* role_names = NIL;
+  foreach (cell, roles) {
+    role_names =
+        lappend(role_names, get_rolespec_name(lfirst_node(RoleSpec, cell)));
+  }
+  if (role_names == NIL) {
+    role_names = list_make1(GetUserNameFromId(GetUserId(), false));
+  }
+  // "TABLES" as the command reports it, "tables" as the identity of a
+  // default ACL has it.
+  char* on = TextDatumGetCString(objects);
+  for (char* c = on; *c != '\0'; ++c) *c = pg_ascii_tolower(*c);
+  ListCell* role;
+  foreach (role, role_names) {
+    int schema_count = list_length(schemas);
+    for (int i = 0; i < (schema_count == 0 ? 1 : schema_count); ++i) {
+      const char* schema =
+          schema_count == 0 ? nullptr : strVal(list_nth(schemas, i));
+      if (schema != nullptr && IsIgnoredSchema(schema)) continue;
+      AuditObject object;
+      object.command_tag = command_tag;
+      object.object_type = CStringGetTextDatum("default acl");
+      object.schema_name_null = schema == nullptr;
+      object.schema_name =
+          schema == nullptr ? (Datum)0 : CStringGetTextDatum(schema);
+      object.object_identity = CStringGetTextDatum(
+          schema == nullptr
+              ? psprintf("for role %s on %s",
+                         quote_identifier(static_cast<char*>(lfirst(role))), on)
+              : psprintf("for role %s in schema %s on %s",
+                         quote_identifier(static_cast<char*>(lfirst(role))),
+                         quote_identifier(schema), on));
+      object.in_extension = command->in_extension;
+      object.rewrite = false;
+      AddAuditObject(writer, &object);
+    }
+  }
+}
+
 void AuditDdlCommands(EventTriggerData* trigdata) {
   KeepCatalogLocks();
   ExprContext* econtext = CreateStandaloneExprContext();
@@ -542,16 +630,23 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
   HistoryCreation creation = FindHistoryCreation(store, slot);
+  SessionClaim claim = CurrentClaim();
+  // Creating a framework's bookkeeping tables is set-up, not drift, when
+  // the role may write that framework's history table, or there is none
+  // yet (a look-alike of an existing one in another schema is drift).
+  bool bookkeeping =
+      creation.found &&
+      MayWriteHistory(creation.framework, creation.history_table, true);
   const char* label = nullptr;
   Guarded([&] {
     std::optional<std::string> at_event = core::LabelAtEvent(
-        migration_label == nullptr ? "" : migration_label,
-        creation.found ? std::optional<core::Framework>(creation.framework)
-                       : std::nullopt);
+        claim.counted == nullptr ? "" : claim.counted,
+        bookkeeping ? std::optional<core::Framework>(creation.framework)
+                    : std::nullopt);
     if (at_event) label = PallocCopy(*at_event);
   });
   AuditWriter writer;
-  StartAuditWriter(&writer, label);
+  StartAuditWriter(&writer, label, claim.refused);
 
   while (tuplestore_gettupleslot(store, true, false, slot)) {
     slot_getallattrs(slot);
@@ -563,6 +658,12 @@ void AuditDdlCommands(EventTriggerData* trigdata) {
                               DatumGetPointer(values[kDdlCommand]));
     if (command != nullptr && command->type == SCT_Grant) {
       AuditGrant(&writer, command->d.grant.istmt, values[kDdlCommandTag]);
+      continue;
+    }
+    if (command != nullptr && command->type == SCT_AlterDefaultPrivileges &&
+        nulls[kDdlObjectIdentity] && !nulls[kDdlObjectType]) {
+      AuditDefaultPrivileges(&writer, command, values[kDdlCommandTag],
+                             values[kDdlObjectType]);
       continue;
     }
     if (nulls[kDdlObjectIdentity] || nulls[kDdlObjectType]) continue;
@@ -701,11 +802,9 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
   Tuplestorestate* store =
       CallMaterializedSrf(&dropped_objects_srf, econtext, &desc);
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+  SessionClaim claim = CurrentClaim();
   AuditWriter writer;
-  StartAuditWriter(&writer,
-                   migration_label != nullptr && migration_label[0] != '\0'
-                       ? migration_label
-                       : nullptr);
+  StartAuditWriter(&writer, claim.counted, claim.refused);
   Datum command_tag = CStringGetTextDatum(GetCommandTagName(trigdata->tag));
 
   while (tuplestore_gettupleslot(store, true, false, slot)) {
@@ -764,6 +863,30 @@ void AuditDroppedObjects(EventTriggerData* trigdata) {
   FinishAuditWriter(&writer);
 }
 
+// CREATE TRIGGER of schema_guard.history_row() (by hand, or by a restore
+// re-creating an attribution trigger): tie the trigger to the extension, so
+// that DROP EXTENSION needs no CASCADE. Done whether or not the statement
+// is audited.
+void TieCreatedHistoryTriggers() {
+  ExprContext* econtext = CreateStandaloneExprContext();
+  TupleDesc desc;
+  Tuplestorestate* store =
+      CallMaterializedSrf(&ddl_commands_srf, econtext, &desc);
+  TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+  while (tuplestore_gettupleslot(store, true, false, slot)) {
+    slot_getsomeattrs(slot, kDdlObjId + 1);
+    if (slot->tts_isnull[kDdlClassId] ||
+        DatumGetObjectId(slot->tts_values[kDdlClassId]) != TriggerRelationId) {
+      continue;
+    }
+    Oid trigger = DatumGetObjectId(slot->tts_values[kDdlObjId]);
+    if (IsHistoryTrigger(trigger)) TieHistoryTrigger(trigger);
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  tuplestore_end(store);
+  FreeExprContext(econtext, true);
+}
+
 // Runs an audit step in a short-lived memory context.
 template <typename Fn>
 void InAuditContext(Fn fn) {
@@ -790,11 +913,15 @@ using schema_guard::pg::AuditSuppressed;
 
 extern "C" Datum schema_guard_ddl_command_end(PG_FUNCTION_ARGS) {
   schema_guard::pg::RequireEventTrigger(fcinfo);
+  auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+  if (trigdata->tag == CMDTAG_CREATE_TRIGGER) {
+    schema_guard::pg::InAuditContext(
+        [] { schema_guard::pg::TieCreatedHistoryTriggers(); });
+  }
   if (AuditSuppressed()) {
     schema_guard::pg::ForgetRewrites();
     PG_RETURN_VOID();
   }
-  auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
   schema_guard::pg::InAuditContext(
       [&] { schema_guard::pg::AuditDdlCommands(trigdata); });
   PG_RETURN_VOID();

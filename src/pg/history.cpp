@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "pg/attribution.hpp"
 #include "pg/audit_store.hpp"
 #include "pg/bridge.hpp"
 #include "pg/datum.hpp"
@@ -30,7 +31,15 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "access/genam.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
+#include "parser/parse_func.h"
+#include "utils/fmgroids.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -93,6 +102,40 @@ bool HasTrigger(Oid relid) {
 
 }  // namespace
 
+void TieHistoryTrigger(Oid trigger) {
+  Oid extension = get_extension_oid("schema_guard", true);
+  if (!OidIsValid(extension)) return;
+  deleteDependencyRecordsForSpecific(TriggerRelationId, trigger,
+                                     DEPENDENCY_AUTO, ExtensionRelationId,
+                                     extension);
+  ObjectAddress depender;
+  ObjectAddress referenced;
+  ObjectAddressSet(depender, TriggerRelationId, trigger);
+  ObjectAddressSet(referenced, ExtensionRelationId, extension);
+  recordDependencyOn(&depender, &referenced, DEPENDENCY_AUTO);
+}
+
+bool IsHistoryTrigger(Oid trigger) {
+  HeapTuple tuple = nullptr;
+  Relation rel = table_open(TriggerRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(trigger));
+  SysScanDesc scan =
+      systable_beginscan(rel, TriggerOidIndexId, true, nullptr, 1, &key);
+  tuple = systable_getnext(scan);
+  bool found = false;
+  if (HeapTupleIsValid(tuple)) {
+    Oid function = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgfoid;
+    List* name = list_make2(makeString(pstrdup("schema_guard")),
+                            makeString(pstrdup("history_row")));
+    found = function == LookupFuncName(name, 0, nullptr, true);
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return found;
+}
+
 bool AttachHistoryTrigger(Oid relid, core::Framework framework,
                           bool explicit_request) {
   TableNames names = NamesOf(relid);
@@ -130,6 +173,7 @@ bool AttachHistoryTrigger(Oid relid, core::Framework framework,
       kTriggerName, table, core::FrameworkName(framework));
   PgTry([&]() noexcept {
     RunInternalSql(sql.c_str(), 0, nullptr, nullptr, nullptr);
+    TieHistoryTrigger(get_trigger_oid(relid, kTriggerName, false));
   });
   return true;
 }
@@ -226,27 +270,49 @@ int WatchKnownTables() {
 // $2 backend_start, $3 txid, $4 label, $5 application_name, $6 the first
 // event id this backend wrote (0: none), $7 framework, $8 history table,
 // $9 operation, $10 session role, $11 the first event id this transaction
-// wrote (0: none). It works on the rows of ddl_capture, whose objects share
-// their migration; ddl_events counts objects. A backend's ids increase and
-// the high-water mark is always the last id of one of its rows, so a row
-// lies wholly above it or not at all.
-constexpr const char* kAttribute = R"SQL(
+// wrote (0: none), $12 the role writing (current_user), $13 the framework's
+// default history table name.
+// It works on the rows of ddl_capture, whose objects share their migration;
+// ddl_events counts objects. A backend's ids increase and the high-water
+// mark is always the last id of one of its rows, so a row lies wholly above
+// it or not at all. DDL of an earlier transaction (a non-atomic migration)
+// counts only when the same role ran it: a pooled server connection serves
+// other clients between a migration's statements.
+// The write attributes nothing unless its role may write the framework's
+// history table (see attribution.hpp); migration_event then says why, in
+// its column "refused", which 0.1.0's table lacks: `with_refused` picks the
+// statement.
+std::string AttributionSql(bool with_refused) {
+  std::string table = HistoryTableExpression("$7", "$13");
+  std::string refused =
+      with_refused
+          ? fmt::format(
+                ",\n       CASE WHEN NOT (SELECT ok FROM allowed) THEN "
+                "pg_catalog.format('role %I may not write the %s history "
+                "table %s', pg_catalog.pg_get_userbyid($12), $7, "
+                "coalesce({}::text, '(none in this database)')) END",
+                table)
+          : std::string();
+  return fmt::format(R"SQL(
 WITH prev AS (
   SELECT coalesce(max(m.high_water), 0) AS hw
   FROM schema_guard.migration_event m
   WHERE m.backend_pid = $1 AND m.backend_start = $2),
+allowed AS (
+  SELECT coalesce(pg_catalog.has_table_privilege($12, {0}, 'INSERT'), false) AS ok),
 attributed AS (
   UPDATE schema_guard.ddl_capture e SET migration = $4
-  WHERE e.migration IS NULL
+  WHERE (SELECT ok FROM allowed) AND e.migration IS NULL
     AND (($11 > 0 AND e.first_event_id >= $11 AND e.txid = $3)
          OR ($6 > 0 AND e.first_event_id >= $6
              AND e.first_event_id > (SELECT hw FROM prev)
              AND e.backend_pid = $1 AND e.backend_start = $2
-             AND e.application_name IS NOT DISTINCT FROM $5))
+             AND e.application_name IS NOT DISTINCT FROM $5
+             AND e.current_role_name = pg_catalog.pg_get_userbyid($12)))
   RETURNING pg_catalog.cardinality(e.object_identities) AS objects)
 INSERT INTO schema_guard.migration_event
   (occurred_at, txid, backend_pid, backend_start, role_name, application_name,
-   framework, history_table, operation, migration, ddl_events, high_water)
+   framework, history_table, operation, migration, ddl_events, high_water{1})
 SELECT pg_catalog.clock_timestamp(), $3, $1, $2, $10, $5, $7, $8, $9, $4,
        (SELECT coalesce(sum(a.objects), 0) FROM attributed a),
        greatest((SELECT hw FROM prev),
@@ -254,16 +320,42 @@ SELECT pg_catalog.clock_timestamp(), $3, $1, $2, $10, $5, $7, $8, $9, $4,
                                      + pg_catalog.cardinality(e.object_identities) - 1)
                           FROM schema_guard.ddl_capture e
                           WHERE $6 > 0 AND e.first_event_id >= $6
-                            AND e.backend_pid = $1 AND e.backend_start = $2), 0))
-)SQL";
+                            AND e.backend_pid = $1 AND e.backend_start = $2), 0)){2}
+)SQL",
+                     table, with_refused ? ", refused" : "", refused);
+}
 
 struct HistoryWrite {
-  char* label;      // palloc'd; null when the row names no migration
-  char* framework;  // palloc'd
+  char* label;         // palloc'd; null when the row names no migration
+  char* framework;     // palloc'd
+  char* default_name;  // palloc'd: the framework's history table name
 };
 
+// The attribution statement for the installed tables, built once per
+// backend for each shape (the text lives as long as the backend).
+const char* AttributionStatement(bool with_refused) {
+  static const char* statements[2] = {nullptr, nullptr};
+  const char*& statement = statements[with_refused ? 1 : 0];
+  if (statement == nullptr) {
+    Guarded([&] {
+      std::string sql = AttributionSql(with_refused);
+      statement = strdup(sql.c_str());
+      if (statement == nullptr) throw std::bad_alloc();
+    });
+  }
+  return statement;
+}
+
+// Whether schema_guard.migration_event has the column "refused" (0.2.0).
+bool EventsHaveRefused() {
+  Oid nsp = get_namespace_oid("schema_guard", true);
+  Oid relid =
+      OidIsValid(nsp) ? get_relname_relid("migration_event", nsp) : InvalidOid;
+  return OidIsValid(relid) && get_attnum(relid, "refused") != InvalidAttrNumber;
+}
+
 HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
-  HistoryWrite out{nullptr, nullptr};
+  HistoryWrite out{nullptr, nullptr, nullptr};
   Trigger* trigger = trigdata->tg_trigger;
   Relation rel = trigdata->tg_relation;
   TupleDesc desc = RelationGetDescr(rel);
@@ -293,6 +385,7 @@ HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
     }
     if (label) out.label = PallocCopy(*label);
     out.framework = PallocCopy(core::FrameworkName(framework));
+    out.default_name = PallocCopy(core::HistoryTableName(framework));
   });
   return out;
 }
@@ -321,7 +414,10 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
          errdetail("It was fired at another time."),
          errhint("Attach it with schema_guard.watch_history_table().")));
   }
-  if (!schema_guard::pg::audit_enabled) return PointerGetDatum(nullptr);
+  if (!schema_guard::pg::audit_enabled ||
+      schema_guard::pg::InRestoreSession()) {
+    return PointerGetDatum(nullptr);
+  }
   HeapTuple tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
                         ? trigdata->tg_newtuple
                         : trigdata->tg_trigtuple;
@@ -345,10 +441,11 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
                           : TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
                               ? "UPDATE"
                               : "DELETE";
-  Oid types[11] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, INT8OID,
-                   TEXTOID, TEXTOID,        TEXTOID, TEXTOID, INT8OID};
+  Oid types[13] = {INT4OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID,
+                   INT8OID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
+                   INT8OID, OIDOID,         TEXTOID};
   bool app_null = application_name == nullptr || application_name[0] == '\0';
-  Datum values[11] = {
+  Datum values[13] = {
       Int32GetDatum(MyProcPid),
       TimestampTzGetDatum(MyStartTimestamp),
       FullTransactionIdGetDatum(GetTopFullTransactionId()),
@@ -360,11 +457,15 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
       CStringGetTextDatum(operation),
       CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false)),
       Int64GetDatum(schema_guard::pg::TransactionFirstEventId()),
+      ObjectIdGetDatum(GetUserId()),
+      CStringGetTextDatum(write.default_name),
   };
-  char nulls[11] = {' ', ' ', ' ', ' ', app_null ? 'n' : ' ', ' ', ' ',
-                    ' ', ' ', ' ', ' '};
-  schema_guard::pg::RunInternalSql(schema_guard::pg::kAttribute, 11, types,
-                                   values, nulls);
+  char nulls[13] = {' ', ' ', ' ', ' ', app_null ? 'n' : ' ',
+                    ' ', ' ', ' ', ' ', ' ',
+                    ' ', ' ', ' '};
+  schema_guard::pg::RunInternalSql(schema_guard::pg::AttributionStatement(
+                                       schema_guard::pg::EventsHaveRefused()),
+                                   13, types, values, nulls);
   return PointerGetDatum(nullptr);
 }
 

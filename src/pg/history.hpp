@@ -17,4 +17,14 @@ namespace schema_guard::pg {
 bool AttachHistoryTrigger(Oid relid, core::Framework framework,
                           bool explicit_request);
 
+// Makes an attribution trigger go with the extension: DROP EXTENSION
+// schema_guard then drops it too, without CASCADE. (pg_dump restores the
+// trigger without this dependency; the ddl_command_end trigger records it
+// again for every CREATE TRIGGER of schema_guard.history_row().) May
+// elog(ERROR).
+void TieHistoryTrigger(Oid trigger);
+
+// Whether the trigger calls schema_guard.history_row(). May elog(ERROR).
+bool IsHistoryTrigger(Oid trigger);
+
 }  // namespace schema_guard::pg

@@ -72,11 +72,36 @@ void AssignIgnoreSchemas(const char* /*newval*/, void* extra) {
   ignore_list = static_cast<const IgnoreList*>(extra);
 }
 
-bool CheckMigrationLabel(char** newval, void** /*extra*/,
-                         GucSource /*source*/) {
+// The source of each schema_guard.migration value travels as its "extra"
+// data, so that the value a SET LOCAL falls back to at transaction end
+// brings its own source back with it (the assign hook is called then too,
+// the check hook is not).
+struct LabelExtra {
+  core::LabelSource source;
+};
+core::LabelSource label_source = core::LabelSource::kUnset;
+
+core::LabelSource SourceOf(const char* label, GucSource source) {
+  if (label == nullptr || label[0] == '\0') return core::LabelSource::kUnset;
+  switch (source) {
+    case PGC_S_CLIENT:
+    case PGC_S_SESSION:
+      return core::LabelSource::kSession;
+    default:
+      return core::LabelSource::kStored;
+  }
+}
+
+bool CheckMigrationLabel(char** newval, void** extra, GucSource source) {
   const char* label = *newval == nullptr ? "" : *newval;
   ErrorReport report;
-  if (Catch([&] { core::ValidateMigrationLabel(label); }, &report)) return true;
+  if (Catch([&] { core::ValidateMigrationLabel(label); }, &report)) {
+    auto* data = static_cast<LabelExtra*>(malloc(sizeof(LabelExtra)));
+    if (data == nullptr) return false;
+    data->source = SourceOf(label, source);
+    *extra = data;
+    return true;
+  }
   GUC_check_errcode(report.sqlerrcode);
   GUC_check_errmsg("%s", report.message);
   if (report.detail[0] != '\0') GUC_check_errdetail("%s", report.detail);
@@ -84,7 +109,14 @@ bool CheckMigrationLabel(char** newval, void** /*extra*/,
   return false;
 }
 
+void AssignMigrationLabel(const char* /*newval*/, void* extra) {
+  label_source = extra == nullptr ? core::LabelSource::kUnset
+                                  : static_cast<LabelExtra*>(extra)->source;
+}
+
 }  // namespace
+
+core::LabelSource MigrationLabelSource() { return label_source; }
 
 bool IsIgnoredSchema(const char* schema_name) {
   if (schema_name == nullptr || ignore_list == nullptr) return false;
@@ -122,9 +154,10 @@ void DefineSettings() {
       "schema_guard.migration",
       "Names the migration that the session's DDL belongs to.",
       "Migration runners may SET LOCAL it; audited DDL is then attributed to "
-      "this label instead of being reported as drift.",
-      &migration_label, "", PGC_USERSET, 0, CheckMigrationLabel, nullptr,
-      nullptr);
+      "this label instead of being reported as drift, when the role may "
+      "write the framework's history table.",
+      &migration_label, "", PGC_USERSET, 0, CheckMigrationLabel,
+      AssignMigrationLabel, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("schema_guard");
 #else

@@ -8,7 +8,7 @@
 set -u
 n=0
 fails=0
-ok() { if [ "$1" = 0 ]; then echo "ok $((++n)) - $2"; else echo "not ok $((++n)) - $2"; fails=$((fails + 1)); fi; }
+ok() { if [ "$1" = 0 ]; then echo "ok $((++n)) - $2"; else echo "not ok $((++n)) - $2"; fails=$((fails + 1)); fi; return "$1"; }
 q() { psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$@"; }
 old=sg_upgrade_old
 new=sg_upgrade_new
@@ -95,15 +95,15 @@ SELECT pg_describe_object(m.classid, m.objid, m.objsubid) || ' ' || coalesce(
                                           ', ' ORDER BY a.attnum)
                         FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') ||
-              coalesce((SELECT ' ' || string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY 1)
+              coalesce((SELECT ' ' || string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY pg_get_indexdef(i.indexrelid))
                         FROM pg_index i WHERE i.indrelid = c.oid), '') ||
-              coalesce((SELECT ' ' || string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), '; ' ORDER BY 1)
+              coalesce((SELECT ' ' || string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), '; ' ORDER BY co.conname)
                         FROM pg_constraint co WHERE co.conrelid = c.oid), '') ||
-              coalesce((SELECT ' ' || string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY 1)
+              coalesce((SELECT ' ' || string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY t.tgname)
                         FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal), '') ||
               coalesce((SELECT ' policy ' || string_agg(po.polname || ' ' || po.polcmd::text || ' ' ||
                                                        coalesce(pg_get_expr(po.polqual, po.polrelid), '') || ' ' ||
-                                                       coalesce(pg_get_expr(po.polwithcheck, po.polrelid), ''), '; ' ORDER BY 1)
+                                                       coalesce(pg_get_expr(po.polwithcheck, po.polrelid), ''), '; ' ORDER BY po.polname)
                         FROM pg_policy po WHERE po.polrelid = c.oid), '') ||
               CASE WHEN c.relrowsecurity THEN ' rls' ELSE '' END ||
               CASE WHEN c.relkind = 'S' THEN (SELECT ' ' || s.seqtypid::regtype || ' ' || s.seqincrement || ' ' || s.seqstart

@@ -149,3 +149,28 @@ TEST(LabelAtEvent, SessionLabelWinsThenBookkeepingThenNone) {
 
 }  // namespace
 }  // namespace schema_guard::core
+
+namespace schema_guard::core {
+namespace {
+
+TEST(LabelFramework, PrefixNamesTheFramework) {
+  EXPECT_EQ(LabelFramework("flyway:2.1"), Framework::kFlyway);
+  EXPECT_EQ(LabelFramework("alembic:3f2a9c1d4e5b"), Framework::kAlembic);
+  EXPECT_EQ(LabelFramework("rails:20260101120000"), Framework::kRails);
+  EXPECT_EQ(LabelFramework("liquibase:1::me::a.xml"), Framework::kLiquibase);
+  EXPECT_EQ(LabelFramework("core.0002_add_invoice"), Framework::kDjango);
+  // A prefix without its colon, or a bare prefix, is no framework of its own.
+  EXPECT_EQ(LabelFramework("flyway"), Framework::kDjango);
+  EXPECT_EQ(LabelFramework("flywayish:1"), Framework::kDjango);
+  EXPECT_EQ(LabelFramework("flyway:"), Framework::kDjango);
+}
+
+TEST(ClaimCounts, OnlySessionClaimsOfRolesThatMayWriteTheHistory) {
+  EXPECT_TRUE(ClaimCounts(LabelSource::kSession, true));
+  EXPECT_FALSE(ClaimCounts(LabelSource::kSession, false));
+  EXPECT_FALSE(ClaimCounts(LabelSource::kStored, true));
+  EXPECT_FALSE(ClaimCounts(LabelSource::kUnset, true));
+}
+
+}  // namespace
+}  // namespace schema_guard::core
