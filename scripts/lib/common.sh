@@ -80,3 +80,36 @@ sg_cluster_stop() {
     rm -rf "$SG_CLUSTER_DIR"
   fi
 }
+
+# The core regression suite (src/test/regress) of Debian's PostgreSQL
+# source package, for test/shell/pg_regress_suite.sh: fetched once with
+# apt-get source (a deb-src entry is added when the machine has none) into
+# build/pgsrc, never into the repository. Tries the installed server's
+# version first, then the newest the archive has (security updates' source
+# is sometimes not where the binary is). Prints the suite's directory.
+sg_pg_regress_source() {
+  local cache="$SG_ROOT/build/pgsrc"
+  local found
+  found=$(ls -d "$cache"/postgresql-*/src/test/regress 2>/dev/null | tail -1 || true)
+  if [ -n "$found" ]; then echo "$found"; return 0; fi
+  mkdir -p "$cache"
+  if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+      | $SUDO tee /etc/apt/sources.list.d/schema-guard-src.sources >/dev/null
+    $SUDO apt-get update -qq >/dev/null
+  fi
+  local installed version
+  installed=$(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null || true)
+  (
+    cd "$cache" || exit 1
+    for version in "$installed" $(apt-cache showsrc "postgresql-$PG_MAJOR" | sed -n 's/^Version: //p' | sort -rV); do
+      [ -n "$version" ] || continue
+      apt-get source -qq --download-only "postgresql-$PG_MAJOR=$version" >/dev/null 2>&1 && break
+    done
+    tarball=$(ls postgresql-"$PG_MAJOR"_*.orig.tar.* 2>/dev/null | tail -1 || true)
+    [ -n "$tarball" ] || exit 1
+    tar xf "$tarball" --wildcards '*/src/test/regress/*' 2>/dev/null
+  ) >&2 || return 1
+  found=$(ls -d "$cache"/postgresql-*/src/test/regress 2>/dev/null | tail -1 || true)
+  [ -n "$found" ] && echo "$found"
+}
