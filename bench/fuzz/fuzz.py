@@ -20,11 +20,16 @@ import argparse
 import copy
 import json
 import random
+import re
 import sys
 import time
 
 import psycopg2
 import psycopg2.extensions
+
+# Inputs stay below this size: larger ones only measure the parser's speed
+# (the entry points' own size limits are tested in test/pgtap/bad_input.sql).
+MAX_INPUT_BYTES = 2 * 1024 * 1024
 
 HOSTILE_NAMES = [
     '"', "'", "a\"b", "x; DROP TABLE t; --", "Robert'); DROP TABLE students;--",
@@ -134,7 +139,9 @@ class Mutator:
         elif op == 2 and isinstance(parent, dict):  # rename a key
             parent[r.choice(HOSTILE_NAMES)] = parent.pop(key)
         elif op == 3 and isinstance(parent[key], list):  # repeat elements
-            parent[key] = parent[key] * r.choice([2, 10, 1000])
+            factor = r.choice([2, 10, 1000])
+            if len(json.dumps(parent[key])) * factor <= MAX_INPUT_BYTES:
+                parent[key] = parent[key] * factor
         elif op == 4 and isinstance(parent[key], str):  # hostile string
             parent[key] = r.choice(HOSTILE_NAMES) + parent[key] * r.choice([1, 2])
         elif op == 5:  # nest deeply (spelled out when the document is written)
@@ -170,13 +177,9 @@ class Mutator:
 
 
 def deepen(text):
-    """Spells out the deep nesting mutate_once() marks: n arrays deep."""
-    while '"__deep_' in text:
-        start = text.index('"__deep_')
-        end = text.index('__"', start + 8)
-        n = int(text[start + 8:end])
-        text = text[:start] + "[" * n + "1" + "]" * n + text[end + 3:]
-    return text
+    """Spells out the deep nesting mutate_once() marks: n arrays deep (a
+    marker that a later mutation changed stays a plain string)."""
+    return re.sub(r'"__deep_(\d+)__"', lambda m: "[" * int(m.group(1)) + "1" + "]" * int(m.group(1)), text)
 
 
 class Runner:
@@ -304,6 +307,8 @@ def main():
             what, build, seed, followups = rng.choice(json_targets)
             doc = m.mutate(seed)
             text = deepen(json.dumps(doc)) if rng.random() < 0.7 else m.text(json.dumps(seed))
+            if len(text) > MAX_INPUT_BYTES:
+                text = text[:MAX_INPUT_BYTES]
             sql, params = build(text)
             if run.call(what, sql, params) and followups:
                 for f in followups:

@@ -7,6 +7,7 @@
 // ddl_command_end row of that table says rewrite = true.
 #include <optional>
 
+#include "core/error.hpp"
 #include "core/migration.hpp"
 #include "pg/attribution.hpp"
 #include "pg/audit_store.hpp"
@@ -138,13 +139,13 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
 }
 
 void RequireEventTrigger(FunctionCallInfo fcinfo) {
-  if (!CALLED_AS_EVENT_TRIGGER(fcinfo)) {
-    ereport(ERROR,
-            (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-             errmsg("function can only be called as an event trigger"),
-             errdetail("It is installed by CREATE EXTENSION schema_guard."),
-             errhint("Do not call it directly.")));
-  }
+  if (CALLED_AS_EVENT_TRIGGER(fcinfo)) return;
+  Guarded([] {
+    throw core::Error(core::ErrorCode::kTriggerProtocolViolated,
+                      "function can only be called as an event trigger",
+                      "It is installed by CREATE EXTENSION schema_guard.",
+                      "Do not call it directly.");
+  });
 }
 
 // A built-in event-trigger set-returning function, and schema_guard's

@@ -396,24 +396,27 @@ HistoryWrite LabelOfRow(TriggerData* trigdata, HeapTuple tuple) {
 using schema_guard::pg::Guarded;
 
 extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) {
-    ereport(
-        ERROR,
-        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-         errmsg("function can only be called as a trigger"),
-         errdetail("It attributes DDL to the migration a history row records."),
-         errhint("Attach it with schema_guard.watch_history_table().")));
-  }
-  auto* trigdata = reinterpret_cast<TriggerData*>(fcinfo->context);
-  if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-      !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)) {
-    ereport(
-        ERROR,
-        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-         errmsg("history trigger must be an AFTER ... FOR EACH ROW trigger"),
-         errdetail("It was fired at another time."),
-         errhint("Attach it with schema_guard.watch_history_table().")));
-  }
+  bool as_trigger = CALLED_AS_TRIGGER(fcinfo);
+  auto* trigdata =
+      as_trigger ? reinterpret_cast<TriggerData*>(fcinfo->context) : nullptr;
+  bool after_row = as_trigger && TRIGGER_FIRED_AFTER(trigdata->tg_event) &&
+                   TRIGGER_FIRED_FOR_ROW(trigdata->tg_event);
+  Guarded([&] {
+    if (!as_trigger) {
+      throw schema_guard::core::Error(
+          schema_guard::core::ErrorCode::kTriggerProtocolViolated,
+          "function can only be called as a trigger",
+          "It attributes DDL to the migration a history row records.",
+          "Attach it with schema_guard.watch_history_table().");
+    }
+    if (!after_row) {
+      throw schema_guard::core::Error(
+          schema_guard::core::ErrorCode::kTriggerProtocolViolated,
+          "history trigger must be an AFTER ... FOR EACH ROW trigger",
+          "It was fired at another time.",
+          "Attach it with schema_guard.watch_history_table().");
+    }
+  });
   if (!schema_guard::pg::audit_enabled ||
       schema_guard::pg::InRestoreSession()) {
     return PointerGetDatum(nullptr);

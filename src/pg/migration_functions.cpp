@@ -528,27 +528,24 @@ namespace sg = schema_guard::pg;
 namespace core = schema_guard::core;
 
 extern "C" Datum schema_guard_declare_migrations(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0)) {
-    ereport(ERROR,
-            (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-             errmsg("migration graph must not be null"),
-             errdetail("The graph lists the migrations the code base has."),
-             errhint("Pass a document with \"format\": "
-                     "\"schema_guard.migrations/1\".")));
-  }
+  sg::Guarded([&] {
+    sg::RequireArg(fcinfo, 0, "graph",
+                   "Pass a document with \"format\": "
+                   "\"schema_guard.migrations/1\".");
+  });
   Jsonb* graph = PG_GETARG_JSONB_P(0);
-  if (VARSIZE(graph) > core::kMaxMigrationGraphBytes) {
-    ereport(ERROR,
-            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-             errmsg("migration graph is too large"),
-             errdetail("The graph takes %zu bytes; at most %zu are accepted.",
-                       static_cast<size_t>(VARSIZE(graph)),
-                       core::kMaxMigrationGraphBytes),
-             errhint("Leave out what the check does not use (descriptions, "
-                     "operations), or squash old migrations.")));
-  }
+  auto size = static_cast<std::size_t>(VARSIZE(graph));
   int count = 0;
   sg::Guarded([&] {
+    if (size > core::kMaxMigrationGraphBytes) {
+      throw core::Error(
+          core::ErrorCode::kProgramLimitExceeded,
+          "migration graph is too large",
+          fmt::format("The graph takes {} bytes; at most {} are accepted.",
+                      size, core::kMaxMigrationGraphBytes),
+          "Leave out what the check does not use (descriptions, operations), "
+          "or squash old migrations.");
+    }
     std::string text = sg::JsonbText(graph);
     core::MigrationGraph parsed =
         core::ReadMigrationGraph(core::ParseJson(text));

@@ -274,14 +274,11 @@ extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0)) {
-    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                    errmsg("manifest must not be null"),
-                    errdetail("The manifest describes the schema the database "
-                              "is expected to have."),
-                    errhint("Pass the output of schema_guard.snapshot() or a "
-                            "manifest from CI.")));
-  }
+  sg::Guarded([&] {
+    sg::RequireArg(
+        fcinfo, 0, "manifest",
+        "Pass the output of schema_guard.snapshot() or a manifest from CI.");
+  });
   Jsonb* manifest = PG_GETARG_JSONB_P(0);
   int tables = 0;
   GuardedLarge([&] {

@@ -65,15 +65,10 @@ SpiSession::SpiSession() {
 // raise anyway, the error is dropped (the transaction's end cleans up).
 SpiSession::~SpiSession() {
   if (!connected_) return;
-  MemoryContext caller = CurrentMemoryContext;
-  PG_TRY();
-  { SPI_finish(); }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(caller);
-    FlushErrorState();
+  try {
+    PgTry([]() noexcept { SPI_finish(); });
+  } catch (...) {  // NOLINT(bugprone-empty-catch): see above
   }
-  PG_END_TRY();
 }
 
 void SpiSession::Finish() {

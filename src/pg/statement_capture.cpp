@@ -54,6 +54,9 @@ void CaptureProcessUtility(PlannedStmt* pstmt, const char* query_string,
     top_location = pstmt->stmt_location;
     top_length = pstmt->stmt_len;
   }
+  // The one hand-written PG_TRY outside the bridge: a utility hook must let
+  // PostgreSQL's error go on up unchanged, and only put back the plain
+  // globals above on the way (there is no C++ object here to protect).
   PG_TRY();
   {
 #if PG_VERSION_NUM >= 140000

@@ -401,7 +401,7 @@ SELECT throws_ok($$SELECT schema_guard.declare_migrations('{"format": "schema_gu
 SELECT throws_ok($$SELECT schema_guard.declare_migrations('[1, 2]')$$, '22023',
   'invalid migration graph: (document): expected an object, found an array', 'a graph is an object');
 SELECT throws_ok($$SELECT schema_guard.declare_migrations(NULL)$$, '22004',
-  'migration graph must not be null', 'NULL is refused');
+  'graph must not be null', 'NULL is refused');
 SELECT throws_ok($$SELECT schema_guard.declare_migrations(jsonb_build_object(
   'format', 'schema_guard.migrations/1', 'framework', 'django', 'migrations', '[]'::jsonb,
   'source', repeat('x', 10 * 1024 * 1024)))$$, '54000',

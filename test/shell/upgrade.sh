@@ -19,7 +19,7 @@ dropdb --if-exists $old >/dev/null 2>&1
 dropdb --if-exists $new >/dev/null 2>&1
 current=$(sed -nE "s/^default_version = '([^']+)'/\1/p" "$(dirname "$0")/../../schema_guard.control")
 
-echo "1..7"
+echo "1..8"
 createdb $old
 createdb $new
 
@@ -48,6 +48,14 @@ SELECT schema_guard.stage_open('core_licence', '{licence_no}', 'ge') AS open_bat
 SELECT schema_guard.stage_rows(:open_batch, '[{"licence_no": "L-3", "holder": "Beta"}]');
 SQL
 ok $? "a 0.1.0 database is installed and filled through its functions" || cat "$tmp/fill.log"
+
+# The library is shared by both versions: until the update runs, 0.1.0's
+# SQL calls the new C functions. None of them crashes on NULL arguments.
+psql -X -q -d $old -c "CREATE EXTENSION IF NOT EXISTS pgtap" >/dev/null 2>&1
+PGDATABASE=$old pg_prove "$(dirname "$0")/../pgtap/null_arguments.sql" >"$tmp/null.log" 2>&1
+ok $? "0.1.0's functions, served by this library, take NULL in every argument without an internal error" \
+  || grep -E "^not ok|^#|Parse|Dubious" "$tmp/null.log" | head -20 | sed 's/^/# /'
+psql -X -q -d $old -c "DROP EXTENSION pgtap" >/dev/null 2>&1
 
 # Every row of every table the extension owns, in a stable order. The
 # update is DDL, so the audit gains rows: ddl_capture is compared up to the
