@@ -1,4 +1,6 @@
 #include "core/migration_graph.hpp"
+#include "core/migration_check.hpp"
+#include "core/django_loader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -173,8 +175,14 @@ TEST(CheckMigrations, PendingMigrationsArePlannedAcrossApps) {
                                       "pending_migration"}));
   EXPECT_NE(check.findings[0].message.find("step 1 of 3"), std::string::npos);
   // The plan for trade includes the core migration it depends on.
-  EXPECT_EQ(PlanForApp(check, "trade"), (std::vector<std::size_t>{0, 1, 2}));
-  EXPECT_EQ(PlanForApp(check, "core"), (std::vector<std::size_t>{0}));
+  MigrationCheck trade = CheckMigrations(Framework::kDjango, &g,
+                                         Rows({Row("core", "0001_initial")}),
+                                         LiveObjects{}, "trade");
+  EXPECT_EQ(trade.plan.size(), 3u);
+  MigrationCheck core =
+      CheckMigrations(Framework::kDjango, &g, Rows({}), LiveObjects{}, "core");
+  EXPECT_EQ(PlanNames(core),
+            (std::vector<std::string>{"core.0001_initial", "core.0002_item"}));
 }
 
 TEST(CheckMigrations, ReconcileTellsSafeToFakeFromPartlyPresent) {
