@@ -345,6 +345,8 @@ CREATE TABLE @extschema@.migration_graph (
   -- (NULL for a graph declared by 0.1.0: the check parses graph_text).
   graph_digest bytea
 );
+-- Stored uncompressed: a session's first check reads it whole.
+ALTER TABLE @extschema@.migration_graph ALTER COLUMN graph_digest SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.migration_graph IS
   'the migrations the code base declares, per framework (schema_guard.declare_migrations)';
 REVOKE ALL ON @extschema@.migration_graph FROM PUBLIC;

@@ -66,18 +66,56 @@ class DjangoChecker {
   }
 
   // SQL that records these migrations as applied (each once: running it
-  // again adds nothing), as `migrate --fake` would if Django let it.
-  std::string RecordRowsSql(const std::vector<MigrationKey>& keys) const {
+  // again adds nothing), as `migrate --fake` would if Django let it. They
+  // get the time of the latest recorded migration they depend on (else of
+  // the first recorded one that depends on them), so none reads as applied
+  // out of order.
+  std::string RecordRowsSql(const std::vector<std::size_t>& nodes) const {
+    std::vector<std::string> values, parents, children;
+    auto pair = [&](std::size_t node) {
+      return fmt::format("({}, {})", QuoteLiteral(KeyOf(node).app),
+                         QuoteLiteral(KeyOf(node).name));
+    };
+    for (std::size_t node : nodes) {
+      values.push_back(pair(node));
+      for (std::size_t p : dj_.parents[node]) {
+        if (recorded_[p]) parents.push_back(pair(p));
+      }
+      for (std::size_t c : dj_.children[node]) {
+        if (recorded_[c]) children.push_back(pair(c));
+      }
+    }
+    auto latest = [&](const std::vector<std::string>& keys, const char* agg) {
+      return keys.empty() ? std::string("NULL")
+                          : fmt::format(
+                                "(SELECT {}(d.applied) FROM {} d WHERE (d.app, "
+                                "d.name) IN ({}))",
+                                agg, Table(), fmt::join(keys, ", "));
+    };
+    return fmt::format(
+        "INSERT INTO {0} (app, name, applied) SELECT v.app, v.name, "
+        "coalesce({2}, {3}, now()) FROM (VALUES {1}) AS v (app, name) WHERE "
+        "NOT EXISTS (SELECT 1 FROM {0} h WHERE h.app = v.app AND h.name = "
+        "v.name);",
+        Table(), fmt::join(values, ", "), latest(parents, "max"),
+        latest(children, "min"));
+  }
+  // The rows Django writes when it applies a squash: those of what it
+  // replaces, at the squash's own time.
+  std::string RecordReplacedSql(std::size_t squash) const {
     std::vector<std::string> values;
-    for (const auto& k : keys) {
+    for (const auto& k : M(squash).replaces) {
       values.push_back(
           fmt::format("({}, {})", QuoteLiteral(k.app), QuoteLiteral(k.name)));
     }
     return fmt::format(
-        "INSERT INTO {0} (app, name, applied) SELECT v.app, v.name, now() "
-        "FROM (VALUES {1}) AS v (app, name) WHERE NOT EXISTS (SELECT 1 FROM "
-        "{0} h WHERE h.app = v.app AND h.name = v.name);",
-        Table(), fmt::join(values, ", "));
+        "INSERT INTO {0} (app, name, applied) SELECT v.app, v.name, "
+        "coalesce((SELECT min(s.applied) FROM {0} s WHERE s.app = {2} AND "
+        "s.name = {3}), now()) FROM (VALUES {1}) AS v (app, name) WHERE NOT "
+        "EXISTS (SELECT 1 FROM {0} h WHERE h.app = v.app AND h.name = "
+        "v.name);",
+        Table(), fmt::join(values, ", "), QuoteLiteral(M(squash).key.app),
+        QuoteLiteral(M(squash).key.name));
   }
   std::string DeleteRowsSql(const std::vector<std::size_t>& nodes) const {
     std::vector<std::string> values;
@@ -239,9 +277,7 @@ class DjangoChecker {
       if (Table().empty()) {
         // Nothing to write to.
       } else if (std::all_of(below.begin(), below.end(), all_exist)) {
-        std::vector<MigrationKey> keys;
-        for (std::size_t node : below) keys.push_back(KeyOf(node));
-        fix = RecordRowsSql(keys);
+        fix = RecordRowsSql(below);
         message += below.size() == 1
                        ? fmt::format(
                              "; everything {} creates exists, so "
@@ -432,7 +468,7 @@ class DjangoChecker {
                         "row is not recorded yet, and the files it replaces "
                         "can be removed once it is",
                         replaces.size(), c_.Obj(s)));
-        if (!Table().empty()) f.fix = RecordRowsSql({M(s).key});
+        if (!Table().empty()) f.fix = RecordRowsSql({s});
       } else if (recorded_[s]) {
         Finding& f = c_.Add(
             Severity::kInfo, "squash_recorded_alone", M(s).key.app, c_.Obj(s),
@@ -443,7 +479,7 @@ class DjangoChecker {
                         "applied",
                         c_.Obj(s), replaces.size()));
         if (!Table().empty() && c_.AllPresent(M(s))) {
-          f.fix = RecordRowsSql(replaces);
+          f.fix = RecordReplacedSql(s);
         }
       }
     }

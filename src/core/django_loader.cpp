@@ -1,7 +1,6 @@
 #include "core/django_loader.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <unordered_map>
 
 namespace schema_guard::core {
@@ -200,25 +199,16 @@ class Loader {
     Pop(squash);
   }
 
-  // Node order: Django sorts nodes by their (app, name) tuples.
-  void RankNodes() {
-    std::size_t total = alive_.size();
-    std::vector<std::size_t> order(total);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return Key(a) < Key(b); });
-    rank_.assign(total, 0);
-    for (std::size_t k = 0; k < total; ++k) rank_[order[k]] = k;
-  }
+  // Node order: Django sorts nodes by their (app, name) tuples. Only short
+  // lists are sorted (a node's parents, the leaves).
   void SortByKey(std::vector<std::size_t>* nodes) const {
     std::sort(nodes->begin(), nodes->end(), [&](std::size_t a, std::size_t b) {
-      return rank_[a] < rank_[b];
+      return Key(a) < Key(b);
     });
   }
 
   // validate_consistency and ensure_not_cyclic.
   void Validate() {
-    RankNodes();
     out_.in_graph.assign(n_, false);
     for (std::size_t i = 0; i < n_; ++i) out_.in_graph[i] = alive_[i];
     for (std::size_t node = n_; node < alive_.size(); ++node) {
@@ -317,7 +307,6 @@ class Loader {
   const void* context_;
   DjangoGraph out_;
   std::vector<bool> alive_;  // in node_map
-  std::vector<std::size_t> rank_;
   std::unordered_map<std::string, std::size_t> missing_;
   std::string buffer_;
 };

@@ -146,7 +146,7 @@ std::vector<core::MigrationCheck> RunChecks(
     core::History history =
         ReadHistory(spi, fw, table, RowApp(fw, graph), audit, graph);
     core::LiveObjects live =
-        graph ? ReadLiveObjects(spi, *graph) : core::LiveObjects{};
+        graph ? ReadLiveObjects(*graph) : core::LiveObjects{};
     checks.push_back(
         core::CheckMigrations(fw, graph, std::move(history), live, plan_app));
   }

@@ -22,6 +22,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
@@ -240,6 +241,12 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
 
 namespace {
 
+// One column of pg_attribute, copied out of the catalog scan.
+struct CatalogColumn {
+  Oid relid;
+  NameData name;
+};
+
 // One relation of pg_class, copied out of the catalog scan.
 struct CatalogRelation {
   Oid relation_oid;
@@ -327,8 +334,7 @@ RelationsByName ExistingRelations(
 
 }  // namespace
 
-core::LiveObjects ReadLiveObjects(SpiSession& spi,
-                                  const core::MigrationGraph& graph) {
+core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
   std::vector<std::string> tables, column_tables, columns;
   for (const auto& m : graph.migrations) {
     tables.insert(tables.end(), m.creates_tables.begin(),
@@ -344,32 +350,46 @@ core::LiveObjects ReadLiveObjects(SpiSession& spi,
   for (const auto& t : tables) {
     if (existing.count(t) != 0) live.tables.insert(t);
   }
-  // Columns: one read of pg_attribute for the relations they name (a
-  // lookup per column would fill the attribute cache one index probe at a
-  // time, which is most of a new session's first check).
-  std::vector<std::string> relids;
+  // Columns: one heap scan of pg_attribute, matched by relation (a lookup
+  // per column fills the attribute cache one index probe at a time, and a
+  // query over pg_attribute hashes all of it: either was most of a new
+  // session's first check).
+  std::vector<Oid> relids;
   std::unordered_map<Oid, std::vector<std::size_t>> wanted;
   for (std::size_t k = 0; k < columns.size(); ++k) {
     auto relation = existing.find(column_tables[k]);
     if (relation == existing.end()) continue;
     Oid relid = relation->second.second;
     auto [it, inserted] = wanted.try_emplace(relid);
-    if (inserted) relids.push_back(std::to_string(relid));
+    if (inserted) relids.push_back(relid);
     it->second.push_back(k);
   }
   if (relids.empty()) return live;
-  TypedResult r = spi.QueryTyped(
-      "SELECT a.attrelid::pg_catalog.int8, a.attname::pg_catalog.text FROM "
-      "pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) ANY "
-      "($1) AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
-      {CellKind::kInt64, CellKind::kText},
-      {{OIDARRAYOID, OidArrayDatum(relids), false}});
+  std::sort(relids.begin(), relids.end());
+  const Oid* wanted_oids = relids.data();
+  const std::size_t wanted_count = relids.size();
+  CatalogColumn* found = nullptr;
+  int count = 0;
+  PgTry([&]() noexcept {
+    int capacity = 0;
+    ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
+      auto* form = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
+      if (form->attnum <= 0 || form->attisdropped) return;
+      if (!std::binary_search(wanted_oids, wanted_oids + wanted_count,
+                              form->attrelid))
+        return;
+      found = Grow(found, count, &capacity);
+      found[count].relid = form->attrelid;
+      found[count].name = form->attname;
+      ++count;
+    });
+  });
   std::unordered_set<std::string> present;  // relid, unit separator, column
-  present.reserve(r.rows());
-  for (std::size_t i = 0; i < r.rows(); ++i) {
-    std::string key = std::to_string(r.At(i, 0).number);
+  present.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    std::string key = std::to_string(found[i].relid);
     key += '\x1f';
-    key.append(r.At(i, 1).data, r.At(i, 1).length);
+    key += NameStr(found[i].name);
     present.insert(std::move(key));
   }
   std::string key;

@@ -39,7 +39,6 @@ core::History ReadHistory(SpiSession& spi, core::Framework framework,
                           bool audit, const core::MigrationGraph* graph);
 
 // Which of the tables and columns the graph declares exist now.
-core::LiveObjects ReadLiveObjects(SpiSession& spi,
-                                  const core::MigrationGraph& graph);
+core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph);
 
 }  // namespace schema_guard::pg

@@ -114,8 +114,8 @@ SELECT is(dj.findings(), ARRAY['error inconsistent_history crm.0002_lead'],
 SELECT unalike(dj.fix('inconsistent_history', 'crm.0002_lead'), '%--fake%',
                'the step is not migrate --fake, which Django refuses');
 SELECT is(dj.fix('inconsistent_history', 'crm.0002_lead'),
-          $$INSERT INTO dj.django_migrations (app, name, applied) SELECT v.app, v.name, now() FROM (VALUES ('crm', '0001_initial')) AS v (app, name) WHERE NOT EXISTS (SELECT 1 FROM dj.django_migrations h WHERE h.app = v.app AND h.name = v.name);$$,
-          'its table exists, so the step records the dependency');
+          $$INSERT INTO dj.django_migrations (app, name, applied) SELECT v.app, v.name, coalesce(NULL, (SELECT min(d.applied) FROM dj.django_migrations d WHERE (d.app, d.name) IN (('crm', '0002_lead'))), now()) FROM (VALUES ('crm', '0001_initial')) AS v (app, name) WHERE NOT EXISTS (SELECT 1 FROM dj.django_migrations h WHERE h.app = v.app AND h.name = v.name);$$,
+          'its table exists, so the step records the dependency, at a time before what depends on it');
 SELECT lives_ok($$SELECT dj.run_fix('inconsistent_history', 'crm.0002_lead')$$, 'the step runs');
 SELECT is(dj.findings(), '{}', 'and the history is consistent');
 ROLLBACK TO SAVEPOINT s;
