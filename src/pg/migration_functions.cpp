@@ -29,7 +29,9 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_declare_migrations);
 PG_FUNCTION_INFO_V1(schema_guard_migration_check);
@@ -74,6 +76,20 @@ std::map<std::string, CachedGraph>& GraphCache() {
   return cache;
 }
 
+// Whether schema_guard.migration_graph has the column graph_digest (0.2.0;
+// a 0.1.0 database not updated yet parses graph_text every session).
+bool GraphsHaveDigest() {
+  bool has = false;
+  PgTry([&]() noexcept {
+    Oid nsp = get_namespace_oid("schema_guard", true);
+    Oid relid = OidIsValid(nsp) ? get_relname_relid("migration_graph", nsp)
+                                : InvalidOid;
+    has = OidIsValid(relid) &&
+          get_attnum(relid, "graph_digest") != InvalidAttrNumber;
+  });
+  return has;
+}
+
 std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
 DeclaredGraphs(SpiSession& spi, std::optional<Framework> only) {
   std::map<std::string, CachedGraph>& cache = GraphCache();
@@ -81,12 +97,19 @@ DeclaredGraphs(SpiSession& spi, std::optional<Framework> only) {
   known.reserve(cache.size());
   for (const auto& [framework, cached] : cache) known.push_back(cached.version);
   TypedResult r = spi.QueryTyped(
-      "SELECT framework, version, CASE WHEN version OPERATOR(pg_catalog.=) "
-      "ANY ($1) THEN NULL ELSE graph_digest END, CASE WHEN version "
-      "OPERATOR(pg_catalog.=) ANY ($1) OR graph_digest IS NOT NULL THEN NULL "
-      "ELSE graph_text END FROM (SELECT framework, xmin::text "
-      "OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) ctid::text AS "
-      "version, graph_digest, graph_text FROM schema_guard.migration_graph) g",
+      GraphsHaveDigest()
+          ? "SELECT framework, version, CASE WHEN version "
+            "OPERATOR(pg_catalog.=) ANY ($1) THEN NULL ELSE graph_digest END, "
+            "CASE WHEN version OPERATOR(pg_catalog.=) ANY ($1) OR "
+            "graph_digest IS NOT NULL THEN NULL ELSE graph_text END FROM "
+            "(SELECT framework, xmin::text OPERATOR(pg_catalog.||) '/' "
+            "OPERATOR(pg_catalog.||) ctid::text AS version, graph_digest, "
+            "graph_text FROM schema_guard.migration_graph) g"
+          : "SELECT framework, version, NULL::pg_catalog.text, CASE WHEN "
+            "version OPERATOR(pg_catalog.=) ANY ($1) THEN NULL ELSE "
+            "graph_text END FROM (SELECT framework, xmin::text "
+            "OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) ctid::text "
+            "AS version, graph_text FROM schema_guard.migration_graph) g",
       {CellKind::kText, CellKind::kText, CellKind::kText, CellKind::kText},
       {{TEXTARRAYOID, TextArrayDatum(known), false}});
   std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
@@ -165,14 +188,22 @@ int StoreGraph(const core::MigrationGraph& graph, Jsonb* document,
        false},
       {TEXTOID, TextDatum(document_text), false},
       {BYTEAOID, PointerGetDatum(ToBytea(digest)), false}};
+  if (!GraphsHaveDigest()) args.pop_back();
   spi.Query(
-      "INSERT INTO schema_guard.migration_graph (framework, graph, "
-      "migrations, graph_text, graph_digest) VALUES ($1, $2, $3, $4, $5) "
-      "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
-      "graph_text = EXCLUDED.graph_text, "
-      "graph_digest = EXCLUDED.graph_digest, "
-      "migrations = EXCLUDED.migrations, declared_at = "
-      "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
+      !GraphsHaveDigest()
+          ? "INSERT INTO schema_guard.migration_graph (framework, graph, "
+            "migrations, graph_text) VALUES ($1, $2, $3, $4) ON CONFLICT "
+            "(framework) DO UPDATE SET graph = EXCLUDED.graph, graph_text = "
+            "EXCLUDED.graph_text, migrations = EXCLUDED.migrations, "
+            "declared_at = EXCLUDED.declared_at, declared_by = "
+            "EXCLUDED.declared_by"
+          : "INSERT INTO schema_guard.migration_graph (framework, graph, "
+            "migrations, graph_text, graph_digest) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
+            "graph_text = EXCLUDED.graph_text, "
+            "graph_digest = EXCLUDED.graph_digest, "
+            "migrations = EXCLUDED.migrations, declared_at = "
+            "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
       args, false);
   spi.Finish();
   return static_cast<int>(graph.migrations.size());
