@@ -1,11 +1,16 @@
 # The one list of sources, read by the PGXS Makefile and by CMakeLists.txt.
 CORE_SOURCES = \
 	src/core/diff.cpp \
+	src/core/django_check.cpp \
+	src/core/django_loader.cpp \
+	src/core/generic_check.cpp \
 	src/core/json.cpp \
 	src/core/json_reader.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
+	src/core/migration_check.cpp \
 	src/core/migration_graph.cpp \
+	src/core/migration_report.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
 	src/core/staging.cpp \
@@ -20,6 +25,7 @@ PG_SOURCES = \
 	src/pg/event_trigger.cpp \
 	src/pg/history.cpp \
 	src/pg/migration_functions.cpp \
+	src/pg/migration_reads.cpp \
 	src/pg/module.cpp \
 	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \

@@ -63,3 +63,9 @@ BEGIN
   RETURN removed;
 END
 $$;
+
+-- The declared graph's binary form: a session's first check loads it
+-- without parsing the JSON document (graphs declared by 0.1.0 keep NULL and
+-- are parsed from graph_text until they are declared again).
+ALTER TABLE @extschema@.migration_graph ADD COLUMN graph_digest bytea;
+ALTER TABLE @extschema@.migration_graph ALTER COLUMN graph_digest SET STORAGE EXTERNAL;

@@ -340,8 +340,13 @@ CREATE TABLE @extschema@.migration_graph (
   graph_text  text        NOT NULL,   -- the same, as read back by the check
   migrations  integer     NOT NULL,
   declared_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  declared_by text        NOT NULL DEFAULT session_user
+  declared_by text        NOT NULL DEFAULT session_user,
+  -- The same graph in the binary form a check loads without parsing JSON
+  -- (NULL for a graph declared by 0.1.0: the check parses graph_text).
+  graph_digest bytea
 );
+-- Stored uncompressed: a session's first check reads it whole.
+ALTER TABLE @extschema@.migration_graph ALTER COLUMN graph_digest SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.migration_graph IS
   'the migrations the code base declares, per framework (schema_guard.declare_migrations)';
 REVOKE ALL ON @extschema@.migration_graph FROM PUBLIC;

@@ -3,6 +3,7 @@
 // check() and migration_check() return the same row type.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,8 @@ struct Finding {
   std::vector<std::string> hazards;
   FixPhase phase = FixPhase::kNone;
   bool destructive = false;  // fix_script comments it out unless asked
+  // A pending migration's step in the apply plan (1-based); 0 otherwise.
+  std::size_t plan_step = 0;
 };
 
 }  // namespace schema_guard::core

@@ -22,6 +22,46 @@ namespace schema_guard::core {
 
 enum class Framework { kDjango, kFlyway, kAlembic, kRails, kLiquibase };
 
+struct MigrationKey {
+  std::string app;
+  std::string name;
+  bool operator==(const MigrationKey& o) const {
+    return app == o.app && name == o.name;
+  }
+  bool operator<(const MigrationKey& o) const {
+    return app != o.app ? app < o.app : name < o.name;
+  }
+};
+
+enum class HistoryState {
+  kApplied,
+  kFailed,     // Flyway success = false, Liquibase FAILED
+  kMarkedRan,  // Liquibase MARK_RAN: recorded without running
+  kBaseline,   // Flyway BASELINE: versions up to it count as applied
+  kIgnored,    // rows that record nothing applied (Flyway DELETE, ...)
+};
+
+// One row of a history table, as the migration check reads it.
+struct AppliedMigration {
+  MigrationKey key;
+  std::string applied_at;  // sortable text; empty when unknown
+  long long rank = 0;      // history order (installed_rank, orderexecuted)
+  std::optional<std::string> checksum;
+  HistoryState state = HistoryState::kApplied;
+  // Whether the audit credited any DDL to the (last) write of this row;
+  // unset when the audit has no record of the write.
+  std::optional<bool> audit_saw_ddl;
+  // For a row of a migration the graph does not declare: how many DDL
+  // events the audit credited to it (unset: not looked up).
+  std::optional<long long> audit_ddl_events;
+};
+
+struct History {
+  std::string table;  // quoted, qualified; empty when there is none
+  bool present = false;
+  std::vector<AppliedMigration> rows;
+};
+
 inline constexpr std::size_t kMaxMigrationLabelBytes = 1024;
 
 std::string_view FrameworkName(Framework framework);
@@ -51,6 +91,30 @@ const std::vector<std::string_view>& HistoryColumns(Framework framework);
 // lacks the values that identify it (e.g. a NULL version).
 std::optional<std::string> HistoryRowLabel(
     Framework framework, const std::vector<std::optional<std::string>>& values);
+
+// Flyway's version identity: "1.01", "01.1" and "1.1.0" are version 1.1;
+// "_" separates like ".".
+std::string CanonicalVersion(std::string_view version);
+
+// Orders two canonical versions numerically, segment by segment.
+bool VersionLess(std::string_view a, std::string_view b);
+
+// What the migration check reads of a framework's history table (other than
+// Django's, which the boundary reads typed: app, name, applied): the query
+// over `quoted_table`, its first columns HistoryColumns(framework).
+std::string HistoryQuery(Framework framework, std::string_view quoted_table);
+
+// What one row of HistoryQuery's result means: Flyway's type and success
+// (repeatable, baseline, undo and failed rows), Liquibase's exectype,
+// Alembic's heads and Rails' versions. `position` is the row's place in the
+// result (1-based), `app` the app of a single-app framework.
+AppliedMigration ReadHistoryRow(
+    Framework framework, const std::vector<std::optional<std::string>>& cells,
+    long long position, const std::string& app);
+
+// Microseconds since 1970-01-01 UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC):
+// sortable text for history times (years 0 to 9999).
+std::string TimestampText(long long epoch_micros);
 
 // The label given to the creation of a framework's bookkeeping tables.
 std::string BookkeepingLabel(Framework framework);

@@ -117,50 +117,15 @@ void ReadCreates(const Json& object, const Path& path,
   }
 }
 
-std::vector<std::string_view> VersionSegments(std::string_view version) {
-  std::vector<std::string_view> segments;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= version.size(); ++i) {
-    if (i == version.size() || version[i] == '.' || version[i] == '_') {
-      segments.push_back(version.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return segments;
-}
+}  // namespace
 
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) != 0;
-  });
-}
-
-std::string_view StripZeros(std::string_view s) {
-  if (!AllDigits(s)) return s;
-  std::size_t i = 0;
-  while (i + 1 < s.size() && s[i] == '0') ++i;
-  return s.substr(i);
-}
-
-// Leading digits of a Django migration name: "0003" of "0003_add_x".
-std::string_view NumberPrefix(std::string_view name) {
+std::string_view DjangoNumberPrefix(std::string_view name) {
   std::size_t i = 0;
   while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])))
     ++i;
   if (i == 0 || (i < name.size() && name[i] != '_')) return {};
   return name.substr(0, i);
 }
-
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // The document.
@@ -181,7 +146,7 @@ std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
       groups;
   for (std::size_t i = 0; i < n; ++i) {
     const MigrationKey& key = graph.migrations[i].key;
-    std::string_view number = NumberPrefix(key.name);
+    std::string_view number = DjangoNumberPrefix(key.name);
     if (number.empty() ||
         graph.replaced_by.count(MigrationKeyText(key, &key_buffer)) != 0) {
       continue;  // no number, or squashed away
@@ -215,6 +180,28 @@ std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
     if (!merged) out.push_back(std::move(nodes));
   }
   return out;
+}
+
+// What ReadMigrationGraph and DecodeMigrationGraph derive from the
+// migrations (graph.index is filled as they are read).
+void IndexDependencies(MigrationGraph* graph) {
+  std::string key_buffer;
+  graph->dependency_index.resize(graph->migrations.size());
+  for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
+    for (const auto& r : graph->migrations[i].replaces) {
+      graph->replaced_by.emplace(MigrationKeyText(r, &key_buffer), i);
+    }
+    auto& deps = graph->dependency_index[i];
+    deps.reserve(graph->migrations[i].dependencies.size());
+    for (const auto& d : graph->migrations[i].dependencies) {
+      auto it = graph->index.find(MigrationKeyText(d, &key_buffer));
+      deps.push_back(it == graph->index.end() ? MigrationGraph::kNotDeclared
+                                              : it->second);
+    }
+  }
+  if (graph->framework == Framework::kDjango) {
+    graph->duplicate_numbers = UnmergedDuplicateNumbers(*graph);
+  }
 }
 
 }  // namespace
@@ -265,8 +252,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
   graph.migrations.reserve(list.items().size());
   EachObject(document, "migrations", root, [&](const Json& m, const Path& p) {
     OnlyKeys(m, p,
-             {"app", "name", "dependencies", "replaces", "checksum", "atomic",
-              "creates", "description"});
+             {"app", "name", "dependencies", "replaces", "run_before",
+              "checksum", "atomic", "creates", "description"});
     DeclaredMigration migration;
     migration.key.app = fw == Framework::kDjango
                             ? RequiredString(m, "app", p)
@@ -280,6 +267,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
         ReadReferences(fw, m, "dependencies", migration.key.app, p);
     migration.replaces =
         ReadReferences(fw, m, "replaces", migration.key.app, p);
+    migration.run_before =
+        ReadReferences(fw, m, "run_before", migration.key.app, p);
     if (const Json* checksum = m.Find("checksum");
         checksum != nullptr && !checksum->is_null()) {
       if (checksum->kind() != Json::Kind::kString &&
@@ -308,20 +297,199 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     }
     graph.migrations.push_back(std::move(migration));
   });
-  graph.dependency_index.resize(graph.migrations.size());
+  IndexDependencies(&graph);
+  return graph;
+}
+
+// ---------------------------------------------------------------------------
+// The stored binary form: "SGMG", a format byte, then the graph's fields in
+// declaration order; integers are 4 bytes little-endian, strings a length
+// and their bytes. The derived dependency indexes and duplicate numbers are
+// stored too, so that loading builds only the two key maps.
+
+namespace {
+
+constexpr std::string_view kDigestMagic = "SGMG";
+constexpr char kDigestFormat = 1;
+
+class DigestWriter {
+ public:
+  void U32(std::size_t value) {
+    for (int k = 0; k < 4; ++k)
+      out_ += static_cast<char>((value >> (8 * k)) & 0xFF);
+  }
+  void Str(std::string_view text) {
+    U32(text.size());
+    out_.append(text);
+  }
+  void Key(const MigrationKey& key) {
+    Str(key.app);
+    Str(key.name);
+  }
+  void Keys(const std::vector<MigrationKey>& keys) {
+    U32(keys.size());
+    for (const auto& k : keys) Key(k);
+  }
+  void Index(std::size_t value) {
+    U32(value == MigrationGraph::kNotDeclared ? 0xFFFFFFFFu : value);
+  }
+  std::string& out() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class DigestReader {
+ public:
+  explicit DigestReader(std::string_view bytes) : in_(bytes) {}
+  std::size_t U32() {
+    Need(4);
+    std::size_t value = 0;
+    for (int k = 0; k < 4; ++k)
+      value |= static_cast<std::size_t>(static_cast<unsigned char>(in_[pos_++]))
+               << (8 * k);
+    return value;
+  }
+  // A count of items that take at least `item_bytes` each.
+  std::size_t Count(std::size_t item_bytes) {
+    std::size_t n = U32();
+    if (n > (in_.size() - pos_) / std::max<std::size_t>(item_bytes, 1)) Bad();
+    return n;
+  }
+  std::string Str() {
+    std::size_t n = U32();
+    Need(n);
+    std::string text(in_.substr(pos_, n));
+    pos_ += n;
+    return text;
+  }
+  MigrationKey Key() {
+    MigrationKey key;
+    key.app = Str();
+    key.name = Str();
+    return key;
+  }
+  std::vector<MigrationKey> Keys() {
+    std::vector<MigrationKey> keys(Count(8));
+    for (auto& k : keys) k = Key();
+    return keys;
+  }
+  std::size_t Index(std::size_t limit) {
+    std::size_t value = U32();
+    if (value == 0xFFFFFFFFu) return MigrationGraph::kNotDeclared;
+    if (value >= limit) Bad();
+    return value;
+  }
+  char Byte() {
+    Need(1);
+    return in_[pos_++];
+  }
+  bool AtEnd() const { return pos_ == in_.size(); }
+  [[noreturn]] static void Bad() {
+    throw Error(ErrorCode::kInvalidParameterValue,
+                "stored migration graph is unreadable",
+                "The stored form of the declared graph was written by another "
+                "release of schema_guard, or is damaged.",
+                "Declare the graph again with "
+                "schema_guard.declare_migrations().");
+  }
+
+ private:
+  void Need(std::size_t n) const {
+    if (in_.size() - pos_ < n) Bad();
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string EncodeMigrationGraph(const MigrationGraph& graph) {
+  DigestWriter w;
+  w.out().append(kDigestMagic);
+  w.out() += kDigestFormat;
+  w.out() += static_cast<char>(graph.framework);
+  w.Str(graph.history_table);
+  w.U32(graph.migrations.size());
   for (std::size_t i = 0; i < graph.migrations.size(); ++i) {
-    for (const auto& r : graph.migrations[i].replaces) {
-      graph.replaced_by.emplace(MigrationKeyText(r, &key_buffer), i);
-    }
-    for (const auto& d : graph.migrations[i].dependencies) {
-      auto it = graph.index.find(MigrationKeyText(d, &key_buffer));
-      graph.dependency_index[i].push_back(
-          it == graph.index.end() ? MigrationGraph::kNotDeclared : it->second);
+    const DeclaredMigration& m = graph.migrations[i];
+    w.Key(m.key);
+    w.Keys(m.dependencies);
+    for (std::size_t d : graph.dependency_index[i]) w.Index(d);
+    w.Keys(m.replaces);
+    w.Keys(m.run_before);
+    w.out() += static_cast<char>(m.checksum ? 1 : 0);
+    if (m.checksum) w.Str(*m.checksum);
+    w.out() += static_cast<char>(!m.atomic ? 0 : *m.atomic ? 2 : 1);
+    w.U32(m.creates_tables.size());
+    for (const auto& t : m.creates_tables) w.Str(t);
+    w.U32(m.creates_columns.size());
+    for (const auto& [t, c] : m.creates_columns) {
+      w.Str(t);
+      w.Str(c);
     }
   }
-  if (fw == Framework::kDjango) {
-    graph.duplicate_numbers = UnmergedDuplicateNumbers(graph);
+  w.U32(graph.duplicate_versions.size());
+  for (const auto& [later, earlier] : graph.duplicate_versions) {
+    w.U32(later);
+    w.U32(earlier);
   }
+  w.U32(graph.duplicate_numbers.size());
+  for (const auto& group : graph.duplicate_numbers) {
+    w.U32(group.size());
+    for (std::size_t node : group) w.U32(node);
+  }
+  return std::move(w.out());
+}
+
+MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
+  if (bytes.substr(0, kDigestMagic.size()) != kDigestMagic) DigestReader::Bad();
+  DigestReader r(bytes.substr(kDigestMagic.size()));
+  if (r.Byte() != kDigestFormat) DigestReader::Bad();
+  MigrationGraph graph;
+  char fw = r.Byte();
+  if (fw < 0 || fw > static_cast<char>(Framework::kLiquibase))
+    DigestReader::Bad();
+  graph.framework = static_cast<Framework>(fw);
+  graph.history_table = r.Str();
+  const std::size_t n = r.Count(8);
+  graph.migrations.resize(n);
+  graph.dependency_index.resize(n);
+  graph.index.reserve(n);
+  std::string key_buffer;
+  for (std::size_t i = 0; i < n; ++i) {
+    DeclaredMigration& m = graph.migrations[i];
+    m.key = r.Key();
+    m.dependencies = r.Keys();
+    graph.dependency_index[i].resize(m.dependencies.size());
+    for (auto& d : graph.dependency_index[i]) d = r.Index(n);
+    m.replaces = r.Keys();
+    m.run_before = r.Keys();
+    if (r.Byte() != 0) m.checksum = r.Str();
+    char atomic = r.Byte();
+    if (atomic != 0) m.atomic = atomic == 2;
+    m.creates_tables.resize(r.Count(4));
+    for (auto& t : m.creates_tables) t = r.Str();
+    m.creates_columns.resize(r.Count(8));
+    for (auto& [t, c] : m.creates_columns) {
+      t = r.Str();
+      c = r.Str();
+    }
+    graph.index.emplace(MigrationKeyText(m.key, &key_buffer), i);
+    for (const auto& k : m.replaces)
+      graph.replaced_by.emplace(MigrationKeyText(k, &key_buffer), i);
+  }
+  graph.duplicate_versions.resize(r.Count(8));
+  for (auto& [later, earlier] : graph.duplicate_versions) {
+    later = r.Index(n);
+    earlier = r.Index(n);
+  }
+  graph.duplicate_numbers.resize(r.Count(4));
+  for (auto& group : graph.duplicate_numbers) {
+    group.resize(r.Count(4));
+    for (auto& node : group) node = r.Index(n);
+  }
+  if (!r.AtEnd()) DigestReader::Bad();
   return graph;
 }
 
@@ -333,80 +501,9 @@ const std::string& MigrationKeyText(const MigrationKey& key,
   return *buffer;
 }
 
-std::string CanonicalVersion(std::string_view version) {
-  std::vector<std::string_view> segments = VersionSegments(version);
-  while (segments.size() > 1 && StripZeros(segments.back()) == "0")
-    segments.pop_back();
-  std::string out;
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    if (i > 0) out += '.';
-    out += StripZeros(segments[i]);
-  }
-  return out;
-}
-
-bool VersionLess(std::string_view a, std::string_view b) {
-  std::vector<std::string_view> x = VersionSegments(a);
-  std::vector<std::string_view> y = VersionSegments(b);
-  std::size_t n = std::max(x.size(), y.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string_view s = i < x.size() ? StripZeros(x[i]) : "0";
-    std::string_view t = i < y.size() ? StripZeros(y[i]) : "0";
-    if (s == t) continue;
-    if (AllDigits(s) && AllDigits(t) && s.size() != t.size())
-      return s.size() < t.size();
-    return s < t;
-  }
-  return false;
-}
-
 std::string MigrationObject(Framework framework, const MigrationKey& key) {
   if (framework == Framework::kDjango) return key.app + "." + key.name;
   return fmt::format("{}:{}", FrameworkName(framework), key.name);
-}
-
-std::string TimestampText(long long epoch_micros) {
-  long long seconds = epoch_micros / 1000000;
-  long long fraction = epoch_micros % 1000000;
-  if (fraction < 0) {
-    fraction += 1000000;
-    --seconds;
-  }
-  long long days = seconds / 86400;
-  long long rest = seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  // Civil date from days since 1970-01-01 (proleptic Gregorian).
-  long long z = days + 719468;
-  long long era = (z >= 0 ? z : z - 146096) / 146097;
-  long long doe = z - era * 146097;
-  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long long year = yoe + era * 400;
-  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long long mp = (5 * doy + 2) / 153;
-  long long day = doy - (153 * mp + 2) / 5 + 1;
-  long long month = mp < 10 ? mp + 3 : mp - 9;
-  if (month <= 2) ++year;
-  year = std::clamp(year, 0LL, 9999LL);
-  // Thousands of rows per check: digits by hand rather than fmt.
-  std::string out = "0000-00-00 00:00:00.000000";
-  auto put = [&out](std::size_t end, long long value, int width) {
-    for (int k = 0; k < width; ++k) {
-      out[end - static_cast<std::size_t>(k)] =
-          static_cast<char>('0' + value % 10);
-      value /= 10;
-    }
-  };
-  put(3, year, 4);
-  put(6, month, 2);
-  put(9, day, 2);
-  put(12, rest / 3600, 2);
-  put(15, rest % 3600 / 60, 2);
-  put(18, rest % 60, 2);
-  put(25, fraction, 6);
-  return out;
 }
 
 std::string QuoteLiteral(std::string_view text) {
@@ -567,977 +664,6 @@ SquashUse ClassifySquash(std::size_t replaced, std::size_t replaced_applied) {
   if (replaced_applied == replaced) return SquashUse::kAllApplied;
   if (replaced_applied == 0) return SquashUse::kNoneApplied;
   return SquashUse::kPartlyApplied;
-}
-
-std::string_view ReconcileStatusName(ReconcileStatus status) {
-  switch (status) {
-    case ReconcileStatus::kSafeToFake:
-      return "safe_to_fake";
-    case ReconcileStatus::kPartlyPresent:
-      return "partly_present";
-    case ReconcileStatus::kMustApply:
-      return "must_apply";
-  }
-  return "must_apply";
-}
-
-// ---------------------------------------------------------------------------
-// The check.
-
-namespace {
-
-struct Commands {
-  std::string migrate;  // apply everything pending
-  std::function<std::string(const MigrationKey&)> fake;  // or empty
-  std::string merge;   // {app} is replaced; empty when none
-  std::string repair;  // after a failed row or a changed checksum
-};
-
-Commands CommandsFor(Framework framework, const std::string& table) {
-  Commands c;
-  switch (framework) {
-    case Framework::kDjango:
-      c.migrate = "python manage.py migrate";
-      c.fake = [](const MigrationKey& k) {
-        return fmt::format("python manage.py migrate --fake {} {}", k.app,
-                           k.name);
-      };
-      c.merge = "python manage.py makemigrations --merge {app}";
-      break;
-    case Framework::kFlyway:
-      c.migrate = "flyway migrate";
-      c.repair = "flyway repair";
-      break;
-    case Framework::kAlembic:
-      c.migrate = "alembic upgrade head";
-      c.fake = [](const MigrationKey& k) {
-        return fmt::format("alembic stamp {}", k.name);
-      };
-      c.merge = "alembic merge heads";
-      break;
-    case Framework::kRails:
-      c.migrate = "bin/rails db:migrate";
-      c.fake = [table](const MigrationKey& k) {
-        return fmt::format("INSERT INTO {} (version) VALUES ({});",
-                           table.empty() ? "schema_migrations" : table,
-                           QuoteLiteral(k.name));
-      };
-      break;
-    case Framework::kLiquibase:
-      c.migrate = "liquibase update";
-      c.repair = "liquibase clear-checksums";
-      break;
-  }
-  return c;
-}
-
-int SeverityRank(Severity s) {
-  switch (s) {
-    case Severity::kError:
-      return 0;
-    case Severity::kWarning:
-      return 1;
-    case Severity::kInfo:
-      return 2;
-  }
-  return 3;
-}
-
-class Checker {
- public:
-  Checker(Framework framework, const MigrationGraph* graph, History history,
-          const LiveObjects& live)
-      : fw_(framework), graph_(graph), live_(live) {
-    result_.framework = framework;
-    result_.graph_declared = graph != nullptr;
-    result_.history = std::move(history);
-    commands_ = CommandsFor(framework, result_.history.table);
-  }
-
-  MigrationCheck Run() {
-    IndexHistory();
-    if (graph_ != nullptr) {
-      IndexGraph();
-      CheckDeclaredGraph();
-      ResolveApplied();
-      ResolveSquashes();
-      BuildEffectiveGraph();
-      CheckCycles();
-      CheckApplied();
-      PlanPending();
-      CheckLeaves();
-      CheckDuplicateNumbers();
-      CheckGhosts();
-    }
-    CheckHistoryRows();
-    Summarize();
-    // By app, then severity; stable. Sorted as indexes: findings are big.
-    std::vector<std::size_t> order(result_.findings.size());
-    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-    const auto& findings = result_.findings;
-    std::stable_sort(
-        order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-          const Finding& x = findings[a];
-          const Finding& y = findings[b];
-          if (x.app != y.app) return x.app < y.app;
-          return SeverityRank(x.severity) < SeverityRank(y.severity);
-        });
-    std::vector<Finding> sorted;
-    sorted.reserve(order.size());
-    for (std::size_t k : order)
-      sorted.push_back(std::move(result_.findings[k]));
-    result_.findings = std::move(sorted);
-    return std::move(result_);
-  }
-
- private:
-  const MigrationGraph& G() const { return *graph_; }
-  const DeclaredMigration& M(std::size_t i) const {
-    return graph_->migrations[i];
-  }
-  std::string Obj(const MigrationKey& key) const {
-    return MigrationObject(fw_, key);
-  }
-  std::string Obj(std::size_t i) const { return Obj(M(i).key); }
-  const std::string& Table() const { return result_.history.table; }
-
-  Finding& Add(Severity severity, std::string kind, std::string app,
-               std::string object, std::string message) {
-    Finding f;
-    f.severity = severity;
-    f.kind = std::move(kind);
-    f.app = std::move(app);
-    f.object = std::move(object);
-    f.message = std::move(message);
-    result_.findings.push_back(std::move(f));
-    return result_.findings.back();
-  }
-
-  // History rows by key: the successful row, else the last one. Rows of
-  // declared migrations are indexed by migration, the others by key.
-  void IndexHistory() {
-    const auto& rows = result_.history.rows;
-    if (graph_ != nullptr) row_for_node_.assign(G().migrations.size(), kNoRow);
-    row_node_.assign(rows.size(), kNoRow);
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (rows[r].state == HistoryState::kIgnored) continue;
-      if (rows[r].state == HistoryState::kBaseline) {
-        if (!baseline_ ||
-            VersionLess(rows[*baseline_].key.name, rows[r].key.name)) {
-          baseline_ = r;
-        }
-        continue;
-      }
-      std::size_t* slot = nullptr;
-      std::optional<std::size_t> node;
-      if (graph_ != nullptr) node = NodeOf(rows[r].key);
-      if (node) {
-        row_node_[r] = *node;
-        slot = &row_for_node_[*node];
-      } else {
-        slot =
-            &row_of_
-                 .emplace(MigrationKeyText(rows[r].key, &key_buffer_), kNoRow)
-                 .first->second;
-      }
-      if (*slot == kNoRow) {
-        *slot = r;
-        continue;
-      }
-      const AppliedMigration& earlier = rows[*slot];
-      bool earlier_ok = earlier.state != HistoryState::kFailed;
-      bool this_ok = rows[r].state != HistoryState::kFailed;
-      if (earlier_ok && this_ok) {
-        if (fw_ == Framework::kFlyway || fw_ == Framework::kRails) {
-          Finding& f =
-              Add(Severity::kError, "duplicate_version", rows[r].key.app,
-                  Obj(rows[r].key),
-                  fmt::format("version {} is recorded twice in {} (at ranks {} "
-                              "and {})",
-                              rows[r].key.name, Table(), earlier.rank,
-                              rows[r].rank));
-          f.actual = fmt::format("{} rows", 2);
-        }
-      } else if (!earlier_ok && this_ok) {
-        *slot = r;  // a later successful run supersedes the failure
-      }
-    }
-  }
-
-  // The row kept for each recorded migration, in history order.
-  std::vector<std::size_t> IndexedRows() const {
-    std::vector<std::size_t> out;
-    for (std::size_t r : row_for_node_) {
-      if (r != kNoRow) out.push_back(r);
-    }
-    for (const auto& entry : row_of_) out.push_back(entry.second);
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  std::optional<std::size_t> RowOfNode(std::size_t i) const {
-    if (row_for_node_[i] == kNoRow) return std::nullopt;
-    return row_for_node_[i];
-  }
-  std::optional<std::size_t> RowOf(const MigrationKey& key) const {
-    if (graph_ != nullptr) {
-      if (auto node = NodeOf(key)) return RowOfNode(*node);
-    }
-    auto it = row_of_.find(MigrationKeyText(key, &key_buffer_));
-    if (it == row_of_.end()) return std::nullopt;
-    return it->second;
-  }
-  const AppliedMigration& Row(std::size_t r) const {
-    return result_.history.rows[r];
-  }
-  bool RowApplied(std::optional<std::size_t> r) const {
-    return r && Row(*r).state != HistoryState::kFailed;
-  }
-
-  void IndexGraph() {
-    const std::size_t n = G().migrations.size();
-    for (std::size_t i = 0; i < n; ++i) apps_.insert(M(i).key.app);
-  }
-
-  // The plan's tie-break among ready migrations: app, then name (Flyway:
-  // version order).
-  bool KeyLess(std::size_t a, std::size_t b) const {
-    if (M(a).key.app != M(b).key.app) return M(a).key.app < M(b).key.app;
-    if (fw_ == Framework::kFlyway)
-      return VersionLess(M(a).key.name, M(b).key.name);
-    return M(a).key.name < M(b).key.name;
-  }
-
-  std::optional<std::size_t> NodeOf(const MigrationKey& key) const {
-    auto it = G().index.find(MigrationKeyText(key, &key_buffer_));
-    if (it == G().index.end()) return std::nullopt;
-    return it->second;
-  }
-  std::optional<std::size_t> SquashOf(const MigrationKey& key) const {
-    auto it = G().replaced_by.find(MigrationKeyText(key, &key_buffer_));
-    if (it == G().replaced_by.end()) return std::nullopt;
-    return it->second;
-  }
-
-  void CheckDeclaredGraph() {
-    for (const auto& [later, earlier] : G().duplicate_versions) {
-      Add(Severity::kError, "duplicate_version", M(later).key.app, Obj(later),
-          fmt::format("version {} is declared twice (migrations[{}] and "
-                      "migrations[{}])",
-                      M(later).key.name, earlier, later));
-    }
-    for (std::size_t i = 0; i < G().migrations.size(); ++i) {
-      for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
-        const MigrationKey& d = M(i).dependencies[k];
-        if (G().dependency_index[i][k] != MigrationGraph::kNotDeclared ||
-            SquashOf(d))
-          continue;
-        Finding& f =
-            Add(Severity::kError, "unknown_dependency", M(i).key.app, Obj(i),
-                fmt::format("{} depends on {}, which is not declared", Obj(i),
-                            Obj(d)));
-        f.expected = Obj(d);
-      }
-    }
-  }
-
-  // Which declared migrations the history records as applied.
-  void ResolveApplied() {
-    const std::size_t n = G().migrations.size();
-    row_applied_.assign(n, false);
-    for (std::size_t i = 0; i < n; ++i) {
-      row_applied_[i] = RowApplied(RowOfNode(i));
-      if (!row_applied_[i] && baseline_ &&
-          !VersionLess(Row(*baseline_).key.name, M(i).key.name)) {
-        row_applied_[i] = true;  // at or below Flyway's baseline
-      }
-    }
-    if (fw_ != Framework::kAlembic) return;
-    // alembic_version holds the heads; everything below them is applied.
-    std::vector<std::size_t> stack;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (row_applied_[i]) stack.push_back(i);
-    }
-    while (!stack.empty()) {
-      std::size_t node = stack.back();
-      stack.pop_back();
-      for (std::size_t j : G().dependency_index[node]) {
-        if (j != MigrationGraph::kNotDeclared && !row_applied_[j]) {
-          row_applied_[j] = true;
-          stack.push_back(j);
-        }
-      }
-    }
-  }
-
-  bool KeyApplied(const MigrationKey& key) const {
-    if (auto i = NodeOf(key)) return row_applied_[*i];
-    return RowApplied(RowOf(key));
-  }
-
-  void ResolveSquashes() {
-    const std::size_t n = G().migrations.size();
-    in_effective_.assign(n, true);
-    applied_.assign(row_applied_.begin(), row_applied_.end());
-    squash_removed_.assign(n, false);
-    replaced_in_use_.assign(n, std::nullopt);
-    // A version declared twice counts once (reported as duplicate_version).
-    for (const auto& dup : G().duplicate_versions)
-      in_effective_[dup.first] = false;
-    for (std::size_t s = 0; s < n; ++s) {
-      const auto& replaces = M(s).replaces;
-      if (replaces.empty()) continue;
-      std::vector<std::string> done, not_done, gone;
-      for (const auto& r : replaces) {
-        if (KeyApplied(r)) {
-          done.push_back(Obj(r));
-        } else {
-          not_done.push_back(Obj(r));
-          if (!NodeOf(r)) gone.push_back(Obj(r));
-        }
-      }
-      bool own_row = RowApplied(RowOfNode(s));
-      switch (ClassifySquash(replaces.size(), done.size())) {
-        case SquashUse::kAllApplied: {
-          applied_[s] = true;
-          // It ran as the migrations it replaces; its own row is written
-          // afterwards, without DDL.
-          recorded_by_replacement_.insert(s);
-          if (!own_row) {
-            Finding& f = Add(
-                Severity::kInfo, "squash_ready", M(s).key.app, Obj(s),
-                fmt::format("all {} migrations {} replaces are applied; its "
-                            "own row is not recorded yet, and the files it "
-                            "replaces can be removed once it is",
-                            replaces.size(), Obj(s)));
-            if (fw_ == Framework::kDjango && !Table().empty()) {
-              f.fix = fmt::format(
-                  "INSERT INTO {} (app, name, applied) VALUES ({}, {}, "
-                  "now());",
-                  Table(), QuoteLiteral(M(s).key.app),
-                  QuoteLiteral(M(s).key.name));
-            }
-          }
-          SetReplacedInUse(s);
-          break;
-        }
-        case SquashUse::kNoneApplied:
-          applied_[s] = false;
-          if (own_row) {
-            Finding& f = Add(
-                Severity::kError, "squash_partially_applied", M(s).key.app,
-                Obj(s),
-                fmt::format("{} is recorded as applied, but none of the {} "
-                            "migrations it replaces are; Django counts it as "
-                            "not applied and will run it again",
-                            Obj(s), replaces.size()));
-            f.expected = Join(not_done, ", ");
-          }
-          SetReplacedInUse(s);
-          break;
-        case SquashUse::kPartlyApplied: {
-          in_effective_[s] = false;
-          squash_removed_[s] = true;
-          applied_[s] = false;
-          Finding& f =
-              Add(gone.empty() ? Severity::kWarning : Severity::kError,
-                  "squash_partially_applied", M(s).key.app, Obj(s),
-                  gone.empty()
-                      ? fmt::format("{} of the {} migrations {} replaces are "
-                                    "applied; the squash cannot be used until "
-                                    "the rest are, so keep the replaced files",
-                                    done.size(), replaces.size(), Obj(s))
-                      : fmt::format("{} of the {} migrations {} replaces are "
-                                    "applied, and the files of {} are gone; "
-                                    "restore them to finish the squash",
-                                    done.size(), replaces.size(), Obj(s),
-                                    Join(gone, ", ")));
-          f.expected = Join(not_done, ", ");
-          f.actual = Join(done, ", ");
-          if (gone.empty()) f.fix = commands_.migrate;
-          break;
-        }
-      }
-    }
-  }
-
-  void SetReplacedInUse(std::size_t squash) {
-    for (const auto& r : M(squash).replaces) {
-      if (auto j = NodeOf(r)) {
-        in_effective_[*j] = false;
-        replaced_in_use_[*j] = squash;
-      }
-    }
-  }
-
-  // Dependencies of effective nodes, with squashes in place of what they
-  // replace, and a removed squash replaced by its migrations.
-  void BuildEffectiveGraph() {
-    const std::size_t n = G().migrations.size();
-    deps_.assign(n, {});
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!in_effective_[i]) continue;
-      auto add = [&](std::size_t j) {
-        if (j != i &&
-            std::find(deps_[i].begin(), deps_[i].end(), j) == deps_[i].end()) {
-          deps_[i].push_back(j);
-        }
-      };
-      auto resolve = [&](const MigrationKey& d, std::size_t declared) {
-        std::optional<std::size_t> j;
-        if (declared != MigrationGraph::kNotDeclared) j = declared;
-        if (!j) {
-          if (auto s = SquashOf(d); s && in_effective_[*s]) add(*s);
-          return;
-        }
-        if (in_effective_[*j]) {
-          add(*j);
-        } else if (replaced_in_use_[*j]) {
-          add(*replaced_in_use_[*j]);
-        } else if (squash_removed_[*j]) {
-          for (const auto& r : M(*j).replaces) {
-            if (auto k = NodeOf(r); k && in_effective_[*k]) add(*k);
-          }
-        }
-      };
-      for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
-        resolve(M(i).dependencies[k], G().dependency_index[i][k]);
-      }
-    }
-  }
-
-  void CheckCycles() {
-    for (const auto& cycle : DependencyCycles(deps_)) {
-      std::vector<std::string> names;
-      names.reserve(cycle.size() + 1);
-      for (std::size_t node : cycle) names.push_back(Obj(node));
-      names.push_back(Obj(cycle.front()));
-      Add(Severity::kError, "dependency_cycle", M(cycle.front()).key.app,
-          Obj(cycle.front()),
-          fmt::format("dependency cycle: {}", Join(names, " -> ")));
-    }
-  }
-
-  bool AllPresent(const DeclaredMigration& m) const {
-    for (const auto& t : m.creates_tables) {
-      if (live_.tables.count(t) == 0) return false;
-    }
-    for (const auto& c : m.creates_columns) {
-      if (live_.columns.count(c) == 0) return false;
-    }
-    return true;
-  }
-
-  std::vector<std::string> Missing(const DeclaredMigration& m,
-                                   std::vector<std::string>* present) const {
-    std::vector<std::string> missing;
-    for (const auto& t : m.creates_tables) {
-      (live_.tables.count(t) != 0 ? present : &missing)->push_back(t);
-    }
-    for (const auto& c : m.creates_columns) {
-      std::string name = c.first + "." + c.second;
-      (live_.columns.count(c) != 0 ? present : &missing)->push_back(name);
-    }
-    return missing;
-  }
-
-  void CheckApplied() {
-    const std::size_t n = G().migrations.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!in_effective_[i] || !applied_[i]) continue;
-      for (std::size_t j : deps_[i]) {
-        if (!applied_[j]) {
-          Finding& f = Add(
-              Severity::kError, "inconsistent_history", M(i).key.app, Obj(i),
-              fmt::format("{} is applied, but its dependency {} is not", Obj(i),
-                          Obj(j)));
-          f.expected = Obj(j);
-          std::vector<std::string> present;
-          if (M(j).DeclaresSchemaChanges() && commands_.fake &&
-              Missing(M(j), &present).empty()) {
-            f.fix = commands_.fake(M(j).key);
-          }
-        }
-      }
-      CheckOrder(i);
-      CheckRecorded(i);
-    }
-  }
-
-  // Applied before a dependency: compared row with row, along the declared
-  // dependencies (a squash recorded after what it replaces has no time of
-  // its own that matters).
-  void CheckOrder(std::size_t i) {
-    if (recorded_by_replacement_.count(i) != 0) return;
-    auto own = RowOfNode(i);
-    if (!own || Row(*own).applied_at.empty()) return;
-    const std::string& at = Row(*own).applied_at;
-    for (const auto& d : M(i).dependencies) {
-      auto j = NodeOf(d);
-      if (j && recorded_by_replacement_.count(*j) != 0) continue;
-      auto r = RowOf(d);
-      if (!r || Row(*r).state == HistoryState::kFailed ||
-          Row(*r).applied_at.empty() || !(at < Row(*r).applied_at)) {
-        continue;
-      }
-      Finding& f =
-          Add(Severity::kWarning, "applied_out_of_order", M(i).key.app, Obj(i),
-              fmt::format("{} was applied at {}, before its dependency {} "
-                          "(applied at {})",
-                          Obj(i), at, Obj(d), Row(*r).applied_at));
-      f.expected = fmt::format("after {}", Row(*r).applied_at);
-      f.actual = at;
-    }
-  }
-
-  // Faked migrations and changed checksums of an applied migration.
-  void CheckRecorded(std::size_t i) {
-    const DeclaredMigration& m = M(i);
-    auto r = RowOfNode(i);
-    bool marked = r && Row(*r).state == HistoryState::kMarkedRan;
-    if (m.DeclaresSchemaChanges()) {
-      if (!AllPresent(m)) {
-        std::vector<std::string> present;
-        std::vector<std::string> missing = Missing(m, &present);
-        Finding& f =
-            Add(Severity::kError, "faked_migration", m.key.app, Obj(i),
-                fmt::format("{} is {}, but {} {} not exist", Obj(i),
-                            marked ? "marked as ran (MARK_RAN) without running"
-                                   : "recorded as applied",
-                            Join(missing, ", "),
-                            missing.size() == 1 ? "does" : "do"));
-        f.expected = Join(missing, ", ");
-        f.actual = present.empty() ? std::string() : Join(present, ", ");
-      } else if (!marked && r && recorded_by_replacement_.count(i) == 0 &&
-                 Row(*r).audit_saw_ddl.has_value() && !*Row(*r).audit_saw_ddl) {
-        Add(Severity::kInfo, "faked_migration", m.key.app, Obj(i),
-            fmt::format("{} was recorded without running any DDL (the audit "
-                        "saw its history row written with none); everything "
-                        "it declares exists",
-                        Obj(i)));
-      }
-    }
-    if (r && m.checksum && Row(*r).checksum &&
-        *m.checksum != *Row(*r).checksum) {
-      Finding& f = Add(
-          Severity::kError, "checksum_mismatch", m.key.app, Obj(i),
-          fmt::format("{} was applied with checksum {}, and its file now has "
-                      "{}: it changed after it was applied",
-                      Obj(i), *Row(*r).checksum, *m.checksum));
-      f.expected = *m.checksum;
-      f.actual = *Row(*r).checksum;
-      f.fix = commands_.repair;
-    }
-  }
-
-  void PlanPending() {
-    const std::size_t n = G().migrations.size();
-    std::vector<bool> pending(n, false);
-    std::size_t pending_count = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      pending[i] = in_effective_[i] && !applied_[i];
-      pending_count += pending[i] ? 1 : 0;
-    }
-    // Order keys for the pending migrations only: usually few of many.
-    std::vector<std::size_t> by_key;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (pending[i]) by_key.push_back(i);
-    }
-    std::sort(by_key.begin(), by_key.end(),
-              [&](std::size_t a, std::size_t b) { return KeyLess(a, b); });
-    std::vector<std::size_t> order_key(n, 0);
-    for (std::size_t k = 0; k < by_key.size(); ++k) order_key[by_key[k]] = k;
-    std::vector<std::size_t> order = ApplyOrder(deps_, pending, order_key);
-    std::vector<std::size_t> step(n, 0);
-    for (std::size_t k = 0; k < order.size(); ++k) step[order[k]] = k + 1;
-    for (std::size_t node : order) {
-      PlanStep s;
-      s.key = M(node).key;
-      for (std::size_t d : deps_[node]) {
-        if (pending[d]) s.pending_dependencies.push_back(step[d] - 1);
-      }
-      result_.plan.push_back(std::move(s));
-    }
-    std::string where =
-        result_.history.present
-            ? std::string()
-            : fmt::format(" (the history table {} does not exist)",
-                          G().history_table.empty()
-                              ? std::string(HistoryTableName(fw_))
-                              : G().history_table);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!pending[i]) continue;
-      const DeclaredMigration& m = M(i);
-      std::string place =
-          step[i] != 0 ? fmt::format("step {} of {} in the apply plan", step[i],
-                                     pending_count)
-                       : std::string(
-                             "cannot be planned: it waits on a dependency "
-                             "cycle");
-      std::string message =
-          fmt::format("{} is not applied{}; {}", Obj(i), where, place);
-      std::string fix = commands_.migrate;
-      if (m.DeclaresSchemaChanges()) {
-        ReconcileRow row;
-        row.key = m.key;
-        row.missing = Missing(m, &row.present);
-        if (row.missing.empty()) {
-          row.status = ReconcileStatus::kSafeToFake;
-          message += "; everything it creates exists already";
-          if (commands_.fake) {
-            fix = commands_.fake(m.key);
-            message += ", so it is safe to fake";
-          }
-        } else if (!row.present.empty()) {
-          row.status = ReconcileStatus::kPartlyPresent;
-          message += fmt::format(
-              "; part of what it creates exists already ({}), part does not "
-              "({}): look before applying it",
-              Join(row.present, ", "), Join(row.missing, ", "));
-          fix.clear();
-        }
-        result_.reconcile.push_back(std::move(row));
-      }
-      Finding& f = Add(Severity::kWarning, "pending_migration", m.key.app,
-                       Obj(i), std::move(message));
-      f.expected = "applied";
-      f.actual = "not applied";
-      f.fix = std::move(fix);
-    }
-  }
-
-  // Django: more than one leaf per app; Alembic: more than one head.
-  void CheckLeaves() {
-    if (fw_ != Framework::kDjango && fw_ != Framework::kAlembic) return;
-    const std::size_t n = G().migrations.size();
-    std::vector<bool> has_child(n, false);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!in_effective_[i]) continue;
-      for (std::size_t j : deps_[i]) {
-        if (fw_ == Framework::kAlembic || M(j).key.app == M(i).key.app)
-          has_child[j] = true;
-      }
-    }
-    std::map<std::string, std::vector<std::size_t>> leaves;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (in_effective_[i] && !has_child[i]) leaves[M(i).key.app].push_back(i);
-    }
-    for (auto& [app, nodes] : leaves) {
-      if (nodes.size() < 2) continue;
-      std::sort(nodes.begin(), nodes.end(),
-                [&](std::size_t a, std::size_t b) { return KeyLess(a, b); });
-      std::vector<std::string> names;
-      for (std::size_t node : nodes) names.push_back(M(node).key.name);
-      if (fw_ == Framework::kAlembic) {
-        Finding& f =
-            Add(Severity::kError, "alembic_multiple_heads", app, "alembic",
-                fmt::format("the revision graph has {} heads: {}; upgrade head "
-                            "needs one",
-                            nodes.size(), Join(names, ", ")));
-        f.expected = "1 head";
-        f.actual = Join(names, ", ");
-        f.fix = commands_.merge;
-      } else {
-        Finding& f =
-            Add(Severity::kError, "conflicting_leaves", app, app,
-                fmt::format("app \"{}\" has {} leaf migrations: {}; it needs a "
-                            "merge migration",
-                            app, nodes.size(), Join(names, ", ")));
-        f.expected = "1 leaf";
-        f.actual = Join(names, ", ");
-        f.fix = fmt::format("python manage.py makemigrations --merge {}", app);
-      }
-    }
-  }
-
-  void CheckDuplicateNumbers() {
-    for (const auto& nodes : G().duplicate_numbers) {
-      const std::string& app = M(nodes.front()).key.app;
-      std::string number(NumberPrefix(M(nodes.front()).key.name));
-      std::vector<std::string> names;
-      names.reserve(nodes.size());
-      for (std::size_t node : nodes) names.push_back(M(node).key.name);
-      Finding& f = Add(
-          Severity::kWarning, "duplicate_number", app,
-          fmt::format("{}.{}", app, number),
-          fmt::format("app \"{}\" has {} migrations numbered {}: {}, and no "
-                      "merge migration depends on all of them",
-                      app, nodes.size(), number, Join(names, ", ")));
-      f.actual = Join(names, ", ");
-    }
-  }
-
-  void CheckGhosts() {
-    const auto& rows = result_.history.rows;
-    std::map<std::string, std::vector<std::size_t>> unknown_apps;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      const AppliedMigration& row = rows[r];
-      if (row.state == HistoryState::kFailed ||
-          row.state == HistoryState::kIgnored ||
-          row.state == HistoryState::kBaseline)
-        continue;
-      if (row_node_[r] != kNoRow || SquashOf(row.key)) continue;
-      if (fw_ == Framework::kDjango && apps_.count(row.key.app) == 0) {
-        unknown_apps[row.key.app].push_back(r);
-        continue;
-      }
-      ++ghost_applied_[row.key.app];
-      bool fatal = fw_ == Framework::kAlembic || fw_ == Framework::kFlyway;
-      Finding& f = Add(
-          fatal ? Severity::kError : Severity::kWarning, "ghost_migration",
-          row.key.app, Obj(row.key),
-          fmt::format("{} is recorded as applied in {}, but not declared{}",
-                      Obj(row.key), Table(),
-                      fw_ == Framework::kDjango ? " (Django ignores the row)"
-                      : fw_ == Framework::kAlembic
-                          ? " (alembic cannot locate the revision)"
-                          : ""));
-      f.expected = "declared";
-      f.actual = "applied";
-      f.fix = GhostFix(row.key, false);
-    }
-    for (const auto& [app, list] : unknown_apps) {
-      ghost_applied_[app] += list.size();
-      Finding& f = Add(
-          Severity::kWarning, "ghost_migration", app, app,
-          fmt::format("app \"{}\" has {} applied migration{} in {} and none "
-                      "declared: the app was removed, or its graph was not "
-                      "exported",
-                      app, list.size(), list.size() == 1 ? "" : "s", Table()));
-      f.actual = fmt::format("{} applied", list.size());
-      f.fix = GhostFix({app, {}}, true);
-    }
-  }
-
-  std::string GhostFix(const MigrationKey& key, bool whole_app) const {
-    if (Table().empty()) return {};
-    switch (fw_) {
-      case Framework::kDjango:
-        if (whole_app) {
-          return fmt::format("DELETE FROM {} WHERE app = {};", Table(),
-                             QuoteLiteral(key.app));
-        }
-        return fmt::format("DELETE FROM {} WHERE app = {} AND name = {};",
-                           Table(), QuoteLiteral(key.app),
-                           QuoteLiteral(key.name));
-      case Framework::kRails:
-        return fmt::format("DELETE FROM {} WHERE version = {};", Table(),
-                           QuoteLiteral(key.name));
-      default:
-        return {};
-    }
-  }
-
-  // Checks that need no graph: failed rows.
-  void CheckHistoryRows() {
-    for (std::size_t r : IndexedRows()) {
-      const AppliedMigration& row = Row(r);
-      if (row.state != HistoryState::kFailed) continue;
-      Finding& f = Add(
-          Severity::kError, "failed_migration", row.key.app, Obj(row.key),
-          fmt::format("{} failed{}; fix the migration, then {}", Obj(row.key),
-                      fw_ == Framework::kFlyway ? " (success = false)"
-                                                : " (exectype FAILED)",
-                      fw_ == Framework::kFlyway
-                          ? "run flyway repair to remove the failed row"
-                          : "run it again"));
-      f.expected = "success";
-      f.actual = "failed";
-      f.fix = commands_.repair.empty() || fw_ != Framework::kFlyway
-                  ? std::string()
-                  : commands_.repair;
-    }
-  }
-
-  void Summarize() {
-    std::map<std::string, AppSummary> apps;
-    if (graph_ != nullptr) {
-      for (std::size_t i = 0; i < G().migrations.size(); ++i) {
-        if (!in_effective_[i]) continue;
-        AppSummary& s = apps[M(i).key.app];
-        ++s.declared;
-        if (applied_[i])
-          ++s.applied;
-        else
-          ++s.pending;
-      }
-    } else {
-      for (std::size_t r : IndexedRows()) {
-        if (Row(r).state != HistoryState::kFailed)
-          ++apps[Row(r).key.app].applied;
-      }
-    }
-    for (const auto& [app, count] : ghost_applied_) apps[app].applied += count;
-    for (const auto& f : result_.findings) {
-      AppSummary& s = apps[f.app];
-      if (f.kind != "pending_migration" && f.severity != Severity::kInfo)
-        ++s.problems;
-    }
-    for (auto& [app, s] : apps) {
-      s.app = app;
-      result_.apps.push_back(s);
-    }
-  }
-
-  Framework fw_;
-  const MigrationGraph* graph_;
-  const LiveObjects& live_;
-  MigrationCheck result_;
-  Commands commands_;
-  static constexpr std::size_t kNoRow = static_cast<std::size_t>(-1);
-  std::vector<std::size_t> row_for_node_;  // declared migration -> its row
-  std::vector<std::size_t> row_node_;      // row -> declared migration
-  std::unordered_map<std::string, std::size_t> row_of_;  // undeclared rows
-  std::optional<std::size_t> baseline_;
-  mutable std::string key_buffer_;  // lookups without allocation
-  std::set<std::string> apps_;
-  std::map<std::string, std::size_t> ghost_applied_;  // undeclared rows
-  std::set<std::size_t> recorded_by_replacement_;  // squashes applied as such
-  std::vector<bool> row_applied_, applied_, in_effective_, squash_removed_;
-  std::vector<std::optional<std::size_t>> replaced_in_use_;
-  Adjacency deps_;
-};
-
-}  // namespace
-
-MigrationCheck CheckMigrations(Framework framework, const MigrationGraph* graph,
-                               History history, const LiveObjects& live) {
-  return Checker(framework, graph, std::move(history), live).Run();
-}
-
-std::vector<std::size_t> PlanForApp(const MigrationCheck& check,
-                                    std::string_view app) {
-  std::vector<bool> needed(check.plan.size(), false);
-  for (std::size_t k = check.plan.size(); k-- > 0;) {
-    if (check.plan[k].key.app == app) needed[k] = true;
-    if (!needed[k]) continue;
-    for (std::size_t d : check.plan[k].pending_dependencies) needed[d] = true;
-  }
-  std::vector<std::size_t> steps;
-  for (std::size_t k = 0; k < needed.size(); ++k) {
-    if (needed[k]) steps.push_back(k);
-  }
-  return steps;
-}
-
-// ---------------------------------------------------------------------------
-// The report.
-
-std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
-  if (checks.empty()) {
-    return "migration_check: no migration history table and no declared "
-           "migration graph in this database.\n"
-           "Declare the project's graph with "
-           "SELECT schema_guard.declare_migrations(graph);\n";
-  }
-  constexpr std::size_t kPendingShown = 5;
-  constexpr std::size_t kKindShown = 10;
-  constexpr std::size_t kStepsShown = 20;
-  std::string out;
-  for (const auto& check : checks) {
-    if (!out.empty()) out += '\n';
-    std::string_view fw = FrameworkName(check.framework);
-    out += fmt::format(
-        "migration_check: {}, history table {}, {}\n", fw,
-        check.history.present ? check.history.table : std::string("missing"),
-        check.graph_declared
-            ? "graph declared"
-            : "no graph declared (only failed and duplicate rows are "
-              "checked)");
-    std::size_t width = 3;
-    for (const auto& a : check.apps) width = std::max(width, a.app.size());
-    out += fmt::format("\n  {:<{}}  {:>8}  {:>8}  {:>8}\n", "app", width,
-                       "applied", "pending", "problems");
-    for (const auto& a : check.apps) {
-      out += fmt::format("  {:<{}}  {:>8}  {:>8}  {:>8}\n", a.app, width,
-                         a.applied, a.pending, a.problems);
-    }
-    std::map<std::string, std::vector<const Finding*>> by_app;
-    for (const auto& f : check.findings) by_app[f.app].push_back(&f);
-    for (const auto& [app, items] : by_app) {
-      out += fmt::format("\n[{}]\n", app);
-      // A long list of one kind is cut short; the rows have them all.
-      std::map<std::string, std::size_t> shown, total;
-      for (const Finding* f : items) {
-        std::size_t limit =
-            f->kind == "pending_migration" ? kPendingShown : kKindShown;
-        if (++total[f->kind] > limit) continue;
-        ++shown[f->kind];
-        out += fmt::format("  {} [{}] {}\n", f->kind, SeverityName(f->severity),
-                           f->message);
-      }
-      for (const auto& [kind, count] : total) {
-        if (count == shown[kind]) continue;
-        if (kind == "pending_migration") {
-          out += fmt::format(
-              "  ... and {} more pending (SELECT * FROM "
-              "schema_guard.migration_plan({});)\n",
-              count - shown[kind], QuoteLiteral(app));
-        } else {
-          out += fmt::format(
-              "  ... and {} more {} (SELECT * FROM "
-              "schema_guard.migration_check() WHERE kind = '{}';)\n",
-              count - shown[kind], kind, kind);
-        }
-      }
-    }
-    // Next steps: each fix once, in the order the findings come.
-    std::vector<std::pair<std::string, std::vector<const Finding*>>> steps;
-    std::unordered_map<std::string_view, std::size_t> step_of;
-    for (const auto& f : check.findings) {
-      if (f.fix.empty()) continue;
-      auto [it, inserted] = step_of.emplace(f.fix, steps.size());
-      if (inserted) steps.push_back({f.fix, {}});
-      steps[it->second].second.push_back(&f);
-    }
-    // The most severe first, then pending migrations, then info.
-    auto rank = [](const std::vector<const Finding*>& items) {
-      int best = 4;
-      for (const Finding* f : items) {
-        int r = f->kind == "pending_migration"   ? 2
-                : f->severity == Severity::kInfo ? 3
-                                                 : SeverityRank(f->severity);
-        best = std::min(best, r);
-      }
-      return best;
-    };
-    std::stable_sort(steps.begin(), steps.end(),
-                     [&](const auto& a, const auto& b) {
-                       return rank(a.second) < rank(b.second);
-                     });
-    if (steps.empty()) {
-      if (check.findings.empty()) out += "\n  everything is consistent\n";
-      continue;
-    }
-    out += "\nnext steps:\n";
-    std::size_t step_count = 0;
-    for (const auto& [fix, items] : steps) {
-      if (++step_count > kStepsShown) {
-        out += fmt::format(
-            "  ... and {} more (SELECT fix FROM schema_guard.migration_check() "
-            "WHERE fix IS NOT NULL;)\n",
-            steps.size() - kStepsShown);
-        break;
-      }
-      const Finding& first = **std::min_element(
-          items.begin(), items.end(), [](const Finding* a, const Finding* b) {
-            return SeverityRank(a->severity) < SeverityRank(b->severity);
-          });
-      bool all_pending = std::all_of(items.begin(), items.end(), [](auto* f) {
-        return f->kind == "pending_migration";
-      });
-      std::string why;
-      if (all_pending && items.size() > 1) {
-        why = fmt::format("{} pending migrations", items.size());
-      } else if (items.size() > 1) {
-        why = fmt::format("{} (and {} more)", first.message, items.size() - 1);
-      } else {
-        why = first.message;
-      }
-      out += fmt::format("  {}\n      -- {}\n", fix, why);
-    }
-  }
-  return out;
 }
 
 }  // namespace schema_guard::core

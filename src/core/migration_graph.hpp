@@ -1,11 +1,7 @@
-// The declared migration graph and its checks against a framework's history
-// table: pending, ghost, inconsistent, conflicting, duplicate, squashed,
-// faked, failed and tampered migrations, and the apply plan.
-//
-// The graph document ("format": "schema_guard.migrations/1") is read by
-// ReadMigrationGraph; the boundary reads the history table, the audit and
-// the live catalog into History and LiveObjects; CheckMigrations does the
-// rest without a server.
+// The declared migration graph: the graph document
+// ("format": "schema_guard.migrations/1", read by ReadMigrationGraph), its
+// stored binary form, and the graph algorithms the checks use
+// (core/migration_check.hpp checks it against a history table).
 #pragma once
 
 #include <cstddef>
@@ -31,21 +27,12 @@ inline constexpr std::size_t kMaxMigrationGraphBytes =
     std::size_t{8} * 1024 * 1024;
 inline constexpr std::size_t kMaxDeclaredMigrations = 100000;
 
-struct MigrationKey {
-  std::string app;
-  std::string name;
-  bool operator==(const MigrationKey& o) const {
-    return app == o.app && name == o.name;
-  }
-  bool operator<(const MigrationKey& o) const {
-    return app != o.app ? app < o.app : name < o.name;
-  }
-};
-
 struct DeclaredMigration {
   MigrationKey key;
   std::vector<MigrationKey> dependencies;
   std::vector<MigrationKey> replaces;  // a squash: the migrations it replaces
+  // Django's run_before: the migrations that depend on this one.
+  std::vector<MigrationKey> run_before;
   std::optional<std::string> checksum;
   std::optional<bool> atomic;
   std::vector<std::string> creates_tables;  // "table" or "schema.table"
@@ -83,42 +70,21 @@ const std::string& MigrationKeyText(const MigrationKey& key,
 // Reads and validates a graph document; errors name the JSON path.
 MigrationGraph ReadMigrationGraph(const Json& document);
 
-// Flyway's version identity: "1.01", "01.1" and "1.1.0" are version 1.1;
-// "_" separates like ".".
-std::string CanonicalVersion(std::string_view version);
+// The graph in a compact binary form that loads without parsing JSON:
+// declare_migrations() stores it beside the document, and a session's first
+// check reads it. DecodeMigrationGraph throws ErrorCode::kInvalidParameterValue
+// on a form it cannot read (written by another release).
+std::string EncodeMigrationGraph(const MigrationGraph& graph);
+MigrationGraph DecodeMigrationGraph(std::string_view bytes);
 
-// Orders two canonical versions numerically, segment by segment.
-bool VersionLess(std::string_view a, std::string_view b);
+// Leading digits of a Django migration name: "0003" of "0003_add_x"; empty
+// when it has none.
+std::string_view DjangoNumberPrefix(std::string_view name);
 
 // How a migration reads in findings: "core.0002_add_invoice" for Django,
 // "flyway:2.1", "alembic:3f2a9c", "rails:20260101120000" and
 // "liquibase:<id>::<author>::<file>" for the others (the audit's labels).
 std::string MigrationObject(Framework framework, const MigrationKey& key);
-
-enum class HistoryState {
-  kApplied,
-  kFailed,     // Flyway success = false, Liquibase FAILED
-  kMarkedRan,  // Liquibase MARK_RAN: recorded without running
-  kBaseline,   // Flyway BASELINE: versions up to it count as applied
-  kIgnored,    // rows that record nothing applied (Flyway DELETE, ...)
-};
-
-struct AppliedMigration {
-  MigrationKey key;
-  std::string applied_at;  // sortable text; empty when unknown
-  long long rank = 0;      // history order (installed_rank, orderexecuted)
-  std::optional<std::string> checksum;
-  HistoryState state = HistoryState::kApplied;
-  // Whether the audit credited any DDL to the (last) write of this row;
-  // unset when the audit has no record of the write.
-  std::optional<bool> audit_saw_ddl;
-};
-
-struct History {
-  std::string table;  // quoted, qualified; empty when there is none
-  bool present = false;
-  std::vector<AppliedMigration> rows;
-};
 
 // What the live catalog has of the tables and columns the graph declares.
 struct LiveObjects {
@@ -146,59 +112,7 @@ std::vector<std::size_t> ApplyOrder(const Adjacency& deps,
 enum class SquashUse { kAllApplied, kNoneApplied, kPartlyApplied };
 SquashUse ClassifySquash(std::size_t replaced, std::size_t replaced_applied);
 
-// --- the check ---
-struct AppSummary {
-  std::string app;
-  std::size_t declared = 0;
-  std::size_t applied = 0;
-  std::size_t pending = 0;
-  std::size_t problems = 0;  // errors and warnings other than pending
-};
-
-enum class ReconcileStatus { kSafeToFake, kPartlyPresent, kMustApply };
-std::string_view ReconcileStatusName(ReconcileStatus status);
-
-struct ReconcileRow {
-  MigrationKey key;
-  ReconcileStatus status = ReconcileStatus::kMustApply;
-  std::vector<std::string> present;  // "table" or "table.column"
-  std::vector<std::string> missing;
-};
-
-struct PlanStep {
-  MigrationKey key;
-  std::vector<std::size_t> pending_dependencies;  // indexes into the plan
-};
-
-struct MigrationCheck {
-  Framework framework = Framework::kDjango;
-  bool graph_declared = false;
-  History history;
-  std::vector<Finding> findings;
-  std::vector<PlanStep> plan;  // pending migrations in apply order
-  std::vector<AppSummary> apps;
-  std::vector<ReconcileRow> reconcile;  // pending migrations with `creates`
-};
-
-// `graph` may be null (no declaration: only the checks that need none).
-MigrationCheck CheckMigrations(Framework framework, const MigrationGraph* graph,
-                               History history, const LiveObjects& live);
-
-// The plan steps that bring `app` up to date: its own pending migrations
-// and the pending migrations they depend on, in plan order.
-std::vector<std::size_t> PlanForApp(const MigrationCheck& check,
-                                    std::string_view app);
-
-// Microseconds since 1970-01-01 UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC):
-// sortable text for history times (years 0 to 9999).
-std::string TimestampText(long long epoch_micros);
-
 // A SQL string literal ('it''s'; E'...' when it holds a backslash).
 std::string QuoteLiteral(std::string_view text);
-
-// The psql report of migration_check(): per framework and app, applied /
-// pending / problems, each problem, then the next steps (the fixes of the
-// findings, each once).
-std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks);
 
 }  // namespace schema_guard::core

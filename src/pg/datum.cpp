@@ -84,6 +84,11 @@ std::optional<std::vector<std::string>> OptionalTextArray(
   return out;
 }
 
+bytea* ToBytea(std::string_view value) {
+  // Same varlena layout as text: a length word and the bytes.
+  return reinterpret_cast<bytea*>(ToText(value));
+}
+
 text* ToText(std::string_view value) {
   text* result = nullptr;
   PgTry([&]() noexcept {

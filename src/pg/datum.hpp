@@ -44,6 +44,9 @@ std::optional<std::vector<std::string>> OptionalTextArray(
 // A palloc'd text value in the current memory context.
 text* ToText(std::string_view value);
 
+// A palloc'd bytea value (any bytes) in the current memory context.
+bytea* ToBytea(std::string_view value);
+
 // A jsonb Datum parsed from JSON text by jsonb_in.
 Datum ToJsonb(const std::string& json);
 

@@ -5,13 +5,7 @@
 // checks themselves are core::CheckMigrations.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdlib>
-
 #include <map>
-#include <set>
-#include <unordered_map>
-#include <unordered_set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,26 +15,21 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/migration.hpp"
+#include "core/migration_check.hpp"
 #include "core/migration_graph.hpp"
 #include "pg/bridge.hpp"
-#include "pg/catalog_scan.hpp"
 #include "pg/datum.hpp"
+#include "pg/migration_reads.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/table.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
-#include "nodes/makefuncs.h"
-#include "nodes/pg_list.h"
-#include "utils/regproc.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
@@ -64,353 +53,6 @@ Datum TextDatum(std::string_view value) {
   return PointerGetDatum(ToText(value));
 }
 
-// The relation a (possibly qualified) name refers to, through search_path
-// like to_regclass(), as a quoted qualified name; empty when there is none.
-std::string ResolveRelation(const std::string& name) {
-  const char* text = name.c_str();
-  const char* qualified = nullptr;
-  PgTry([&]() noexcept {
-#if PG_VERSION_NUM >= 160000
-    List* names = stringToQualifiedNameList(text, nullptr);
-#else
-    List* names = stringToQualifiedNameList(text);
-#endif
-    Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-    if (OidIsValid(relid)) {
-      char* schema = get_namespace_name(get_rel_namespace(relid));
-      char* relname = get_rel_name(relid);
-      if (schema != nullptr && relname != nullptr)
-        qualified = quote_qualified_identifier(schema, relname);
-    }
-  });
-  return qualified == nullptr ? std::string() : std::string(qualified);
-}
-
-// Watched history tables by framework (schema_guard.history_tables), for
-// those not found under their default name.
-std::map<std::string, std::string> WatchedHistoryTables(SpiSession& spi) {
-  QueryResult r = spi.Query(
-      "SELECT h.framework, pg_catalog.min(pg_catalog.format('%I.%I', "
-      "n.nspname, c.relname)) FROM schema_guard.history_tables h "
-      "JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-      "GROUP BY h.framework");
-  std::map<std::string, std::string> watched;
-  for (std::size_t i = 0; i < r.rows(); ++i)
-    watched.emplace(r.Text(i, 0), r.Text(i, 1));
-  return watched;
-}
-
-// The history table of a framework, schema-qualified and quoted: the one the
-// graph names, else the default name through search_path, else a watched
-// history table of that framework. Empty when there is none.
-std::string FindHistoryTable(
-    Framework framework, const std::string& named,
-    const std::map<std::string, std::string>& watched) {
-  if (!named.empty()) return ResolveRelation(named);
-  std::string table =
-      ResolveRelation(std::string(core::HistoryTableName(framework)));
-  if (!table.empty()) return table;
-  auto it = watched.find(std::string(core::FrameworkName(framework)));
-  return it == watched.end() ? std::string() : it->second;
-}
-
-bool CanReadAudit(SpiSession& spi) {
-  QueryResult r = spi.Query(
-      "SELECT pg_catalog.has_table_privilege('schema_guard.migration_event', "
-      "'SELECT')");
-  return r.rows() == 1 && r.Bool(0, 0);
-}
-
-// The labels whose last history INSERT the audit saw with no DDL credited
-// to it (migrate --fake and kin). Few rows qualify, and only they are
-// looked up again (migration_event_migration_idx); nothing is joined to the
-// history table.
-std::unordered_set<std::string> LabelsWrittenWithoutDdl(SpiSession& spi,
-                                                        Framework framework) {
-  QueryResult r = spi.Query(
-      "SELECT e.migration FROM schema_guard.migration_event e "
-      "WHERE e.ddl_events = 0 AND e.operation = 'INSERT' AND e.framework = $1 "
-      "AND e.event_id = (SELECT pg_catalog.max(l.event_id) FROM "
-      "schema_guard.migration_event l WHERE l.migration = e.migration AND "
-      "l.operation = 'INSERT' AND l.framework = e.framework)",
-      {{TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
-  std::unordered_set<std::string> labels;
-  for (std::size_t i = 0; i < r.rows(); ++i) labels.insert(r.Text(i, 0));
-  return labels;
-}
-
-std::optional<long long> OptionalNumber(const QueryResult& r, std::size_t row,
-                                        std::size_t column) {
-  const char* cell = r.Get(row, column);
-  if (cell == nullptr) return std::nullopt;
-  return std::stoll(cell);
-}
-
-std::optional<std::string> OptionalText(const QueryResult& r, std::size_t row,
-                                        std::size_t column) {
-  const char* cell = r.Get(row, column);
-  if (cell == nullptr) return std::nullopt;
-  return std::string(cell);
-}
-
-// A history row's time (microseconds since 1970, UTC) as sortable text.
-std::string AppliedAt(const QueryResult& r, std::size_t row,
-                      std::size_t column) {
-  const char* cell = r.Get(row, column);
-  if (cell == nullptr) return {};
-  return core::TimestampText(std::strtoll(cell, nullptr, 10));
-}
-
-core::History ReadHistory(SpiSession& spi, Framework framework,
-                          const std::string& table, const std::string& app,
-                          bool audit) {
-  core::History history;
-  history.table = table;
-  history.present = !table.empty();
-  if (!history.present) return history;
-  std::unordered_set<std::string> faked;
-  if (audit) faked = LabelsWrittenWithoutDdl(spi, framework);
-  if (framework == Framework::kDjango) {
-    // The big one: read without output functions.
-    std::string sql = fmt::format(
-        "SELECT h.app::text, h.name::text, (pg_catalog.date_part('epoch', "
-        "h.applied) * 1000000)::int8 FROM {} h ORDER BY h.id",
-        table);
-    TypedResult r = spi.QueryTyped(
-        sql.c_str(), {CellKind::kText, CellKind::kText, CellKind::kInt64});
-    history.rows.reserve(r.rows());
-    std::string label;
-    for (std::size_t i = 0; i < r.rows(); ++i) {
-      core::AppliedMigration row;
-      row.key.app = r.At(i, 0).Text();
-      row.key.name = r.At(i, 1).Text();
-      row.rank = static_cast<long long>(i) + 1;
-      if (!r.At(i, 2).is_null)
-        row.applied_at = core::TimestampText(r.At(i, 2).number);
-      if (!faked.empty()) {
-        label = row.key.app + "." + row.key.name;
-        if (faked.count(label) != 0) row.audit_saw_ddl = false;
-      }
-      history.rows.push_back(std::move(row));
-    }
-    return history;
-  }
-  std::string sql;
-  switch (framework) {
-    case Framework::kDjango:
-      sql = fmt::format(
-          "SELECT h.app, h.name, (pg_catalog.date_part('epoch', h.applied) * "
-          "1000000)::int8 FROM {} h ORDER BY h.id",
-          table);
-      break;
-    case Framework::kFlyway:
-      sql = fmt::format(
-          "SELECT h.version, h.description, h.type, h.checksum::text, "
-          "h.success, h.installed_rank, (pg_catalog.date_part('epoch', "
-          "h.installed_on) * 1000000)::int8 "
-          "FROM {} h ORDER BY h.installed_rank",
-          table);
-      break;
-    case Framework::kAlembic:
-      sql = fmt::format("SELECT h.version_num FROM {} h ORDER BY h.version_num",
-                        table);
-      break;
-    case Framework::kRails:
-      sql = fmt::format("SELECT h.version FROM {} h ORDER BY h.version", table);
-      break;
-    case Framework::kLiquibase:
-      sql = fmt::format(
-          "SELECT h.id, h.author, h.filename, h.exectype, h.md5sum, "
-          "h.orderexecuted, (pg_catalog.date_part('epoch', h.dateexecuted) * "
-          "1000000)::int8 "
-          "FROM {} h ORDER BY h.orderexecuted",
-          table);
-      break;
-  }
-  QueryResult r = spi.Query(sql.c_str());
-  history.rows.reserve(r.rows());
-  for (std::size_t i = 0; i < r.rows(); ++i) {
-    core::AppliedMigration row;
-    row.key.app = app;
-    row.rank = static_cast<long long>(i) + 1;
-    switch (framework) {
-      case Framework::kDjango:
-        row.key.app = r.Text(i, 0);
-        row.key.name = r.Text(i, 1);
-        row.applied_at = AppliedAt(r, i, 2);
-        break;
-      case Framework::kFlyway: {
-        std::string type = r.Text(i, 2);
-        if (r.Get(i, 0) == nullptr) {
-          // A repeatable migration: identified by its description.
-          row.key.name = "R:" + r.Text(i, 1);
-          row.state = core::HistoryState::kIgnored;
-        } else {
-          row.key.name = core::CanonicalVersion(r.Text(i, 0));
-        }
-        row.checksum = OptionalText(r, i, 3);
-        if (type == "BASELINE" || type == "JDBC_BASELINE") {
-          row.state = core::HistoryState::kBaseline;
-        } else if (type == "DELETE" || type == "UNDO_SQL" ||
-                   type == "UNDO_JDBC" || type == "SCHEMA") {
-          row.state = core::HistoryState::kIgnored;
-        }
-        if (!r.Bool(i, 4)) row.state = core::HistoryState::kFailed;
-        row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
-        row.applied_at = AppliedAt(r, i, 6);
-        break;
-      }
-      case Framework::kAlembic:  // version_num
-      case Framework::kRails:    // version
-        row.key.name = r.Text(i, 0);
-        break;
-      case Framework::kLiquibase: {
-        row.key.name =
-            fmt::format("{}::{}::{}", r.Text(i, 0), r.Text(i, 1), r.Text(i, 2));
-        std::string exectype = r.Text(i, 3);
-        if (exectype == "FAILED") {
-          row.state = core::HistoryState::kFailed;
-        } else if (exectype == "MARK_RAN") {
-          row.state = core::HistoryState::kMarkedRan;
-        } else if (exectype == "SKIPPED") {
-          row.state = core::HistoryState::kIgnored;
-        }
-        row.checksum = OptionalText(r, i, 4);
-        row.rank = OptionalNumber(r, i, 5).value_or(row.rank);
-        row.applied_at = AppliedAt(r, i, 6);
-        break;
-      }
-    }
-    if (!faked.empty()) {
-      // The history table's first columns are the label's (HistoryColumns).
-      std::vector<std::optional<std::string>> values;
-      for (std::size_t c = 0; c < core::HistoryColumns(framework).size(); ++c)
-        values.push_back(OptionalText(r, i, c));
-      std::optional<std::string> label =
-          core::HistoryRowLabel(framework, values);
-      if (label && faked.count(*label) != 0) row.audit_saw_ddl = false;
-    }
-    history.rows.push_back(std::move(row));
-  }
-  return history;
-}
-
-// One relation of pg_class, copied out of the catalog scan.
-struct CatalogRelation {
-  Oid relation_oid;
-  Oid namespace_oid;
-  NameData name;
-};
-
-// The relations (tables, views, materialized views, foreign tables) that
-// the names can refer to: "table" in a schema of search_path, or
-// "schema.table". One scan of pg_class, without SPI: a graph names
-// thousands of tables, and their existence is all that is asked.
-// name -> (its schema's place in search_path, the relation).
-using RelationsByName =
-    std::unordered_map<std::string, std::pair<std::size_t, Oid>>;
-
-RelationsByName ExistingRelations(
-    const std::vector<const std::vector<std::string>*>& name_lists) {
-  List* search_path = nullptr;
-  PgTry([&]() noexcept { search_path = fetch_search_path(true); });
-  std::vector<Oid> path_oids;
-  ListCell* cell = nullptr;
-  foreach (cell, search_path) path_oids.push_back(lfirst_oid(cell));
-  std::map<Oid, std::string> named;  // schemas named as "schema.table"
-  for (const auto* names : name_lists) {
-    for (const auto& name : *names) {
-      auto dot = name.find('.');
-      if (dot == std::string::npos) continue;
-      std::string schema = name.substr(0, dot);
-      const char* schema_name = schema.c_str();
-      Oid oid = InvalidOid;
-      PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
-      if (oid != InvalidOid) named.emplace(oid, schema);
-    }
-  }
-  std::vector<Oid> wanted = path_oids;
-  for (const auto& entry : named) wanted.push_back(entry.first);
-  const Oid* wanted_oids = wanted.data();
-  const std::size_t wanted_count = wanted.size();
-  CatalogRelation* relations = nullptr;
-  int count = 0;
-  PgTry([&]() noexcept {
-    int capacity = 0;
-    ScanCatalog(RelationRelationId, [&](HeapTuple tuple, TupleDesc) {
-      auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-      char kind = form->relkind;
-      if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
-          kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
-          kind != RELKIND_FOREIGN_TABLE) {
-        return;
-      }
-      bool wanted_namespace = false;
-      for (std::size_t k = 0; k < wanted_count && !wanted_namespace; ++k) {
-        wanted_namespace = wanted_oids[k] == form->relnamespace;
-      }
-      if (!wanted_namespace) return;
-      relations = Grow(relations, count, &capacity);
-      relations[count].relation_oid = form->oid;
-      relations[count].namespace_oid = form->relnamespace;
-      relations[count].name = form->relname;
-      ++count;
-    });
-  });
-  // Unqualified names resolve to the first schema of search_path that has
-  // the relation, as to_regclass() does.
-  RelationsByName found;
-  found.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    const CatalogRelation& r = relations[i];
-    std::string relname(NameStr(r.name));
-    auto schema = named.find(r.namespace_oid);
-    if (schema != named.end()) {
-      found[schema->second + "." + relname] = {0, r.relation_oid};
-    }
-    auto pos = std::find(path_oids.begin(), path_oids.end(), r.namespace_oid);
-    if (pos == path_oids.end()) continue;
-    std::size_t rank = static_cast<std::size_t>(pos - path_oids.begin());
-    auto [it, inserted] =
-        found.emplace(std::move(relname), std::make_pair(rank, r.relation_oid));
-    if (!inserted && rank < it->second.first) {
-      it->second = {rank, r.relation_oid};
-    }
-  }
-  return found;
-}
-
-// Which of the tables and columns the graph declares exist now.
-core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
-  std::vector<std::string> tables, column_tables, columns;
-  for (const auto& m : graph.migrations) {
-    tables.insert(tables.end(), m.creates_tables.begin(),
-                  m.creates_tables.end());
-    for (const auto& [t, c] : m.creates_columns) {
-      column_tables.push_back(t);
-      columns.push_back(c);
-    }
-  }
-  core::LiveObjects live;
-  if (tables.empty() && columns.empty()) return live;
-  RelationsByName existing = ExistingRelations({&tables, &column_tables});
-  for (const auto& t : tables) {
-    if (existing.count(t) != 0) live.tables.insert(t);
-  }
-  // Columns through the attribute cache of the relation they name.
-  for (std::size_t k = 0; k < columns.size(); ++k) {
-    auto relation = existing.find(column_tables[k]);
-    if (relation == existing.end()) continue;
-    Oid relid = relation->second.second;
-    const char* column = columns[k].c_str();
-    AttrNumber attnum = InvalidAttrNumber;
-    PgTry([&]() noexcept { attnum = get_attnum(relid, column); });
-    if (attnum > 0) live.columns.emplace(column_tables[k], columns[k]);
-  }
-  return live;
-}
-
 // The app history rows of a single-app framework get: the declared one.
 std::string RowApp(Framework framework, const core::MigrationGraph* graph) {
   if (graph != nullptr && !graph->migrations.empty())
@@ -418,9 +60,12 @@ std::string RowApp(Framework framework, const core::MigrationGraph* graph) {
   return std::string(core::FrameworkName(framework));
 }
 
-// Parsed graphs, kept for the life of the backend and keyed by the row
+// Declared graphs, kept for the life of the backend and keyed by the row
 // version they were read from (xmin and ctid change with every update), so
-// a repeated check does not read and parse the same document again.
+// a repeated check does not read the same graph again. A session's first
+// check loads the binary form declare_migrations() stored (no JSON to
+// parse); a graph declared before that form existed is parsed from its
+// text.
 struct CachedGraph {
   std::string version;
   std::shared_ptr<const core::MigrationGraph> graph;
@@ -431,31 +76,62 @@ std::map<std::string, CachedGraph>& GraphCache() {
   return cache;
 }
 
+// Whether schema_guard.migration_graph has the column graph_digest (0.2.0;
+// a 0.1.0 database not updated yet parses graph_text every session).
+bool GraphsHaveDigest() {
+  bool has = false;
+  PgTry([&]() noexcept {
+    Oid nsp = get_namespace_oid("schema_guard", true);
+    Oid relid = OidIsValid(nsp) ? get_relname_relid("migration_graph", nsp)
+                                : InvalidOid;
+    has = OidIsValid(relid) &&
+          get_attnum(relid, "graph_digest") != InvalidAttrNumber;
+  });
+  return has;
+}
+
 std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
 DeclaredGraphs(SpiSession& spi, std::optional<Framework> only) {
   std::map<std::string, CachedGraph>& cache = GraphCache();
   std::vector<std::string> known;
   known.reserve(cache.size());
   for (const auto& [framework, cached] : cache) known.push_back(cached.version);
-  QueryResult r = spi.Query(
-      "SELECT framework, version, CASE WHEN version = ANY ($1) THEN NULL "
-      "ELSE graph_text END FROM (SELECT framework, xmin::text || '/' || "
-      "ctid::text AS version, graph_text FROM schema_guard.migration_graph) g",
+  TypedResult r = spi.QueryTyped(
+      GraphsHaveDigest()
+          ? "SELECT framework, version, CASE WHEN version "
+            "OPERATOR(pg_catalog.=) ANY ($1) THEN NULL ELSE graph_digest END, "
+            "CASE WHEN version OPERATOR(pg_catalog.=) ANY ($1) OR "
+            "graph_digest IS NOT NULL THEN NULL ELSE graph_text END FROM "
+            "(SELECT framework, xmin::text OPERATOR(pg_catalog.||) '/' "
+            "OPERATOR(pg_catalog.||) ctid::text AS version, graph_digest, "
+            "graph_text FROM schema_guard.migration_graph) g"
+          : "SELECT framework, version, NULL::pg_catalog.text, CASE WHEN "
+            "version OPERATOR(pg_catalog.=) ANY ($1) THEN NULL ELSE "
+            "graph_text END FROM (SELECT framework, xmin::text "
+            "OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) ctid::text "
+            "AS version, graph_text FROM schema_guard.migration_graph) g",
+      {CellKind::kText, CellKind::kText, CellKind::kText, CellKind::kText},
       {{TEXTARRAYOID, TextArrayDatum(known), false}});
   std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
       graphs;
   std::map<std::string, CachedGraph> fresh;
   for (std::size_t i = 0; i < r.rows(); ++i) {
-    std::string name = r.Text(i, 0);
+    std::string name = r.At(i, 0).Text();
     CachedGraph entry;
-    entry.version = r.Text(i, 1);
+    entry.version = r.At(i, 1).Text();
+    const Cell& digest = r.At(i, 2);
+    const Cell& text = r.At(i, 3);
     auto it = cache.find(name);
-    if (r.Get(i, 2) == nullptr && it != cache.end() &&
-        it->second.version == entry.version) {
-      entry.graph = it->second.graph;
-    } else if (r.Get(i, 2) != nullptr) {
+    if (!digest.is_null) {
       entry.graph = std::make_shared<const core::MigrationGraph>(
-          core::ReadMigrationGraph(core::ParseJson(r.Get(i, 2))));
+          core::DecodeMigrationGraph(
+              std::string_view(digest.data, digest.length)));
+    } else if (!text.is_null) {
+      entry.graph =
+          std::make_shared<const core::MigrationGraph>(core::ReadMigrationGraph(
+              core::ParseJson(std::string_view(text.data, text.length))));
+    } else if (it != cache.end() && it->second.version == entry.version) {
+      entry.graph = it->second.graph;
     } else {
       throw core::Error(core::ErrorCode::kInternal,
                         "cached migration graph went missing");
@@ -471,7 +147,8 @@ DeclaredGraphs(SpiSession& spi, std::optional<Framework> only) {
 // Every framework that has a declared graph or a history table, or only
 // the one asked for.
 std::vector<core::MigrationCheck> RunChecks(
-    const std::optional<std::string>& framework_name) {
+    const std::optional<std::string>& framework_name,
+    std::optional<std::string_view> plan_app = std::nullopt) {
   std::optional<Framework> only;
   if (framework_name) only = core::ParseFramework(*framework_name);
   SpiSession spi;
@@ -490,11 +167,11 @@ std::vector<core::MigrationCheck> RunChecks(
         fw, graph ? graph->history_table : std::string(), watched);
     if (graph == nullptr && table.empty()) continue;  // nothing to check
     core::History history =
-        ReadHistory(spi, fw, table, RowApp(fw, graph), audit);
+        ReadHistory(spi, fw, table, RowApp(fw, graph), audit, graph);
     core::LiveObjects live =
         graph ? ReadLiveObjects(*graph) : core::LiveObjects{};
     checks.push_back(
-        core::CheckMigrations(fw, graph, std::move(history), live));
+        core::CheckMigrations(fw, graph, std::move(history), live, plan_app));
   }
   spi.Finish();
   return checks;
@@ -502,20 +179,31 @@ std::vector<core::MigrationCheck> RunChecks(
 
 int StoreGraph(const core::MigrationGraph& graph, Jsonb* document,
                const std::string& document_text) {
+  std::string digest = core::EncodeMigrationGraph(graph);
   SpiSession spi;
   std::vector<QueryArg> args{
       {TEXTOID, TextDatum(core::FrameworkName(graph.framework)), false},
       {JSONBOID, PointerGetDatum(document), false},
       {INT4OID, Int32GetDatum(static_cast<int32>(graph.migrations.size())),
        false},
-      {TEXTOID, TextDatum(document_text), false}};
+      {TEXTOID, TextDatum(document_text), false},
+      {BYTEAOID, PointerGetDatum(ToBytea(digest)), false}};
+  if (!GraphsHaveDigest()) args.pop_back();
   spi.Query(
-      "INSERT INTO schema_guard.migration_graph (framework, graph, "
-      "migrations, graph_text) VALUES ($1, $2, $3, $4) "
-      "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
-      "graph_text = EXCLUDED.graph_text, "
-      "migrations = EXCLUDED.migrations, declared_at = "
-      "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
+      !GraphsHaveDigest()
+          ? "INSERT INTO schema_guard.migration_graph (framework, graph, "
+            "migrations, graph_text) VALUES ($1, $2, $3, $4) ON CONFLICT "
+            "(framework) DO UPDATE SET graph = EXCLUDED.graph, graph_text = "
+            "EXCLUDED.graph_text, migrations = EXCLUDED.migrations, "
+            "declared_at = EXCLUDED.declared_at, declared_by = "
+            "EXCLUDED.declared_by"
+          : "INSERT INTO schema_guard.migration_graph (framework, graph, "
+            "migrations, graph_text, graph_digest) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (framework) DO UPDATE SET graph = EXCLUDED.graph, "
+            "graph_text = EXCLUDED.graph_text, "
+            "graph_digest = EXCLUDED.graph_digest, "
+            "migrations = EXCLUDED.migrations, declared_at = "
+            "EXCLUDED.declared_at, declared_by = EXCLUDED.declared_by",
       args, false);
   spi.Finish();
   return static_cast<int>(graph.migrations.size());
@@ -594,17 +282,13 @@ extern "C" Datum schema_guard_migration_check_report(PG_FUNCTION_ARGS) {
 extern "C" Datum schema_guard_migration_plan(PG_FUNCTION_ARGS) {
   sg::Guarded([&] {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
-    std::vector<core::MigrationCheck> checks = sg::RunChecks(std::nullopt);
+    std::vector<core::MigrationCheck> checks =
+        sg::RunChecks(std::nullopt, app ? std::optional<std::string_view>(*app)
+                                        : std::nullopt);
     ReturnSetInfo* rsinfo = sg::BeginMaterializedSet(fcinfo);
     for (const auto& check : checks) {
-      std::vector<std::size_t> steps;
-      if (app) {
-        steps = core::PlanForApp(check, *app);
-      } else {
-        for (std::size_t k = 0; k < check.plan.size(); ++k) steps.push_back(k);
-      }
-      for (std::size_t s = 0; s < steps.size(); ++s) {
-        const core::MigrationKey& key = check.plan[steps[s]].key;
+      for (std::size_t s = 0; s < check.plan.size(); ++s) {
+        const core::MigrationKey& key = check.plan[s].key;
         Datum values[4] = {Int32GetDatum(static_cast<int32>(s + 1)),
                            sg::TextDatum(core::FrameworkName(check.framework)),
                            sg::TextDatum(key.app), sg::TextDatum(key.name)};

@@ -116,7 +116,8 @@ TypedResult SpiSession::QueryTyped(const char* sql,
   for (std::size_t c = 0; c < kinds.size(); ++c) {
     Oid type = TupleDescAttr(desc, static_cast<int>(c))->atttypid;
     bool fits = kinds[c] == CellKind::kText
-                    ? type == TEXTOID || type == VARCHAROID || type == BPCHAROID
+                    ? type == TEXTOID || type == VARCHAROID ||
+                          type == BPCHAROID || type == BYTEAOID
                 : kinds[c] == CellKind::kInt64 ? type == INT8OID
                                                : type == BOOLOID;
     if (!fits) {

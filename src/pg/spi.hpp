@@ -39,7 +39,7 @@ class QueryResult {
 
 // A query read without output functions, for large results: text, varchar
 // and char columns as bytes pointing into SPI's memory (valid until
-// Finish), int8 columns as numbers, booleans.
+// Finish; bytea too, as its bytes), int8 columns as numbers, booleans.
 enum class CellKind { kText, kInt64, kBool };
 
 struct Cell {

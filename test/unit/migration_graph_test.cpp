@@ -1,4 +1,6 @@
 #include "core/migration_graph.hpp"
+#include "core/migration_check.hpp"
+#include "core/django_loader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -173,8 +175,14 @@ TEST(CheckMigrations, PendingMigrationsArePlannedAcrossApps) {
                                       "pending_migration"}));
   EXPECT_NE(check.findings[0].message.find("step 1 of 3"), std::string::npos);
   // The plan for trade includes the core migration it depends on.
-  EXPECT_EQ(PlanForApp(check, "trade"), (std::vector<std::size_t>{0, 1, 2}));
-  EXPECT_EQ(PlanForApp(check, "core"), (std::vector<std::size_t>{0}));
+  MigrationCheck trade = CheckMigrations(Framework::kDjango, &g,
+                                         Rows({Row("core", "0001_initial")}),
+                                         LiveObjects{}, "trade");
+  EXPECT_EQ(trade.plan.size(), 3u);
+  MigrationCheck core =
+      CheckMigrations(Framework::kDjango, &g, Rows({}), LiveObjects{}, "core");
+  EXPECT_EQ(PlanNames(core),
+            (std::vector<std::string>{"core.0001_initial", "core.0002_item"}));
 }
 
 TEST(CheckMigrations, ReconcileTellsSafeToFakeFromPartlyPresent) {
@@ -215,9 +223,12 @@ TEST(CheckMigrations, InconsistentHistoryGhostsAndOutOfOrder) {
   ASSERT_NE(inconsistent, nullptr);
   EXPECT_EQ(inconsistent->object, "trade.0001_initial");
   EXPECT_EQ(inconsistent->expected, "core.0002_item");
-  // core_item exists: faking the missing dependency is offered.
-  EXPECT_EQ(inconsistent->fix,
-            "python manage.py migrate --fake core 0002_item");
+  // core_item exists: recording the missing dependency is offered, as SQL
+  // (Django refuses migrate --fake while the history is inconsistent).
+  EXPECT_EQ(inconsistent->fix.rfind("INSERT INTO public.django_migrations", 0),
+            0u);
+  EXPECT_NE(inconsistent->fix.find("(VALUES ('core', '0002_item'))"),
+            std::string::npos);
   std::vector<std::string> ghosts;
   for (const auto& f : check.findings) {
     if (f.kind == "ghost_migration") ghosts.push_back(f.object + " " + f.fix);
@@ -250,10 +261,12 @@ TEST(CheckMigrations, ConflictingLeavesDuplicateNumbersAndMerges) {
                       Rows({Row("trade", "0001_initial"),
                             Row("trade", "0002_a"), Row("trade", "0002_b")}),
                       live);
-  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"conflicting_leaves",
-                                                    "duplicate_number"}));
+  // The duplicate number of the same two leaves is folded into the conflict.
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"conflicting_leaves"}));
+  EXPECT_NE(Find(check, "conflicting_leaves")->message.find("numbered 0002"),
+            std::string::npos);
   EXPECT_EQ(Find(check, "conflicting_leaves")->fix,
-            "python manage.py makemigrations --merge trade");
+            "python manage.py makemigrations --merge --noinput trade");
   EXPECT_EQ(Find(check, "conflicting_leaves")->actual, "0002_a, 0002_b");
   // A merge migration settles both.
   g = Graph("django", two_leaves + R"(,
@@ -318,11 +331,81 @@ TEST(CheckMigrations, BrokenGraphs) {
   MigrationCheck check =
       CheckMigrations(Framework::kDjango, &g, Rows({}), live);
   ASSERT_NE(Find(check, "dependency_cycle"), nullptr);
-  EXPECT_EQ(Find(check, "dependency_cycle")->message,
-            "dependency cycle: a.0001 -> a.0002 -> a.0001");
+  EXPECT_EQ(
+      Find(check, "dependency_cycle")
+          ->message.rfind(
+              "dependency cycle: a.0001 -> a.0002 -> a.0001; Django cannot "
+              "load the graph",
+              0),
+      0u);
   ASSERT_NE(Find(check, "unknown_dependency"), nullptr);
   EXPECT_EQ(Find(check, "unknown_dependency")->expected, "b.0001");
-  EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"a.0003"}));
+  // Django cannot load it: nothing is planned, and nothing says migrate.
+  EXPECT_TRUE(PlanNames(check).empty());
+  EXPECT_EQ(Find(check, "pending_migration"), nullptr);
+  EXPECT_FALSE(check.unplannable.empty());
+}
+
+TEST(DjangoLoader, PlansInTheExecutorsOrder) {
+  // Sorted leaves, each planned depth-first with its parents largest first.
+  MigrationGraph g = Graph("django", R"([
+    {"app": "a", "name": "0001"}, {"app": "b", "name": "0001"},
+    {"app": "a", "name": "0002", "dependencies": [["a", "0001"], ["b", "0001"]]},
+    {"app": "c", "name": "0001", "dependencies": [["a", "0001"]]}])");
+  std::vector<bool> recorded(4, false);
+  auto none = [](const MigrationKey&) { return false; };
+  DjangoGraph dj = LoadDjangoGraph(g, recorded, none, std::nullopt);
+  ASSERT_TRUE(dj.Loads());
+  EXPECT_EQ(dj.plan, (std::vector<std::size_t>{1, 0, 2, 3}));
+  dj = LoadDjangoGraph(g, recorded, none, std::string_view("c"));
+  EXPECT_EQ(dj.plan, (std::vector<std::size_t>{0, 3}));
+}
+
+TEST(DjangoLoader, SquashRowAloneIsConsistentAndUnplanned) {
+  MigrationGraph g = Graph("django", R"([
+    {"app": "s", "name": "0001"},
+    {"app": "s", "name": "0002", "dependencies": [["s", "0001"]]},
+    {"app": "s", "name": "0001_squashed_0002", "replaces": [["s", "0001"], ["s", "0002"]]},
+    {"app": "s", "name": "0003", "dependencies": [["s", "0002"]]}])");
+  std::vector<bool> recorded{false, false, true, true};
+  auto none = [](const MigrationKey&) { return false; };
+  DjangoGraph dj = LoadDjangoGraph(g, recorded, none, std::nullopt);
+  ASSERT_TRUE(dj.Loads());
+  EXPECT_TRUE(dj.inconsistent.empty());
+  EXPECT_TRUE(dj.plan.empty());
+  EXPECT_FALSE(dj.applied[2]);  // what showmigrations prints
+  EXPECT_FALSE(dj.in_graph[0]);
+  EXPECT_EQ(dj.parents[3], (std::vector<std::size_t>{2}));
+}
+
+TEST(DjangoLoader, PartlyAppliedSquashWithGoneFilesDoesNotLoad) {
+  MigrationGraph g = Graph("django", R"([
+    {"app": "m", "name": "1"}, {"app": "m", "name": "2", "dependencies": ["1"]},
+    {"app": "m", "name": "3_squashed_5", "dependencies": ["2"],
+     "replaces": ["3", "4", "5"]},
+    {"app": "m", "name": "6", "dependencies": ["5"]}])");
+  std::vector<bool> recorded{true, true, false, false};
+  auto only_3 = [](const MigrationKey& k) { return k.name == "3"; };
+  DjangoGraph dj = LoadDjangoGraph(g, recorded, only_3, std::nullopt);
+  EXPECT_FALSE(dj.Loads());
+  ASSERT_EQ(dj.missing.size(), 1u);
+  EXPECT_EQ(dj.missing_keys[dj.missing[0].first - 4].name, "5");
+  EXPECT_TRUE(dj.plan.empty());
+}
+
+TEST(MigrationGraphDigest, RoundTripsAndRefusesDamage) {
+  MigrationGraph g = Graph("django", kShop);
+  std::string bytes = EncodeMigrationGraph(g);
+  MigrationGraph back = DecodeMigrationGraph(bytes);
+  ASSERT_EQ(back.migrations.size(), g.migrations.size());
+  EXPECT_EQ(back.migrations[3].key.name, "0002_price");
+  EXPECT_EQ(back.migrations[3].creates_columns,
+            g.migrations[3].creates_columns);
+  EXPECT_EQ(back.dependency_index, g.dependency_index);
+  EXPECT_EQ(back.index.size(), g.index.size());
+  EXPECT_THROW(DecodeMigrationGraph(bytes.substr(0, bytes.size() - 3)), Error);
+  EXPECT_THROW(DecodeMigrationGraph("SGMG\x07"), Error);
+  EXPECT_THROW(DecodeMigrationGraph(""), Error);
 }
 
 TEST(CheckMigrations, FakedMigrationsByCatalogAndByAudit) {

@@ -147,6 +147,56 @@ TEST(LabelAtEvent, SessionLabelWinsThenBookkeepingThenNone) {
   EXPECT_EQ(LabelAtEvent("x", std::nullopt), "x");
 }
 
+TEST(ReadHistoryRow, FlywayTypesAndSuccess) {
+  auto row = [](std::vector<std::optional<std::string>> cells) {
+    return ReadHistoryRow(Framework::kFlyway, cells, 7, "flyway");
+  };
+  AppliedMigration v =
+      row({"1.01", "init", "SQL", "123", "true", "3", "1767225600000000"});
+  EXPECT_EQ(v.key.name, "1.1");
+  EXPECT_EQ(v.state, HistoryState::kApplied);
+  EXPECT_EQ(v.rank, 3);
+  EXPECT_EQ(v.checksum, std::optional<std::string>("123"));
+  EXPECT_EQ(v.applied_at, "2026-01-01 00:00:00.000000");
+  EXPECT_EQ(row({"2", "x", "SQL", "1", "false", "4", std::nullopt}).state,
+            HistoryState::kFailed);
+  AppliedMigration r =
+      row({std::nullopt, "views", "SQL", "9", "true", "5", std::nullopt});
+  EXPECT_EQ(r.key.name, "R:views");
+  EXPECT_EQ(r.state, HistoryState::kIgnored);
+  EXPECT_EQ(row({"1", "b", "BASELINE", std::nullopt, "true", "1", std::nullopt})
+                .state,
+            HistoryState::kBaseline);
+  EXPECT_EQ(row({"3", "u", "UNDO_SQL", std::nullopt, "true", "6", std::nullopt})
+                .state,
+            HistoryState::kIgnored);
+}
+
+TEST(ReadHistoryRow, LiquibaseExectypesAlembicAndRails) {
+  auto lb = [](const char* exectype) {
+    return ReadHistoryRow(Framework::kLiquibase,
+                          {"1", "ana", "db/changelog.xml",
+                           std::string(exectype), "9:a", "2", std::nullopt},
+                          1, "liquibase");
+  };
+  EXPECT_EQ(lb("EXECUTED").key.name, "1::ana::db/changelog.xml");
+  EXPECT_EQ(lb("EXECUTED").state, HistoryState::kApplied);
+  EXPECT_EQ(lb("MARK_RAN").state, HistoryState::kMarkedRan);
+  EXPECT_EQ(lb("FAILED").state, HistoryState::kFailed);
+  EXPECT_EQ(lb("SKIPPED").state, HistoryState::kIgnored);
+  EXPECT_EQ(lb("EXECUTED").rank, 2);
+  AppliedMigration head =
+      ReadHistoryRow(Framework::kAlembic, {"3f2a9c"}, 1, "alembic");
+  EXPECT_EQ(head.key.app, "alembic");
+  EXPECT_EQ(head.key.name, "3f2a9c");
+  EXPECT_EQ(ReadHistoryRow(Framework::kRails, {"20260101120000"}, 2, "rails")
+                .key.name,
+            "20260101120000");
+  EXPECT_NE(HistoryQuery(Framework::kFlyway, "public.flyway_schema_history")
+                .find("ORDER BY h.installed_rank"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace schema_guard::core
 

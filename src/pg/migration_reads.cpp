@@ -1,0 +1,408 @@
+#include "pg/migration_reads.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "pg/bridge.hpp"
+#include "pg/catalog_scan.hpp"
+#include "pg/datum.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/pg_list.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+}
+
+namespace schema_guard::pg {
+
+using core::Framework;
+
+namespace {
+
+Datum TextDatum(std::string_view value) {
+  return PointerGetDatum(ToText(value));
+}
+
+}  // namespace
+
+// The relation a (possibly qualified) name refers to, through search_path
+// like to_regclass(), as a quoted qualified name; empty when there is none.
+std::string ResolveRelation(const std::string& name) {
+  const char* text = name.c_str();
+  const char* qualified = nullptr;
+  PgTry([&]() noexcept {
+#if PG_VERSION_NUM >= 160000
+    List* names = stringToQualifiedNameList(text, nullptr);
+#else
+    List* names = stringToQualifiedNameList(text);
+#endif
+    Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    if (OidIsValid(relid)) {
+      char* schema = get_namespace_name(get_rel_namespace(relid));
+      char* relname = get_rel_name(relid);
+      if (schema != nullptr && relname != nullptr)
+        qualified = quote_qualified_identifier(schema, relname);
+    }
+  });
+  return qualified == nullptr ? std::string() : std::string(qualified);
+}
+
+std::map<std::string, std::string> WatchedHistoryTables(SpiSession& spi) {
+  QueryResult r = spi.Query(
+      "SELECT h.framework, pg_catalog.min(pg_catalog.format('%I.%I', "
+      "n.nspname, c.relname)) FROM schema_guard.history_tables h "
+      "JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "GROUP BY h.framework");
+  std::map<std::string, std::string> watched;
+  for (std::size_t i = 0; i < r.rows(); ++i)
+    watched.emplace(r.Text(i, 0), r.Text(i, 1));
+  return watched;
+}
+
+// The history table of a framework, schema-qualified and quoted: the one the
+// graph names, else the default name through search_path, else a watched
+// history table of that framework. Empty when there is none.
+std::string FindHistoryTable(
+    Framework framework, const std::string& named,
+    const std::map<std::string, std::string>& watched) {
+  if (!named.empty()) return ResolveRelation(named);
+  std::string table =
+      ResolveRelation(std::string(core::HistoryTableName(framework)));
+  if (!table.empty()) return table;
+  auto it = watched.find(std::string(core::FrameworkName(framework)));
+  return it == watched.end() ? std::string() : it->second;
+}
+
+bool CanReadAudit(SpiSession& spi) {
+  QueryResult r = spi.Query(
+      "SELECT pg_catalog.has_table_privilege('schema_guard.migration_event', "
+      "'SELECT')");
+  return r.rows() == 1 && r.Bool(0, 0);
+}
+
+namespace {
+
+// The labels whose last history INSERT the audit saw with no DDL credited
+// to it (migrate --fake and kin). Few rows qualify, and only they are
+// looked up again (migration_event_migration_idx); nothing is joined to the
+// history table.
+std::unordered_set<std::string> LabelsWrittenWithoutDdl(SpiSession& spi,
+                                                        Framework framework) {
+  QueryResult r = spi.Query(
+      "SELECT e.migration FROM schema_guard.migration_event e "
+      "WHERE e.ddl_events = 0 AND e.operation = 'INSERT' AND e.framework = $1 "
+      "AND e.event_id = (SELECT pg_catalog.max(l.event_id) FROM "
+      "schema_guard.migration_event l WHERE l.migration = e.migration AND "
+      "l.operation = 'INSERT' AND l.framework = e.framework)",
+      {{TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
+  std::unordered_set<std::string> labels;
+  for (std::size_t i = 0; i < r.rows(); ++i) labels.insert(r.Text(i, 0));
+  return labels;
+}
+
+// The DDL events the audit credited to each of these labels.
+std::unordered_map<std::string, long long> DdlCreditedTo(
+    SpiSession& spi, const std::vector<std::string>& labels,
+    Framework framework) {
+  std::unordered_map<std::string, long long> credited;
+  if (labels.empty()) return credited;
+  QueryResult r = spi.Query(
+      "SELECT e.migration, pg_catalog.sum(e.ddl_events)::text FROM "
+      "schema_guard.migration_event e WHERE e.migration OPERATOR(pg_catalog.=) "
+      "ANY ($1) AND e.framework OPERATOR(pg_catalog.=) $2 GROUP BY "
+      "e.migration",
+      {{TEXTARRAYOID, TextArrayDatum(labels), false},
+       {TEXTOID, TextDatum(core::FrameworkName(framework)), false}});
+  for (std::size_t i = 0; i < r.rows(); ++i)
+    credited.emplace(r.Text(i, 0), std::stoll(r.Text(i, 1)));
+  return credited;
+}
+
+bool Declared(const core::MigrationGraph* graph, const core::MigrationKey& key,
+              std::string* buffer) {
+  if (graph == nullptr) return false;
+  const std::string& text = core::MigrationKeyText(key, buffer);
+  return graph->index.count(text) != 0 || graph->replaced_by.count(text) != 0;
+}
+
+// django_migrations, the big one: read typed, without output functions.
+void ReadDjangoRows(SpiSession& spi, const std::string& table,
+                    const std::unordered_set<std::string>& faked,
+                    core::History* history) {
+  std::string sql = fmt::format(
+      "SELECT h.app::text, h.name::text, (pg_catalog.date_part('epoch', "
+      "h.applied) * 1000000)::int8 FROM {} h ORDER BY h.id",
+      table);
+  TypedResult r = spi.QueryTyped(
+      sql.c_str(), {CellKind::kText, CellKind::kText, CellKind::kInt64});
+  history->rows.reserve(r.rows());
+  std::string label;
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    core::AppliedMigration row;
+    row.key.app = r.At(i, 0).Text();
+    row.key.name = r.At(i, 1).Text();
+    row.rank = static_cast<long long>(i) + 1;
+    if (!r.At(i, 2).is_null)
+      row.applied_at = core::TimestampText(r.At(i, 2).number);
+    if (!faked.empty()) {
+      label = row.key.app + "." + row.key.name;
+      if (faked.count(label) != 0) row.audit_saw_ddl = false;
+    }
+    history->rows.push_back(std::move(row));
+  }
+}
+
+void ReadOtherRows(SpiSession& spi, Framework framework,
+                   const std::string& table, const std::string& app,
+                   const std::unordered_set<std::string>& faked,
+                   core::History* history) {
+  std::string sql = core::HistoryQuery(framework, table);
+  QueryResult r = spi.Query(sql.c_str());
+  const std::size_t label_columns = core::HistoryColumns(framework).size();
+  history->rows.reserve(r.rows());
+  std::vector<std::optional<std::string>> cells(r.columns());
+  for (std::size_t i = 0; i < r.rows(); ++i) {
+    for (std::size_t c = 0; c < r.columns(); ++c) {
+      const char* cell = r.Get(i, c);
+      cells[c] =
+          cell == nullptr ? std::nullopt : std::optional<std::string>(cell);
+    }
+    core::AppliedMigration row = core::ReadHistoryRow(
+        framework, cells, static_cast<long long>(i) + 1, app);
+    if (!faked.empty()) {
+      std::vector<std::optional<std::string>> label_cells(
+          cells.begin(), cells.begin() + static_cast<long>(label_columns));
+      std::optional<std::string> label =
+          core::HistoryRowLabel(framework, label_cells);
+      if (label && faked.count(*label) != 0) row.audit_saw_ddl = false;
+    }
+    history->rows.push_back(std::move(row));
+  }
+}
+
+}  // namespace
+
+core::History ReadHistory(SpiSession& spi, Framework framework,
+                          const std::string& table, const std::string& app,
+                          bool audit, const core::MigrationGraph* graph) {
+  core::History history;
+  history.table = table;
+  history.present = !table.empty();
+  if (!history.present) return history;
+  std::unordered_set<std::string> faked;
+  if (audit) faked = LabelsWrittenWithoutDdl(spi, framework);
+  if (framework == Framework::kDjango) {
+    ReadDjangoRows(spi, table, faked, &history);
+  } else {
+    ReadOtherRows(spi, framework, table, app, faked, &history);
+  }
+  if (!audit || graph == nullptr) return history;
+  // Rows the graph does not declare: did the audit see them make changes?
+  std::vector<std::size_t> undeclared;
+  std::vector<std::string> labels;
+  std::string buffer;
+  for (std::size_t i = 0; i < history.rows.size(); ++i) {
+    const core::AppliedMigration& row = history.rows[i];
+    if (row.state != core::HistoryState::kApplied ||
+        Declared(graph, row.key, &buffer))
+      continue;
+    undeclared.push_back(i);
+    labels.push_back(core::MigrationObject(framework, row.key));
+  }
+  std::unordered_map<std::string, long long> credited =
+      DdlCreditedTo(spi, labels, framework);
+  for (std::size_t k = 0; k < undeclared.size(); ++k) {
+    auto it = credited.find(labels[k]);
+    history.rows[undeclared[k]].audit_ddl_events =
+        it == credited.end() ? 0 : it->second;
+  }
+  return history;
+}
+
+namespace {
+
+// One column of pg_attribute, copied out of the catalog scan.
+struct CatalogColumn {
+  Oid relid;
+  NameData name;
+};
+
+// One relation of pg_class, copied out of the catalog scan.
+struct CatalogRelation {
+  Oid relation_oid;
+  Oid namespace_oid;
+  NameData name;
+};
+
+// The relations (tables, views, materialized views, foreign tables) that
+// the names can refer to: "table" in a schema of search_path, or
+// "schema.table". One scan of pg_class, without SPI: a graph names
+// thousands of tables, and their existence is all that is asked.
+// name -> (its schema's place in search_path, the relation).
+using RelationsByName =
+    std::unordered_map<std::string, std::pair<std::size_t, Oid>>;
+
+RelationsByName ExistingRelations(
+    const std::vector<const std::vector<std::string>*>& name_lists) {
+  List* search_path = nullptr;
+  PgTry([&]() noexcept { search_path = fetch_search_path(true); });
+  std::vector<Oid> path_oids;
+  ListCell* cell = nullptr;
+  foreach (cell, search_path) path_oids.push_back(lfirst_oid(cell));
+  std::map<Oid, std::string> named;  // schemas named as "schema.table"
+  for (const auto* names : name_lists) {
+    for (const auto& name : *names) {
+      auto dot = name.find('.');
+      if (dot == std::string::npos) continue;
+      std::string schema = name.substr(0, dot);
+      const char* schema_name = schema.c_str();
+      Oid oid = InvalidOid;
+      PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
+      if (oid != InvalidOid) named.emplace(oid, schema);
+    }
+  }
+  std::vector<Oid> wanted = path_oids;
+  for (const auto& entry : named) wanted.push_back(entry.first);
+  const Oid* wanted_oids = wanted.data();
+  const std::size_t wanted_count = wanted.size();
+  CatalogRelation* relations = nullptr;
+  int count = 0;
+  PgTry([&]() noexcept {
+    int capacity = 0;
+    ScanCatalog(RelationRelationId, [&](HeapTuple tuple, TupleDesc) {
+      auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+      char kind = form->relkind;
+      if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+          kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
+          kind != RELKIND_FOREIGN_TABLE) {
+        return;
+      }
+      bool wanted_namespace = false;
+      for (std::size_t k = 0; k < wanted_count && !wanted_namespace; ++k) {
+        wanted_namespace = wanted_oids[k] == form->relnamespace;
+      }
+      if (!wanted_namespace) return;
+      relations = Grow(relations, count, &capacity);
+      relations[count].relation_oid = form->oid;
+      relations[count].namespace_oid = form->relnamespace;
+      relations[count].name = form->relname;
+      ++count;
+    });
+  });
+  // Unqualified names resolve to the first schema of search_path that has
+  // the relation, as to_regclass() does.
+  RelationsByName found;
+  found.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const CatalogRelation& r = relations[i];
+    std::string relname(NameStr(r.name));
+    auto schema = named.find(r.namespace_oid);
+    if (schema != named.end()) {
+      found[schema->second + "." + relname] = {0, r.relation_oid};
+    }
+    auto pos = std::find(path_oids.begin(), path_oids.end(), r.namespace_oid);
+    if (pos == path_oids.end()) continue;
+    std::size_t rank = static_cast<std::size_t>(pos - path_oids.begin());
+    auto [it, inserted] =
+        found.emplace(std::move(relname), std::make_pair(rank, r.relation_oid));
+    if (!inserted && rank < it->second.first) {
+      it->second = {rank, r.relation_oid};
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
+  std::vector<std::string> tables, column_tables, columns;
+  for (const auto& m : graph.migrations) {
+    tables.insert(tables.end(), m.creates_tables.begin(),
+                  m.creates_tables.end());
+    for (const auto& [t, c] : m.creates_columns) {
+      column_tables.push_back(t);
+      columns.push_back(c);
+    }
+  }
+  core::LiveObjects live;
+  if (tables.empty() && columns.empty()) return live;
+  RelationsByName existing = ExistingRelations({&tables, &column_tables});
+  for (const auto& t : tables) {
+    if (existing.count(t) != 0) live.tables.insert(t);
+  }
+  // Columns: one heap scan of pg_attribute, matched by relation (a lookup
+  // per column fills the attribute cache one index probe at a time, and a
+  // query over pg_attribute hashes all of it: either was most of a new
+  // session's first check).
+  std::vector<Oid> relids;
+  std::unordered_map<Oid, std::vector<std::size_t>> wanted;
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    auto relation = existing.find(column_tables[k]);
+    if (relation == existing.end()) continue;
+    Oid relid = relation->second.second;
+    auto [it, inserted] = wanted.try_emplace(relid);
+    if (inserted) relids.push_back(relid);
+    it->second.push_back(k);
+  }
+  if (relids.empty()) return live;
+  std::sort(relids.begin(), relids.end());
+  const Oid* wanted_oids = relids.data();
+  const std::size_t wanted_count = relids.size();
+  CatalogColumn* found = nullptr;
+  int count = 0;
+  PgTry([&]() noexcept {
+    int capacity = 0;
+    ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
+      auto* form = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
+      if (form->attnum <= 0 || form->attisdropped) return;
+      if (!std::binary_search(wanted_oids, wanted_oids + wanted_count,
+                              form->attrelid))
+        return;
+      found = Grow(found, count, &capacity);
+      found[count].relid = form->attrelid;
+      found[count].name = form->attname;
+      ++count;
+    });
+  });
+  std::unordered_set<std::string> present;  // relid, unit separator, column
+  present.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    std::string key = std::to_string(found[i].relid);
+    key += '\x1f';
+    key += NameStr(found[i].name);
+    present.insert(std::move(key));
+  }
+  std::string key;
+  for (const auto& [relid, positions] : wanted) {
+    for (std::size_t k : positions) {
+      key = std::to_string(relid);
+      key += '\x1f';
+      key += columns[k];
+      if (present.count(key) != 0)
+        live.columns.emplace(column_tables[k], columns[k]);
+    }
+  }
+  return live;
+}
+
+}  // namespace schema_guard::pg
