@@ -374,9 +374,13 @@ class DigestReader {
     for (auto& k : keys) k = Key();
     return keys;
   }
-  std::size_t Index(std::size_t limit) {
+  // A migration's index below `limit`; kNotDeclared only where the stored
+  // form may hold it (a dependency on a migration the graph lacks).
+  std::size_t Index(std::size_t limit, bool may_be_undeclared = false) {
     std::size_t value = U32();
-    if (value == 0xFFFFFFFFu) return MigrationGraph::kNotDeclared;
+    if (value == 0xFFFFFFFFu && may_be_undeclared) {
+      return MigrationGraph::kNotDeclared;
+    }
     if (value >= limit) Bad();
     return value;
   }
@@ -462,7 +466,7 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
     m.key = r.Key();
     m.dependencies = r.Keys();
     graph.dependency_index[i].resize(m.dependencies.size());
-    for (auto& d : graph.dependency_index[i]) d = r.Index(n);
+    for (auto& d : graph.dependency_index[i]) d = r.Index(n, true);
     m.replaces = r.Keys();
     m.run_before = r.Keys();
     if (r.Byte() != 0) m.checksum = r.Str();
