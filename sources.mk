@@ -6,6 +6,8 @@ CORE_SOURCES = \
 	src/core/generic_check.cpp \
 	src/core/json.cpp \
 	src/core/json_reader.cpp \
+	src/core/lint.cpp \
+	src/core/lint_rules.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
 	src/core/migration_check.cpp \
