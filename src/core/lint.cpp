@@ -107,6 +107,38 @@ bool IsBinaryCompatibleChange(const LintType& from, const LintType& to) {
   return a == "cidr" && b == "inet";
 }
 
+std::string PrettyBytes(std::int64_t bytes) {
+  // As pg_size_pretty(): bytes below 10 kB, then the largest unit that
+  // keeps the number below 20480 halves, rounded half up.
+  static const char* const kUnits[] = {"kB", "MB", "GB", "TB", "PB"};
+  if (bytes < 10 * 1024) return fmt::format("{} bytes", bytes);
+  std::int64_t halves = bytes >> 9;
+  for (const char* unit : kUnits) {
+    if (halves < 20 * 1024 - 1 || unit == kUnits[4]) {
+      return fmt::format("{} {}", (halves + 1) / 2, unit);
+    }
+    halves >>= 10;
+  }
+  return fmt::format("{} bytes", bytes);
+}
+
+std::string GuardDetail(const LintFinding& finding, std::string_view table,
+                        std::string_view tag) {
+  std::string out;
+  if (finding.size) {
+    out = fmt::format("Table \"{}\" has about {:.0f} rows ({}).", table,
+                      finding.size->rows, PrettyBytes(finding.size->bytes));
+  }
+  if (finding.lock != LockMode::kNone) {
+    out +=
+        fmt::format("{}{} takes a{} {} lock on it.", out.empty() ? "" : " ",
+                    tag, finding.lock == LockMode::kAccessExclusive ? "n" : "",
+                    LockModeName(finding.lock));
+  }
+  out += fmt::format("{}Rule: {}.", out.empty() ? "" : " ", finding.rule);
+  return out;
+}
+
 const std::vector<std::string_view>& LintRuleNames() {
   static const std::vector<std::string_view> names = {
       "require-concurrent-index-creation",
@@ -129,6 +161,7 @@ const std::vector<std::string_view>& LintRuleNames() {
       "prefer-bigint-over-int",
       "prefer-identity",
       "transaction-nesting",
+      "table-rewrite",
       "syntax-error",
       "invalid-ignore-comment",
   };

@@ -199,6 +199,15 @@ struct LintFinding {
   std::optional<LintTableSize> size;  // of the table it is about
 };
 
+// Bytes as pg_size_pretty() prints them: "8192 bytes", "85 MB", "12 GB".
+std::string PrettyBytes(std::int64_t bytes);
+
+// The guard's detail for a finding: the table's size and the lock the
+// statement takes, e.g. "Table "public.t" has about 40000000 rows
+// (12 GB); CREATE INDEX takes a SHARE lock on it."
+std::string GuardDetail(const LintFinding& finding, std::string_view table,
+                        std::string_view tag);
+
 // Every rule name, in documentation order.
 const std::vector<std::string_view>& LintRuleNames();
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/lint_text.hpp"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -419,6 +421,70 @@ TEST_F(LintTest, SizesAreLookedUpOnlyWhenARuleNeedsThem) {
   create.table = kBig;
   Run({create, Simple(StatementKind::kOther, "SELECT")});
   EXPECT_EQ(catalog.size_lookups, 0);
+}
+
+}  // namespace
+}  // namespace schema_guard::core
+
+namespace schema_guard::core {
+namespace {
+
+TEST(FindComments, SkipsQuotedText) {
+  std::string_view sql =
+      "SELECT '-- not a comment', $x$ /* nor */ $x$, \"a--b\" -- one\n"
+      "/* two /* nested */ still */ E'\\' -- no' /* three */";
+  auto comments = FindComments(sql);
+  ASSERT_EQ(comments.size(), 3u);
+  EXPECT_EQ(comments[0].text, " one");
+  EXPECT_EQ(comments[1].text, " two /* nested */ still ");
+  EXPECT_EQ(comments[2].text, " three ");
+}
+
+TEST(SkipBlanksAndComments, FindsTheFirstToken) {
+  std::string_view sql = "\n  -- lead\n/* block */ CREATE";
+  EXPECT_EQ(sql.substr(SkipBlanksAndComments(sql, 0)), "CREATE");
+}
+
+TEST(LineIndex, CountsFromOne) {
+  LineIndex lines("a\nb\n\nc");
+  EXPECT_EQ(lines.LineOf(0), 1);
+  EXPECT_EQ(lines.LineOf(2), 2);
+  EXPECT_EQ(lines.LineOf(5), 4);
+}
+
+TEST(AttachComments, TrailingCommentsBelongToTheStatementBefore) {
+  std::string_view sql =
+      "CREATE INDEX a ON t (x); -- mine\n"
+      "-- next\n"
+      "DROP TABLE t;";
+  std::vector<StatementSpan> spans = {{0, 23}, {24, 52}};
+  auto comments = FindComments(sql);
+  ASSERT_EQ(comments.size(), 2u);
+  EXPECT_EQ(AttachComments(sql, spans, comments), (std::vector<int>{0, 1}));
+}
+
+}  // namespace
+}  // namespace schema_guard::core
+
+namespace schema_guard::core {
+namespace {
+
+TEST(PrettyBytes, MatchesPgSizePretty) {
+  EXPECT_EQ(PrettyBytes(8192), "8192 bytes");
+  EXPECT_EQ(PrettyBytes(10240), "10 kB");
+  EXPECT_EQ(PrettyBytes(85LL << 20), "85 MB");
+  EXPECT_EQ(PrettyBytes(12LL << 30), "12 GB");
+}
+
+TEST(GuardDetail, NamesTheSizeTheLockAndTheRule) {
+  LintFinding finding;
+  finding.rule = "require-concurrent-index-creation";
+  finding.lock = LockMode::kShare;
+  finding.size = LintTableSize{40e6, 12LL << 30, false};
+  EXPECT_EQ(
+      GuardDetail(finding, "public.t", "CREATE INDEX"),
+      "Table \"public.t\" has about 40000000 rows (12 GB). CREATE INDEX "
+      "takes a SHARE lock on it. Rule: require-concurrent-index-creation.");
 }
 
 }  // namespace
