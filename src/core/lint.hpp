@@ -185,6 +185,9 @@ struct LintOptions {
   // lock_timeout is already set when the script starts (the session's,
   // database's or role's setting).
   bool lock_timeout_set = false;
+  // The statements run in the current transaction (the guard): a table
+  // this transaction created is new, like one the script created.
+  bool in_current_transaction = false;
 };
 
 struct LintFinding {

@@ -114,7 +114,8 @@ void Linter::LookUp(Context* context) {
     return;
   }
   context->size = catalog_->TableSize(*statement.table);
-  context->is_new = context->size && context->size->new_in_transaction;
+  context->is_new = options_.in_current_transaction && context->size &&
+                    context->size->new_in_transaction;
 }
 
 // A finding on the statement's table, unless the table is new: scaled by

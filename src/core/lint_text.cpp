@@ -161,7 +161,9 @@ std::vector<int> AttachComments(std::string_view sql,
       owners.push_back(spans.empty() ? -1 : 0);
       continue;
     }
-    if (owner > 0) {
+    std::size_t first_token =
+        SkipBlanksAndComments(sql, spans[static_cast<std::size_t>(owner)].start);
+    if (owner > 0 && comment.offset < first_token) {
       std::size_t previous_end = spans[owner - 1].end;
       std::string_view between =
           sql.substr(previous_end, comment.offset - previous_end);

@@ -40,9 +40,10 @@ struct StatementSpan {
 };
 
 // For each comment, the statement it belongs to (an index into `spans`),
-// or -1: the statement whose span holds it, except that a comment that
-// starts on the line where the previous statement ended belongs to that
-// one ("CREATE INDEX ...; -- schema_guard:ignore ...").
+// or -1: the statement whose span holds it, except that a comment before
+// a statement's first token that starts on the line where the previous
+// statement ended belongs to that one ("CREATE INDEX ...; --
+// schema_guard:ignore ...").
 std::vector<int> AttachComments(std::string_view sql,
                                 const std::vector<StatementSpan>& spans,
                                 const std::vector<SqlComment>& comments);

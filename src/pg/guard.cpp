@@ -166,6 +166,7 @@ core::LintOptions GuardOptions() {
   options.thresholds = LintThresholdSettings();
   options.assume_in_transaction = IsTransactionBlock();
   options.lock_timeout_set = LockTimeout > 0;
+  options.in_current_transaction = true;
   return options;
 }
 

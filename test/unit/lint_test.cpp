@@ -173,7 +173,10 @@ TEST_F(LintTest, ATableCreatedEarlierInTheScriptCountsAsEmpty) {
 
   // The guard's equivalent: created in the current transaction.
   catalog.tables[kMissing] = {5e6, 1LL << 31, true};
-  EXPECT_TRUE(Run({Index(kMissing)}).empty());
+  LintOptions guard;
+  guard.in_current_transaction = true;
+  EXPECT_TRUE(Run({Index(kMissing)}, guard).empty());
+  EXPECT_EQ(Run({Index(kMissing)}).size(), 2u);
 }
 
 TEST_F(LintTest, ConcurrentIndexInsideATransactionBlock) {
@@ -461,6 +464,11 @@ TEST(AttachComments, TrailingCommentsBelongToTheStatementBefore) {
   auto comments = FindComments(sql);
   ASSERT_EQ(comments.size(), 2u);
   EXPECT_EQ(AttachComments(sql, spans, comments), (std::vector<int>{0, 1}));
+  // After the statement's first token, a comment is the statement's own.
+  std::string_view inline_comment = "SET x = 1; DROP TABLE t /* mine */";
+  EXPECT_EQ(AttachComments(inline_comment, {{0, 9}, {10, 34}},
+                           FindComments(inline_comment)),
+            std::vector<int>{1});
 }
 
 }  // namespace
