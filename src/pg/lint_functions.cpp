@@ -79,12 +79,14 @@ void Lint(FunctionCallInfo fcinfo, text* sql_text, bool in_transaction) {
 }  // namespace schema_guard::pg
 
 extern "C" Datum schema_guard_lint(PG_FUNCTION_ARGS) {
-  schema_guard::pg::RequireArg(fcinfo, 0, "sql",
-                               "Pass the text of the migration to lint.");
-  schema_guard::pg::RequireArg(
-      fcinfo, 1, "assume_in_transaction",
-      "Pass true when the migration tool runs the script in a transaction "
-      "of its own, else false.");
+  schema_guard::pg::Guarded([&] {
+    schema_guard::pg::RequireArg(fcinfo, 0, "sql",
+                                 "Pass the text of the migration to lint.");
+    schema_guard::pg::RequireArg(
+        fcinfo, 1, "assume_in_transaction",
+        "Pass true when the migration tool runs the script in a transaction "
+        "of its own, else false.");
+  });
   text* sql = PG_GETARG_TEXT_PP(0);
   bool in_transaction = PG_GETARG_BOOL(1);
   schema_guard::pg::Guarded(
