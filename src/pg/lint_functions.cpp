@@ -17,6 +17,7 @@ extern "C" {
 #include "fmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_lint);
 }
@@ -65,9 +66,23 @@ void Lint(FunctionCallInfo fcinfo, text* sql_text, bool in_transaction) {
   options.assume_in_transaction = in_transaction;
   options.lock_timeout_set = LockTimeout > 0;
   LiveCatalog catalog;
+  // The parse tree is read into the statement model and freed before the
+  // rules run: a large script's tree is many times its text.
+  MemoryContext caller = CurrentMemoryContext;
+  MemoryContext parse_context = nullptr;
+  PgTry([&]() noexcept {
+    parse_context = AllocSetContextCreate(caller, "schema_guard lint parse",
+                                          ALLOCSET_DEFAULT_SIZES);
+    MemoryContextSwitchTo(parse_context);
+  });
   std::vector<core::LintStatement> statements = ReadScript(sql, &catalog);
+  PgTry([&]() noexcept {
+    MemoryContextSwitchTo(caller);
+    MemoryContextDelete(parse_context);
+  });
   core::Linter linter(options, &catalog);
   std::vector<core::LintFinding> findings;
+  findings.reserve(statements.size());
   for (const core::LintStatement& statement : statements) {
     linter.Lint(statement, &findings);
   }
