@@ -8,6 +8,7 @@ CORE_SOURCES = \
 	src/core/json_reader.cpp \
 	src/core/lint.cpp \
 	src/core/lint_rules.cpp \
+	src/core/lint_table_rules.cpp \
 	src/core/lint_text.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
