@@ -161,8 +161,8 @@ std::vector<int> AttachComments(std::string_view sql,
       owners.push_back(spans.empty() ? -1 : 0);
       continue;
     }
-    std::size_t first_token =
-        SkipBlanksAndComments(sql, spans[static_cast<std::size_t>(owner)].start);
+    std::size_t first_token = SkipBlanksAndComments(
+        sql, spans[static_cast<std::size_t>(owner)].start);
     if (owner > 0 && comment.offset < first_token) {
       std::size_t previous_end = spans[owner - 1].end;
       std::string_view between =
