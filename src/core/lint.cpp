@@ -64,11 +64,8 @@ LintType TypeFromTypmod(std::string name, int typmod, bool array) {
   } else if (n == "numeric") {
     int packed = typmod - 4;
     type.mods = {(packed >> 16) & 0xffff, packed & 0xffff};
-  } else if (n == "varbit" || n == "bit" || n == "time" || n == "timetz" ||
-             n == "timestamp" || n == "timestamptz") {
-    type.mods = {typmod};
   } else {
-    type.mods = {typmod};
+    type.mods = {typmod};  // varbit, bit, time, timestamp: as written
   }
   return type;
 }
@@ -111,10 +108,11 @@ std::string PrettyBytes(std::int64_t bytes) {
   // As pg_size_pretty(): bytes below 10 kB, then the largest unit that
   // keeps the number below 20480 halves, rounded half up.
   static const char* const kUnits[] = {"kB", "MB", "GB", "TB", "PB"};
-  if (bytes < 10 * 1024) return fmt::format("{} bytes", bytes);
+  constexpr std::int64_t kLimit = std::int64_t{10} * 1024;
+  if (bytes < kLimit) return fmt::format("{} bytes", bytes);
   std::int64_t halves = bytes >> 9;
   for (const char* unit : kUnits) {
-    if (halves < 20 * 1024 - 1 || unit == kUnits[4]) {
+    if (halves < 2 * kLimit - 1 || unit == kUnits[4]) {
       return fmt::format("{} {}", (halves + 1) / 2, unit);
     }
     halves >>= 10;

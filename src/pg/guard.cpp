@@ -1,5 +1,6 @@
 #include "pg/guard.hpp"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -89,7 +90,8 @@ void Record(const char* action, const core::LintFinding& finding,
     values[3] =
         PointerGetDatum(cstring_to_text_with_len(lock.data(), lock.size()));
     if (lock.empty()) nulls[3] = 'n';
-    values[4] = Int64GetDatum(static_cast<int64>(finding.size->rows + 0.5));
+    values[4] =
+        Int64GetDatum(static_cast<int64>(std::llround(finding.size->rows)));
     values[5] = Int64GetDatum(finding.size->bytes);
     if (text.text != nullptr) {
       values[6] =

@@ -56,11 +56,13 @@ void AddStorageSize(Oid relid, RawSize* size) {
       BlockNumber pages = RelationGetNumberOfBlocks(rel);
       double density = 0;
       if (rel->rd_rel->reltuples >= 0 && rel->rd_rel->relpages > 0) {
-        density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+        density = static_cast<double>(rel->rd_rel->reltuples) /
+                  static_cast<double>(rel->rd_rel->relpages);
       } else if (pages > 0) {
-        int32 width = get_rel_data_width(rel, nullptr) +
-                      MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
-        density = (BLCKSZ - SizeOfPageHeaderData) / static_cast<double>(width);
+        double width = static_cast<double>(get_rel_data_width(rel, nullptr)) +
+                       static_cast<double>(MAXALIGN(SizeofHeapTupleHeader) +
+                                           sizeof(ItemIdData));
+        density = static_cast<double>(BLCKSZ - SizeOfPageHeaderData) / width;
       }
       size->rows += density * pages;
       size->pages += pages;

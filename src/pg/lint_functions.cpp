@@ -1,6 +1,7 @@
 // schema_guard.lint(sql, assume_in_transaction): the findings of a
 // migration script, one row each, with the live sizes of the tables they
 // are about.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,8 @@ void PutFinding(ReturnSetInfo* rsinfo, const core::LintFinding& finding) {
   values[7] = nulls[7] ? (Datum)0 : PointerGetDatum(ToText(lock));
   nulls[8] = nulls[9] = !finding.size.has_value();
   if (finding.size) {
-    values[8] = Int64GetDatum(static_cast<int64>(finding.size->rows + 0.5));
+    values[8] =
+        Int64GetDatum(static_cast<int64>(std::llround(finding.size->rows)));
     values[9] = Int64GetDatum(finding.size->bytes);
   }
   PutRow(rsinfo, values, nulls);
