@@ -22,8 +22,8 @@ bool audit_enabled = true;
 int audit_max_statement_bytes = 65536;
 char* migration_label = nullptr;
 int guard_mode = kGuardWarn;
-int guard_min_rows = 100000;
-int guard_min_kb = 100 * 1024;
+int guard_min_rows = 1000000;
+int guard_min_kb = 1024 * 1024;
 int lint_warning_rows = 10000;
 int lint_warning_kb = 10 * 1024;
 int lint_error_rows = 1000000;
@@ -143,14 +143,14 @@ void DefineLintSettings() {
       "Rows from which the DDL guard acts on a table.",
       "The guard acts on a table with at least this many rows (the planner's "
       "estimate) or at least schema_guard.guard_min_bytes.",
-      &guard_min_rows, 100000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
+      &guard_min_rows, 1000000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
       nullptr);
   DefineCustomIntVariable(
       "schema_guard.guard_min_bytes",
       "Size from which the DDL guard acts on a table.",
       "The table's heap and TOAST size; the guard acts on a table at least "
       "this large or with at least schema_guard.guard_min_rows rows.",
-      &guard_min_kb, 100 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
+      &guard_min_kb, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
       nullptr, nullptr);
   DefineCustomIntVariable(
       "schema_guard.lint_warning_rows",
