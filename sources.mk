@@ -6,6 +6,10 @@ CORE_SOURCES = \
 	src/core/generic_check.cpp \
 	src/core/json.cpp \
 	src/core/json_reader.cpp \
+	src/core/lint.cpp \
+	src/core/lint_rules.cpp \
+	src/core/lint_table_rules.cpp \
+	src/core/lint_text.cpp \
 	src/core/manifest.cpp \
 	src/core/migration.cpp \
 	src/core/migration_check.cpp \
@@ -23,7 +27,12 @@ PG_SOURCES = \
 	src/pg/catalog_reader.cpp \
 	src/pg/datum.cpp \
 	src/pg/event_trigger.cpp \
+	src/pg/guard.cpp \
 	src/pg/history.cpp \
+	src/pg/lint_catalog.cpp \
+	src/pg/lint_functions.cpp \
+	src/pg/lint_reader.cpp \
+	src/pg/lint_script.cpp \
 	src/pg/migration_functions.cpp \
 	src/pg/migration_reads.cpp \
 	src/pg/module.cpp \

@@ -69,3 +69,49 @@ $$;
 -- are parsed from graph_text until they are declared again).
 ALTER TABLE @extschema@.migration_graph ADD COLUMN graph_digest bytea;
 ALTER TABLE @extschema@.migration_graph ALTER COLUMN graph_digest SET STORAGE EXTERNAL;
+
+-- ---------------------------------------------------------------------
+-- Migration lint and the DDL guard (docs/lint.md).
+
+CREATE FUNCTION @extschema@.lint(sql text, assume_in_transaction boolean DEFAULT false)
+  RETURNS TABLE (statement_no integer, line integer, rule text, severity text,
+                 object text, message text, hint text, lock text,
+                 table_rows bigint, table_bytes bigint)
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_lint';
+COMMENT ON FUNCTION @extschema@.lint(text, boolean) IS
+  'lock-safety findings of a migration script, scaled by the live sizes of the tables it touches';
+
+-- Statements the DDL guard flagged that ran all the same: warned
+-- (schema_guard.guard = warn) or overridden (the session turned the guard
+-- off). A blocked statement leaves no row: its transaction rolls back; its
+-- ERROR names the rule (docs/lint.md).
+CREATE TABLE @extschema@.guard_event (
+  event_id     bigserial   PRIMARY KEY,
+  occurred_at  timestamptz NOT NULL,
+  txid         xid8        NOT NULL,
+  role_name    text        NOT NULL,
+  action       text        NOT NULL CHECK (action IN ('warned', 'overridden')),
+  rule         text        NOT NULL,
+  object       text,
+  lock         text,
+  table_rows   bigint,
+  table_bytes  bigint,
+  statement    text,
+  migration    text
+);
+COMMENT ON TABLE @extschema@.guard_event IS
+  'DDL guard: flagged statements that ran, warned or with the guard turned off';
+REVOKE ALL ON @extschema@.guard_event FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.guard_event_event_id_seq FROM PUBLIC;
+GRANT SELECT ON @extschema@.guard_event TO schema_guard_reader;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.guard_event', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.guard_event_event_id_seq', '');
+
+-- The guard: the lint rules on the statement about to run (and, through
+-- the audit's table_rewrite trigger, on every table a statement rewrites).
+-- Only the command tags some rule is about fire it.
+CREATE FUNCTION @extschema@.ddl_command_start() RETURNS event_trigger
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_ddl_command_start';
+CREATE EVENT TRIGGER schema_guard_ddl_command_start ON ddl_command_start
+  WHEN TAG IN ('ALTER TABLE', 'CREATE INDEX', 'DROP INDEX', 'DROP TABLE')
+  EXECUTE FUNCTION @extschema@.ddl_command_start();

@@ -16,7 +16,8 @@ import statistics
 from collections import defaultdict
 from fractions import Fraction
 
-CONFIGS = ["noaudit", "schema_guard", "pgaudit", "plpgsql", "empty_evt", "schema_guard_off"]
+CONFIGS = ["noaudit", "schema_guard", "pgaudit", "plpgsql", "empty_evt", "schema_guard_off",
+           "guard_off"]
 LABEL = {
     "noaudit": "no audit",
     "schema_guard": "schema_guard",
@@ -24,6 +25,7 @@ LABEL = {
     "plpgsql": "PL/pgSQL trigger pair",
     "empty_evt": "(empty event triggers)",
     "schema_guard_off": "(schema_guard, audit=off)",
+    "guard_off": "schema_guard, guard=off",
 }
 MODES = [("autocommit", "autocommit (one statement per transaction)"),
          ("onetx", "one transaction (BEGIN; ... COMMIT;)")]

@@ -168,13 +168,14 @@ void ClientAddrDatum(Datum* value, bool* is_null) {
 
 }  // namespace
 
+bool InternalDdl() {
+  if (internal_sql_running) return true;
+  return creating_extension &&
+         CurrentExtensionObject == get_extension_oid(kSchema, true);
+}
+
 bool AuditSuppressed() {
-  if (!audit_enabled || internal_sql_running) return true;
-  if (creating_extension &&
-      CurrentExtensionObject == get_extension_oid(kSchema, true)) {
-    return true;
-  }
-  return InRestoreSession();
+  return !audit_enabled || InternalDdl() || InRestoreSession();
 }
 
 bool InRestoreSession() {

@@ -35,6 +35,10 @@ bool AuditSuppressed();
 // attribute nothing.
 bool InRestoreSession();
 
+// True for schema_guard's own DDL: its install, update or drop, or SQL it
+// runs internally.
+bool InternalDdl();
+
 // Collects the objects of one event-trigger call and writes them to
 // schema_guard.ddl_capture when the call ends: one row (one heap and one
 // index insert) for all of them. The audit table is opened and the shared

@@ -135,6 +135,7 @@ namespace {
   const char* file = edata->filename;
   int line = edata->lineno;
   const char* function = edata->funcname;
+  int cursor = edata->cursorpos;
   std::string message;
   std::string detail;
   std::string hint;
@@ -150,7 +151,8 @@ namespace {
   }
   FreeErrorData(edata);
   throw PgError(sqlerrcode, std::move(message), std::move(detail),
-                std::move(hint), std::move(context), file, line, function);
+                std::move(hint), std::move(context), file, line, function,
+                cursor);
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ class PgError : public std::exception {
  public:
   PgError(int sqlerrcode, std::string message, std::string detail,
           std::string hint, std::string context, const char* file = nullptr,
-          int line = 0, const char* function = nullptr)
+          int line = 0, const char* function = nullptr, int cursor = 0)
       : sqlerrcode_(sqlerrcode),
         message_(std::move(message)),
         detail_(std::move(detail)),
@@ -41,7 +41,8 @@ class PgError : public std::exception {
         context_(std::move(context)),
         file_(file),
         line_(line),
-        function_(function) {}
+        function_(function),
+        cursor_(cursor) {}
 
   int sqlerrcode() const noexcept { return sqlerrcode_; }
   const std::string& message() const noexcept { return message_; }
@@ -51,6 +52,9 @@ class PgError : public std::exception {
   const char* file() const noexcept { return file_; }
   int line() const noexcept { return line_; }
   const char* function() const noexcept { return function_; }
+  // The 1-based character position in the query string the error points
+  // at (a syntax error's), or 0.
+  int cursor() const noexcept { return cursor_; }
   const char* what() const noexcept override { return message_.c_str(); }
 
  private:
@@ -62,6 +66,7 @@ class PgError : public std::exception {
   const char* file_;
   int line_;
   const char* function_;
+  int cursor_;
 };
 
 // Plain data only: it lives in frames that ereport() may longjmp over. The

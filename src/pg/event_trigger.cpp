@@ -12,6 +12,7 @@
 #include "pg/attribution.hpp"
 #include "pg/audit_store.hpp"
 #include "pg/bridge.hpp"
+#include "pg/guard.hpp"
 #include "pg/history.hpp"
 #include "pg/settings.hpp"
 
@@ -121,6 +122,7 @@ void KeepCatalogLocks() {
 
 void OnXactEvent(XactEvent /*event*/, void* /*arg*/) {
   ForgetRewrites();
+  GuardStatementEnd();
   ForgetTransactionEvents();
   ForgetInternalSql();
   ForgetClaims();
@@ -138,6 +140,8 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId /*sub*/,
   }
 }
 
+}  // namespace
+
 void RequireEventTrigger(FunctionCallInfo fcinfo) {
   if (CALLED_AS_EVENT_TRIGGER(fcinfo)) return;
   Guarded([] {
@@ -147,6 +151,8 @@ void RequireEventTrigger(FunctionCallInfo fcinfo) {
                       "Do not call it directly.");
   });
 }
+
+namespace {
 
 // A built-in event-trigger set-returning function, and schema_guard's
 // declaration of it as returning SETOF record. Called through the
@@ -914,6 +920,7 @@ using schema_guard::pg::AuditSuppressed;
 
 extern "C" Datum schema_guard_ddl_command_end(PG_FUNCTION_ARGS) {
   schema_guard::pg::RequireEventTrigger(fcinfo);
+  schema_guard::pg::GuardStatementEnd();
   auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
   if (trigdata->tag == CMDTAG_CREATE_TRIGGER) {
     schema_guard::pg::InAuditContext(
@@ -939,10 +946,15 @@ extern "C" Datum schema_guard_sql_drop(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_table_rewrite(PG_FUNCTION_ARGS) {
   schema_guard::pg::RequireEventTrigger(fcinfo);
-  if (AuditSuppressed()) PG_RETURN_VOID();
+  bool audit = !AuditSuppressed();
+  if (!audit && !schema_guard::pg::GuardWanted()) PG_RETURN_VOID();
   LOCAL_FCINFO(inner, 0);
   InitFunctionCallInfoData(*inner, nullptr, 0, InvalidOid, nullptr, nullptr);
   Oid relid = DatumGetObjectId(pg_event_trigger_table_rewrite_oid(inner));
-  schema_guard::pg::NoteRewrite(relid);
+  if (audit) schema_guard::pg::NoteRewrite(relid);
+  int reason = DatumGetInt32(pg_event_trigger_table_rewrite_reason(inner));
+  auto* trigdata = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+  schema_guard::pg::GuardTableRewrite(relid, reason,
+                                      GetCommandTagName(trigdata->tag));
   PG_RETURN_VOID();
 }

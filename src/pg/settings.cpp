@@ -1,5 +1,6 @@
 #include "pg/settings.hpp"
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,6 +21,13 @@ namespace schema_guard::pg {
 bool audit_enabled = true;
 int audit_max_statement_bytes = 65536;
 char* migration_label = nullptr;
+int guard_mode = kGuardWarn;
+int guard_min_rows = 1000000;
+int guard_min_kb = 1024 * 1024;
+int lint_warning_rows = 10000;
+int lint_warning_kb = 10 * 1024;
+int lint_error_rows = 1000000;
+int lint_error_kb = 1024 * 1024;
 
 namespace {
 
@@ -114,6 +122,58 @@ void AssignMigrationLabel(const char* /*newval*/, void* extra) {
                                   : static_cast<LabelExtra*>(extra)->source;
 }
 
+const struct config_enum_entry kGuardModes[] = {
+    {"off", kGuardOff, false},
+    {"warn", kGuardWarn, false},
+    {"block", kGuardBlock, false},
+    {nullptr, 0, false},
+};
+
+void DefineLintSettings() {
+  DefineCustomEnumVariable(
+      "schema_guard.guard",
+      "What the DDL guard does with lock-unsafe DDL on large tables.",
+      "off, warn (a WARNING with the safe rewrite) or block (an ERROR). SET "
+      "LOCAL schema_guard.guard = off lets one transaction through; it is "
+      "recorded in schema_guard.guard_event.",
+      &guard_mode, kGuardWarn, kGuardModes, PGC_USERSET, 0, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.guard_min_rows",
+      "Rows from which the DDL guard acts on a table.",
+      "The guard acts on a table with at least this many rows (the planner's "
+      "estimate) or at least schema_guard.guard_min_bytes.",
+      &guard_min_rows, 1000000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.guard_min_bytes",
+      "Size from which the DDL guard acts on a table.",
+      "The table's heap and TOAST size; the guard acts on a table at least "
+      "this large or with at least schema_guard.guard_min_rows rows.",
+      &guard_min_kb, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
+      nullptr, nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.lint_warning_rows",
+      "Rows from which a lint finding about a table is a warning.", nullptr,
+      &lint_warning_rows, 10000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.lint_warning_bytes",
+      "Size from which a lint finding about a table is a warning.", nullptr,
+      &lint_warning_kb, 10 * 1024, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
+      nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.lint_error_rows",
+      "Rows from which a lint finding about a table is an error.", nullptr,
+      &lint_error_rows, 1000000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.lint_error_bytes",
+      "Size from which a lint finding about a table is an error.", nullptr,
+      &lint_error_kb, 1024 * 1024, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
+      nullptr, nullptr, nullptr);
+}
+
 }  // namespace
 
 core::LabelSource MigrationLabelSource() { return label_source; }
@@ -158,6 +218,7 @@ void DefineSettings() {
       "write the framework's history table.",
       &migration_label, "", PGC_USERSET, 0, CheckMigrationLabel,
       AssignMigrationLabel, nullptr);
+  DefineLintSettings();
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("schema_guard");
 #else

@@ -140,9 +140,12 @@ ok $? "the updated database has the objects of a fresh install ($(wc -l <"$tmp/o
 # Rows are kept (the columns an update appends are compared as they were).
 rows $old "$last_event" >"$tmp/rows.after"
 cut -d' ' -f1-2 "$tmp/rows.before" >"$tmp/counts.before"
-cut -d' ' -f1-2 "$tmp/rows.after" >"$tmp/counts.after"
+# A table the update adds (guard_event) starts empty and is left out.
+cut -d' ' -f1-2 "$tmp/rows.after" \
+  | awk 'NR == FNR { seen[$1] = 1; next } ($1 in seen) || $2 != "0"' "$tmp/counts.before" - \
+  >"$tmp/counts.after"
 diff -u "$tmp/counts.before" "$tmp/counts.after" >"$tmp/rows.diff"
-ok $? "every table keeps its row count across the update" || sed 's/^/# /' "$tmp/rows.diff"
+ok $? "every table keeps its row count across the update (tables it adds are empty)" || sed 's/^/# /' "$tmp/rows.diff"
 
 # The updated database works: audit, checks and staging.
 out=$(q $old -f - 2>&1 <<'SQL'
