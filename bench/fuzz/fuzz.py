@@ -287,23 +287,41 @@ def main():
         ("stage_open key", "SELECT schema_guard.stage_open('fuzz.licence', ARRAY[%s], %s)", 2),
         ("stage_open target", "SELECT schema_guard.stage_open(%s::regclass, ARRAY['external_id'])", 1),
     ]
-    # Entry points added later that take text (say lint(sql)) are fuzzed too.
+    # Migration SQL for lint(), mutated byte by byte.
+    sql_seeds = [
+        "CREATE INDEX core_company_name_idx ON fuzz.core_company (name);",
+        "ALTER TABLE fuzz.core_company ADD COLUMN note text NOT NULL DEFAULT 'x'; -- schema_guard:ignore adding-field-with-default",
+        "BEGIN; ALTER TABLE fuzz.licence ALTER COLUMN amount TYPE numeric(12, 2); SET LOCAL lock_timeout = '1s'; COMMIT;",
+        "CREATE TABLE t (id serial PRIMARY KEY); ALTER TABLE t ADD CONSTRAINT c CHECK (id > 0) NOT VALID;",
+        "DROP INDEX CONCURRENTLY fuzz.core_invoice_company_id_idx; ALTER TABLE fuzz.licence RENAME TO lic;",
+        "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END; ALTER TABLE fuzz.core_invoice DROP COLUMN total;",
+    ]
+    # Entry points added later that take text are fuzzed too.
     run.cur.execute("""SELECT p.oid::regprocedure::text FROM pg_proc p
                        JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
                        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'schema_guard'
                        WHERE p.pronargs = 1 AND p.proargtypes[0] = 'text'::regtype AND p.prorettype <> 'trigger'::regtype""")
+    rows = run.cur.fetchall()
+    run.cur.execute("""SELECT p.oid::regprocedure::text FROM pg_proc p
+                       JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+                       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'schema_guard'""")
+    signatures = [r[0] for r in run.cur.fetchall()]
     known = {"schema_guard.watch_history_table", "schema_guard.baseline", "schema_guard.check",
              "schema_check", "schema_guard.fix_script", "schema_guard.migration_check", "migration_check",
              "schema_guard.migration_plan", "schema_guard.check_json"}
-    for (sig,) in run.cur.fetchall():
+    for (sig,) in rows:
         name = sig.split("(")[0]
         if name not in known:
             text_targets.append((name, f"SELECT {name}(%s)", 1))
     run.conn.rollback()
     run.cur.execute("SET client_min_messages = error; SET statement_timeout = '20s'")
 
+    has_lint = any(sig.startswith("schema_guard.lint(") for sig in signatures)
     while run.tally["inputs"] < args.inputs:
-        if rng.random() < 0.7:
+        if has_lint and rng.random() < 0.1:
+            text = m.text(" ".join(rng.sample(sql_seeds, rng.randint(1, 3))))
+            run.call("lint", "SELECT count(*) FROM schema_guard.lint(%s, %s)", (text, rng.random() < 0.5))
+        elif rng.random() < 0.7:
             what, build, seed, followups = rng.choice(json_targets)
             doc = m.mutate(seed)
             text = deepen(json.dumps(doc)) if rng.random() < 0.7 else m.text(json.dumps(seed))
