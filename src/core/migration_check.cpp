@@ -470,6 +470,8 @@ MigrationCheck CheckMigrations(Framework framework, const MigrationGraph* graph,
     context.Summarize({}, {});
   } else if (framework == Framework::kDjango) {
     RunDjangoChecks(&context);
+  } else if (framework == Framework::kAlembic) {
+    RunAlembicChecks(&context);
   } else {
     RunGenericChecks(&context);
   }

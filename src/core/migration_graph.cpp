@@ -117,6 +117,27 @@ void ReadCreates(const Json& object, const Path& path,
   }
 }
 
+// Alembic's depends_on and branch_labels; other frameworks have neither.
+void ReadAlembicEdges(Framework framework, const Json& object, const Path& path,
+                      DeclaredMigration* migration) {
+  for (std::string_view key : {"depends_on", "branch_labels"}) {
+    const Json* value = object.Find(key);
+    if (framework != Framework::kAlembic && value != nullptr &&
+        !value->is_null()) {
+      Fail(path.Member(key), "only Alembic revisions have it");
+    }
+  }
+  migration->depends_on =
+      ReadReferences(framework, object, "depends_on", migration->key.app, path);
+  migration->branch_labels = Strings(object, "branch_labels", path, false);
+  Path labels = path.Member("branch_labels");
+  for (std::size_t i = 0; i < migration->branch_labels.size(); ++i) {
+    if (migration->branch_labels[i].empty())
+      Fail(labels.Element(i), "must not be empty");
+    CheckName(migration->branch_labels[i], labels.Element(i));
+  }
+}
+
 }  // namespace
 
 std::string_view DjangoNumberPrefix(std::string_view name) {
@@ -182,6 +203,30 @@ std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
   return out;
 }
 
+// Alembic's depends_on may name a revision or a branch label, which stands
+// for the revision that declares it (RevisionMap._add_depends_on).
+void IndexDependsOn(MigrationGraph* graph) {
+  std::string key_buffer;
+  std::unordered_map<std::string, std::size_t> labelled;
+  for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
+    for (const auto& label : graph->migrations[i].branch_labels)
+      labelled.emplace(label, i);
+  }
+  graph->depends_on_index.assign(graph->migrations.size(), {});
+  for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
+    for (const auto& d : graph->migrations[i].depends_on) {
+      auto it = graph->index.find(MigrationKeyText(d, &key_buffer));
+      std::size_t j = MigrationGraph::kNotDeclared;
+      if (it != graph->index.end()) {
+        j = it->second;
+      } else if (auto l = labelled.find(d.name); l != labelled.end()) {
+        j = l->second;
+      }
+      graph->depends_on_index[i].push_back(j);
+    }
+  }
+}
+
 // What ReadMigrationGraph and DecodeMigrationGraph derive from the
 // migrations (graph.index is filled as they are read).
 void IndexDependencies(MigrationGraph* graph) {
@@ -201,6 +246,31 @@ void IndexDependencies(MigrationGraph* graph) {
   }
   if (graph->framework == Framework::kDjango) {
     graph->duplicate_numbers = UnmergedDuplicateNumbers(*graph);
+  }
+  IndexDependsOn(graph);
+}
+
+// A branch label names one revision, and no revision is named like one
+// (Alembic refuses both when it builds its revision map).
+void CheckBranchLabels(const MigrationGraph& graph, const Path& root) {
+  std::unordered_map<std::string_view, std::size_t> owner;
+  Path list = root.Member("migrations");
+  for (std::size_t i = 0; i < graph.migrations.size(); ++i) {
+    for (std::size_t k = 0; k < graph.migrations[i].branch_labels.size(); ++k) {
+      const std::string& label = graph.migrations[i].branch_labels[k];
+      Path p = list.Element(i).Member("branch_labels").Element(k);
+      auto [it, inserted] = owner.emplace(label, i);
+      if (!inserted) {
+        Fail(p, fmt::format("branch label \"{}\" is also declared by "
+                            "migrations[{}]",
+                            label, it->second));
+      }
+      for (const auto& m : graph.migrations) {
+        if (m.key.name == label) {
+          Fail(p, fmt::format("branch label \"{}\" is also a revision", label));
+        }
+      }
+    }
   }
 }
 
@@ -253,7 +323,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
   EachObject(document, "migrations", root, [&](const Json& m, const Path& p) {
     OnlyKeys(m, p,
              {"app", "name", "dependencies", "replaces", "run_before",
-              "checksum", "atomic", "creates", "description"});
+              "depends_on", "branch_labels", "file", "checksum", "atomic",
+              "creates", "description"});
     DeclaredMigration migration;
     migration.key.app = fw == Framework::kDjango
                             ? RequiredString(m, "app", p)
@@ -269,6 +340,9 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
         ReadReferences(fw, m, "replaces", migration.key.app, p);
     migration.run_before =
         ReadReferences(fw, m, "run_before", migration.key.app, p);
+    ReadAlembicEdges(fw, m, p, &migration);
+    migration.file = OptionalString(m, "file", p);
+    CheckName(migration.file, p.Member("file"));
     if (const Json* checksum = m.Find("checksum");
         checksum != nullptr && !checksum->is_null()) {
       if (checksum->kind() != Json::Kind::kString &&
@@ -297,6 +371,7 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     }
     graph.migrations.push_back(std::move(migration));
   });
+  CheckBranchLabels(graph, root);
   IndexDependencies(&graph);
   return graph;
 }
@@ -310,7 +385,9 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
 namespace {
 
 constexpr std::string_view kDigestMagic = "SGMG";
-constexpr char kDigestFormat = 1;
+// Format 2 adds depends_on, branch_labels and file to each migration;
+// format 1 (written by 0.2.0 before them) is still read.
+constexpr char kDigestFormat = 2;
 
 class DigestWriter {
  public:
@@ -422,6 +499,10 @@ std::string EncodeMigrationGraph(const MigrationGraph& graph) {
     for (std::size_t d : graph.dependency_index[i]) w.Index(d);
     w.Keys(m.replaces);
     w.Keys(m.run_before);
+    w.Keys(m.depends_on);
+    w.U32(m.branch_labels.size());
+    for (const auto& label : m.branch_labels) w.Str(label);
+    w.Str(m.file);
     w.out() += static_cast<char>(m.checksum ? 1 : 0);
     if (m.checksum) w.Str(*m.checksum);
     w.out() += static_cast<char>(!m.atomic ? 0 : *m.atomic ? 2 : 1);
@@ -449,7 +530,8 @@ std::string EncodeMigrationGraph(const MigrationGraph& graph) {
 MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
   if (bytes.substr(0, kDigestMagic.size()) != kDigestMagic) DigestReader::Bad();
   DigestReader r(bytes.substr(kDigestMagic.size()));
-  if (r.Byte() != kDigestFormat) DigestReader::Bad();
+  const char format = r.Byte();
+  if (format != 1 && format != kDigestFormat) DigestReader::Bad();
   MigrationGraph graph;
   char fw = r.Byte();
   if (fw < 0 || fw > static_cast<char>(Framework::kLiquibase))
@@ -469,6 +551,12 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
     for (auto& d : graph.dependency_index[i]) d = r.Index(n, true);
     m.replaces = r.Keys();
     m.run_before = r.Keys();
+    if (format >= 2) {
+      m.depends_on = r.Keys();
+      m.branch_labels.resize(r.Count(4));
+      for (auto& label : m.branch_labels) label = r.Str();
+      m.file = r.Str();
+    }
     if (r.Byte() != 0) m.checksum = r.Str();
     char atomic = r.Byte();
     if (atomic != 0) m.atomic = atomic == 2;
@@ -494,6 +582,7 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
     for (auto& node : group) node = r.Index(n);
   }
   if (!r.AtEnd()) DigestReader::Bad();
+  IndexDependsOn(&graph);
   return graph;
 }
 

@@ -33,6 +33,13 @@ struct DeclaredMigration {
   std::vector<MigrationKey> replaces;  // a squash: the migrations it replaces
   // Django's run_before: the migrations that depend on this one.
   std::vector<MigrationKey> run_before;
+  // Alembic: `dependencies` are the revision's down_revision(s), the edges
+  // that make a revision stop being a head; `depends_on` are its
+  // dependencies, which order the upgrade and count as applied below it
+  // but leave the revision they name a head (Alembic's two edge kinds).
+  std::vector<MigrationKey> depends_on;
+  std::vector<std::string> branch_labels;  // Alembic
+  std::string file;  // the migration's file, as the exporter names it
   std::optional<std::string> checksum;
   std::optional<bool> atomic;
   std::vector<std::string> creates_tables;  // "table" or "schema.table"
@@ -54,8 +61,10 @@ struct MigrationGraph {
   std::unordered_map<std::string, std::size_t> index;
   std::unordered_map<std::string, std::size_t> replaced_by;
   // dependency_index[i][k]: the index of migrations[i].dependencies[k], or
-  // kNotDeclared.
+  // kNotDeclared; depends_on_index the same for depends_on (an Alembic
+  // branch label stands for the revision that declares it).
   std::vector<std::vector<std::size_t>> dependency_index;
+  std::vector<std::vector<std::size_t>> depends_on_index;
   static constexpr std::size_t kNotDeclared = static_cast<std::size_t>(-1);
   // Django: migrations of one app sharing a number prefix that no merge
   // migration reconciles (duplicate_number findings).

@@ -513,6 +513,148 @@ TEST(CheckMigrations, AlembicHeadsAndAncestors) {
                                                     "pending_migration"}));
   EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"alembic.d4"}));
   EXPECT_EQ(Find(check, "alembic_multiple_heads")->fix, "alembic merge heads");
+  EXPECT_EQ(Find(check, "alembic_multiple_heads")->severity,
+            Severity::kWarning);
+}
+
+History AlembicRows(std::vector<std::string> heads) {
+  History h;
+  h.table = "public.alembic_version";
+  h.present = true;
+  for (auto& name : heads) {
+    AppliedMigration row;
+    row.key = {"alembic", std::move(name)};
+    h.rows.push_back(std::move(row));
+  }
+  return h;
+}
+
+TEST(CheckMigrations, AlembicDependsOnLeavesAHead) {
+  // c3 descends from b2 and depends on d1, a base of its own: Alembic's
+  // heads are c3 and d1, and d1 is applied once c3 is.
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1"}, {"name": "b2", "dependencies": ["a1"]},
+    {"name": "d1", "branch_labels": ["other"]},
+    {"name": "c3", "dependencies": ["b2"], "depends_on": ["other"]}])");
+  EXPECT_EQ(g.depends_on_index[3], (std::vector<std::size_t>{2}));
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"b2"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads",
+                                                    "pending_migration",
+                                                    "pending_migration"}));
+  EXPECT_NE(Find(check, "alembic_multiple_heads")
+                ->message.find("d1 only named "
+                               "by depends_on"),
+            std::string::npos);
+  EXPECT_EQ(PlanNames(check),
+            (std::vector<std::string>{"alembic.d1", "alembic.c3"}));
+  EXPECT_EQ(Find(check, "pending_migration")->fix, "alembic upgrade heads");
+  check = CheckMigrations(Framework::kAlembic, &g, AlembicRows({"c3"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads"}));
+  EXPECT_EQ(check.apps.at(0).applied, 4u);
+}
+
+TEST(CheckMigrations, AlembicUnknownHeadPlansNothing) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "creates": {"tables": ["t1"]}},
+    {"name": "b2", "dependencies": ["a1"], "creates": {"tables": ["t2"]}},
+    {"name": "c3", "dependencies": ["b2"], "creates": {"tables": ["t3"]}}])");
+  LiveObjects live;
+  live.tables = {"t1", "t2"};
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"e2d3"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"ghost_migration"}));
+  EXPECT_TRUE(check.plan.empty());
+  EXPECT_NE(check.unplannable.find("cannot locate revision e2d3"),
+            std::string::npos);
+  EXPECT_EQ(Find(check, "ghost_migration")->fix, "alembic stamp --purge b2");
+  // The schema cannot tell: no stamp is guessed.
+  live.tables = {"t1", "t3"};
+  check = CheckMigrations(Framework::kAlembic, &g, AlembicRows({"e2d3"}), live);
+  EXPECT_EQ(Find(check, "ghost_migration")->fix, "");
+}
+
+TEST(CheckMigrations, AlembicStampedRevisionWithoutItsObjects) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "creates": {"tables": ["t1"]}},
+    {"name": "b2", "dependencies": ["a1"], "creates": {"columns": [["t1", "c"]]}},
+    {"name": "c3", "dependencies": ["b2"], "creates": {"tables": ["t3"]}},
+    {"name": "d4", "dependencies": ["c3"], "creates": {"tables": ["t4"]}}])");
+  LiveObjects live;
+  live.tables = {"t1", "t4"};
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"b2"}), live);
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"faked_migration", "pending_migration",
+                                      "pending_migration"}));
+  EXPECT_EQ(Find(check, "faked_migration")->object, "alembic:b2");
+  // d4's objects exist but c3's do not: stamping d4 would skip c3.
+  for (const auto& f : check.findings) {
+    if (f.kind == "pending_migration") {
+      EXPECT_EQ(f.fix, "alembic upgrade head");
+    }
+  }
+}
+
+TEST(CheckMigrations, AlembicUnknownDownRevisionFailsTheMap) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1"}, {"name": "b2", "depends_on": ["zz"]}])");
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"a1"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads",
+                                                    "unknown_dependency"}));
+  EXPECT_TRUE(check.plan.empty());
+  EXPECT_FALSE(check.unplannable.empty());
+}
+
+TEST(ReadMigrationGraph, AlembicEdgesAndFilesRoundTrip) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "file": "versions/a1_init.py", "branch_labels": ["core"]},
+    {"name": "b2", "depends_on": ["core"]}])");
+  MigrationGraph back = DecodeMigrationGraph(EncodeMigrationGraph(g));
+  EXPECT_EQ(back.migrations[0].file, "versions/a1_init.py");
+  EXPECT_EQ(back.migrations[0].branch_labels,
+            (std::vector<std::string>{"core"}));
+  EXPECT_EQ(back.migrations[1].depends_on.at(0).name, "core");
+  EXPECT_EQ(back.depends_on_index[1], (std::vector<std::size_t>{0}));
+  try {
+    Graph("rails", R"([{"name": "1", "depends_on": ["2"]}])");
+    FAIL() << "depends_on outside Alembic was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid migration graph: migrations[0].depends_on: only "
+              "Alembic revisions have it");
+  }
+  try {
+    Graph("alembic",
+          R"([{"name": "a", "branch_labels": ["x"]}, {"name": "x"}])");
+    FAIL() << "a branch label named like a revision was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is also a revision"),
+              std::string::npos);
+  }
+}
+
+TEST(CheckMigrations, RailsDuplicateVersionNamesTheFiles) {
+  MigrationGraph g = Graph("rails", R"([
+    {"name": "20260101000000", "file": "db/migrate/20260101000000_a.rb"},
+    {"name": "20260101000000", "file": "db/migrate/20260101000000_b.rb"},
+    {"name": "20260102000000", "file": "db/migrate/20260102000000_c.rb"}])");
+  History h;
+  h.table = "public.schema_migrations";
+  h.present = true;
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kRails, &g, h, live);
+  const Finding* f = Find(check, "duplicate_version");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("db/migrate/20260101000000_a.rb and "
+                            "db/migrate/20260101000000_b.rb"),
+            std::string::npos);
+  EXPECT_EQ(f->fix,
+            "mv db/migrate/20260101000000_b.rb "
+            "db/migrate/20260102000001_b.rb");
 }
 
 TEST(TimestampText, IsSortableUtcWithMicroseconds) {
