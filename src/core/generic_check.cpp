@@ -69,11 +69,11 @@ class GenericChecker {
     return c_.Missing(m, present);
   }
 
-  // The plan's tie-break among ready migrations: app, then name (Flyway:
-  // version order).
+  // The plan's tie-break among ready migrations: app, then name (Flyway
+  // and Rails: version order, as they run them).
   bool KeyLess(std::size_t a, std::size_t b) const {
     if (M(a).key.app != M(b).key.app) return M(a).key.app < M(b).key.app;
-    if (fw_ == Framework::kFlyway)
+    if (fw_ == Framework::kFlyway || fw_ == Framework::kRails)
       return VersionLess(M(a).key.name, M(b).key.name);
     return M(a).key.name < M(b).key.name;
   }
