@@ -1,8 +1,7 @@
 """Exports an Alembic project's revision graph for schema_guard.
 
-    python3 schema_guard_alembic.py -c alembic.ini --output graph.json
-    psql -v graph="$(cat graph.json)" \
-         -c "SELECT schema_guard.declare_migrations(:'graph')"
+    python3 -m schema_guard_alembic -c alembic.ini --output graph.json
+    echo "SELECT schema_guard.declare_migrations(:'graph')" | psql -v graph="$(cat graph.json)"
 
 Reads the revisions the way Alembic does (ScriptDirectory): each revision's
 down_revision(s) become its "dependencies", its depends_on (resolved to

@@ -1,8 +1,7 @@
 """Exports a Flyway project's migrations for schema_guard.
 
-    python3 schema_guard_flyway.py --locations db/migration --output graph.json
-    psql -v graph="$(cat graph.json)" \
-         -c "SELECT schema_guard.declare_migrations(:'graph')"
+    python3 -m schema_guard_flyway --locations db/migration --output graph.json
+    echo "SELECT schema_guard.declare_migrations(:'graph')" | psql -v graph="$(cat graph.json)"
 
 Reads the migration folders by Flyway's naming rules (the defaults of
 sqlMigrationPrefix V, undoSqlMigrationPrefix U, repeatableSqlMigrationPrefix

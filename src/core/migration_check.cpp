@@ -34,6 +34,16 @@ std::string_view ReconcileStatusName(ReconcileStatus status) {
   return "must_apply";
 }
 
+// Exports the graph with the framework's exporter (contrib/) and declares
+// it, as psql reads it from standard input (psql -c does not interpolate
+// variables).
+std::string Redeclare(std::string_view export_command) {
+  return fmt::format(
+      "{} && echo \"SELECT schema_guard.declare_migrations(:'graph')\" | "
+      "psql -v graph=\"$(cat graph.json)\"",
+      export_command);
+}
+
 Commands CommandsFor(Framework framework, const std::string& table) {
   Commands c;
   switch (framework) {
@@ -47,13 +57,13 @@ Commands CommandsFor(Framework framework, const std::string& table) {
       // would ask, and the step runs where nobody can answer.
       c.merge = "python manage.py makemigrations --merge --noinput {app}";
       c.redeclare =
-          "python manage.py schema_guard_graph --output graph.json && echo "
-          "\"SELECT schema_guard.declare_migrations(:'graph')\" | psql "
-          "-v graph=\"$(cat graph.json)\"";
+          Redeclare("python manage.py schema_guard_graph --output graph.json");
       break;
     case Framework::kFlyway:
       c.migrate = "flyway migrate";
       c.repair = "flyway repair";
+      c.redeclare =
+          Redeclare("python3 -m schema_guard_flyway --output graph.json");
       break;
     case Framework::kAlembic:
       c.migrate = "alembic upgrade head";
@@ -61,6 +71,8 @@ Commands CommandsFor(Framework framework, const std::string& table) {
         return fmt::format("alembic stamp {}", k.name);
       };
       c.merge = "alembic merge heads";
+      c.redeclare =
+          Redeclare("python3 -m schema_guard_alembic --output graph.json");
       break;
     case Framework::kRails:
       c.migrate = "bin/rails db:migrate";
@@ -69,6 +81,7 @@ Commands CommandsFor(Framework framework, const std::string& table) {
                            table.empty() ? "schema_migrations" : table,
                            QuoteLiteral(k.name));
       };
+      c.redeclare = Redeclare("bin/rails schema_guard:graph OUTPUT=graph.json");
       break;
     case Framework::kLiquibase:
       c.migrate = "liquibase update";

@@ -69,6 +69,8 @@ REVISIONS = {
                down_sql="op.drop_table('t_r5')"),
     "r6": dict(down="r5", up="op.create_table('t_r6', sa.Column('id', sa.Integer))",
                down_sql="op.drop_table('t_r6')"),
+    "r7": dict(down="r6", up="op.create_table('t_r7', sa.Column('id', sa.Integer))",
+               down_sql="op.drop_table('t_r7')"),
 }
 
 
@@ -248,6 +250,21 @@ for step in steps:
     ok(rc == 0, f"the printed step runs: {step}", out)
 ok(oracle()[1] == ("r5",) or list(oracle()[1]) == ["r5"], "after the steps alembic is at r5", str(oracle()[1]))
 compare("after the ghost's fix", expect_kinds=["alembic_multiple_heads", "pending_migration"])
+
+# A revision newer than the declared graph: stale_graph, whose printed step
+# (the exporter, then the declaration) runs as printed.
+rc, out = alembic("upgrade", "r6")
+add("r7")
+rc, out = alembic("upgrade", "r7")
+ok(rc == 0, "alembic upgrade r7 (not declared yet)", out)
+kinds = [r[0] for r in q("SELECT kind FROM schema_guard.migration_check('alembic') WHERE severity <> 'info'")]
+ok("stale_graph" in kinds and "ghost_migration" not in kinds, "a newer revision that made DDL is a stale graph", kinds)
+fix = q("SELECT fix FROM schema_guard.migration_check('alembic') WHERE kind = 'stale_graph'")[0][0]
+env = dict(os.environ, PYTHONPATH=os.path.join(root, "contrib", "alembic"), PGDATABASE=db,
+           PATH="/usr/bin:" + os.environ.get("PATH", ""))  # the python3 that has alembic
+p = subprocess.run(["bash", "-c", fix], cwd=proj, env=env, capture_output=True, text=True)
+ok(p.returncode == 0, f"the printed step runs: {fix}", p.stdout + p.stderr)
+compare("redeclared", expect_kinds=["alembic_multiple_heads"])
 
 print(f"1..{len(tests)}")
 for i, (passed, name, detail) in enumerate(tests, 1):
