@@ -86,6 +86,12 @@ MigrationGraph ReadMigrationGraph(const Json& document);
 std::string EncodeMigrationGraph(const MigrationGraph& graph);
 MigrationGraph DecodeMigrationGraph(std::string_view bytes);
 
+// Fills graph->depends_on_index from the migrations' depends_on (an
+// Alembic branch label stands for the revision that declares it, as in
+// RevisionMap._add_depends_on); ReadMigrationGraph and DecodeMigrationGraph
+// call it.
+void IndexDependsOn(MigrationGraph* graph);
+
 // Leading digits of a Django migration name: "0003" of "0003_add_x"; empty
 // when it has none.
 std::string_view DjangoNumberPrefix(std::string_view name);
