@@ -343,6 +343,13 @@ class GenericChecker {
       }
       result_.plan.push_back(std::move(s));
     }
+    // Flyway: the latest applied version.
+    std::optional<std::size_t> latest;
+    for (std::size_t i = 0; fw_ == Framework::kFlyway && i < n; ++i) {
+      if (in_effective_[i] && applied_[i] && RowApplied(RowOfNode(i)) &&
+          (!latest || VersionLess(M(*latest).key.name, M(i).key.name)))
+        latest = i;
+    }
     std::string where =
         result_.history.present
             ? std::string()
@@ -383,8 +390,21 @@ class GenericChecker {
         }
         result_.reconcile.push_back(std::move(row));
       }
-      Finding& f = Add(Severity::kWarning, "pending_migration", m.key.app,
-                       Obj(i), std::move(message));
+      Severity severity = Severity::kWarning;
+      if (latest && VersionLess(m.key.name, M(*latest).key.name)) {
+        // Flyway's outOfOrder is off by default: a version below the
+        // latest applied one is "ignored", and validate (run by migrate)
+        // fails on it.
+        severity = Severity::kError;
+        message += fmt::format(
+            "; it is older than the latest applied version {}, so Flyway "
+            "ignores it and `flyway validate` (and so `migrate`) fails with "
+            "\"Detected resolved migration not applied to database\"",
+            M(*latest).key.name);
+        if (!fix.empty()) fix = "flyway migrate -outOfOrder=true";
+      }
+      Finding& f = Add(severity, "pending_migration", m.key.app, Obj(i),
+                       std::move(message));
       f.expected = "applied";
       f.actual = "not applied";
       f.fix = std::move(fix);

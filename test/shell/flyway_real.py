@@ -135,6 +135,35 @@ msg = q("SELECT message FROM schema_guard.migration_check('flyway') WHERE kind =
 ok(msg and "db/migration/V2__orders.sql" in msg[0][0] and "db/migration/V2_0__orders_again.sql" in msg[0][0],
    "a version declared twice names both files (2.0 is 2)", msg)
 
+os.remove(os.path.join(mig, "V2_0__orders_again.sql"))
+with open(os.path.join(mig, "V1_1__add_name.sql"), "w") as f:
+    f.write(SCRIPTS["V1_1__add_name.sql"])
+
+# A script older than the latest applied version: Flyway (outOfOrder off)
+# ignores it and validate fails.
+with open(os.path.join(mig, "V1_5__late.sql"), "w") as f:
+    f.write("CREATE TABLE late (id int);\n")
+declare()
+late = q("SELECT severity, fix FROM schema_guard.migration_check('flyway') WHERE object = 'flyway:1.5'")
+ok(findings() == ["pending_migration flyway:1.5"] and late == [("error", "flyway migrate -outOfOrder=true")],
+   "an older script pending is an error, fixed by migrate -outOfOrder=true", (findings(), late))
+flyway_apply("V1_5__late.sql")  # as Flyway applies it out of order
+ok(findings() == [], "applied out of order: nothing to report", findings())
+
+# An applied script whose file is gone (below the latest declared version,
+# so not a newer graph): validate fails until flyway repair marks it
+# deleted (a DELETE row).
+os.remove(os.path.join(mig, "V1_1__add_name.sql"))
+declare()
+ghost = q("SELECT severity, fix FROM schema_guard.migration_check('flyway') WHERE kind = 'ghost_migration'")
+ok(findings() == ["ghost_migration flyway:1.1"] and ghost == [("error", "flyway repair")],
+   "an applied script that is gone is a ghost, fixed by flyway repair", (findings(), ghost))
+rank[0] += 1
+q("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, "
+  "installed_by, execution_time, success) VALUES (%s, '1.1', 'add name', 'DELETE', 'V1_1__add_name.sql', NULL, "
+  "'postgres', 0, true)", rank[0])
+ok(findings() == [], "after flyway repair's DELETE row the version is gone for Flyway and the check", findings())
+
 print(f"1..{len(tests)}")
 for i, (passed, name, detail) in enumerate(tests, 1):
     print(f"{'ok' if passed else 'not ok'} {i} - {name}")

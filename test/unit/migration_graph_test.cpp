@@ -497,6 +497,47 @@ TEST(CheckMigrations, FlywayFailedChecksumBaselineAndDuplicates) {
   EXPECT_EQ(Kinds(check), (std::vector<std::string>{"failed_migration"}));
 }
 
+TEST(CheckMigrations, FlywayOutOfOrderAndRepairedGhosts) {
+  MigrationGraph g = Graph("flyway", R"([
+    {"name": "1"}, {"name": "1.5"}, {"name": "2"}, {"name": "3"}])");
+  History h;
+  h.table = "public.flyway_schema_history";
+  h.present = true;
+  auto row = [](std::string version, HistoryState state, long long rank) {
+    AppliedMigration r;
+    r.key = {"flyway", std::move(version)};
+    r.state = state;
+    r.rank = rank;
+    return r;
+  };
+  h.rows = {row("1", HistoryState::kApplied, 1),
+            row("2", HistoryState::kApplied, 2),
+            row("9", HistoryState::kApplied, 3)};
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kFlyway, &g, h, live);
+  // 1.5 is below the latest applied version: Flyway ignores it and
+  // validate fails; 3 is an ordinary pending migration.
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"ghost_migration", "pending_migration",
+                                      "pending_migration"}));
+  for (const auto& f : check.findings) {
+    if (f.object == "flyway:1.5") {
+      EXPECT_EQ(f.severity, Severity::kError);
+      EXPECT_EQ(f.fix, "flyway migrate -outOfOrder=true");
+    } else if (f.object == "flyway:3") {
+      EXPECT_EQ(f.severity, Severity::kWarning);
+      EXPECT_EQ(f.fix, "flyway migrate");
+    } else {
+      EXPECT_EQ(f.fix, "flyway repair");  // the ghost, version 9
+    }
+  }
+  // flyway repair marks the missing version deleted: no ghost any more.
+  h.rows.push_back(row("9", HistoryState::kDeleted, 4));
+  check = CheckMigrations(Framework::kFlyway, &g, h, live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"pending_migration",
+                                                    "pending_migration"}));
+}
+
 TEST(CheckMigrations, AlembicHeadsAndAncestors) {
   MigrationGraph g = Graph("alembic", R"([
     {"name": "a1"}, {"name": "b2", "dependencies": ["a1"]},
