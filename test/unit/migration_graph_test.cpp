@@ -678,6 +678,35 @@ TEST(ReadMigrationGraph, AlembicEdgesAndFilesRoundTrip) {
   }
 }
 
+// A graph stored by 0.2.0 before depends_on, branch_labels and file
+// (stored form 1) is still read.
+TEST(MigrationGraphDigest, ReadsFormOne) {
+  auto u32 = [](std::size_t v) {
+    std::string out;
+    for (int k = 0; k < 4; ++k) out += static_cast<char>((v >> (8 * k)) & 0xFF);
+    return out;
+  };
+  auto str = [&](const std::string& text) { return u32(text.size()) + text; };
+  std::string bytes = "SGMG";
+  bytes += '\x01';                                  // form 1
+  bytes += static_cast<char>(Framework::kAlembic);  // framework
+  bytes += str("") + u32(2);  // history table, 2 migrations
+  bytes += str("alembic") + str("a1") + u32(0) + u32(0) + u32(0);
+  bytes += std::string(2, '\0') + u32(0) + u32(0);
+  bytes += str("alembic") + str("b2") + u32(1) + str("alembic") + str("a1");
+  bytes +=
+      u32(0) + u32(0) + u32(0);  // its dependency index, replaces, run_before
+  bytes += std::string(2, '\0') + u32(0) + u32(0);
+  bytes += u32(0) + u32(0);  // duplicate versions, duplicate numbers
+  MigrationGraph g = DecodeMigrationGraph(bytes);
+  ASSERT_EQ(g.migrations.size(), 2u);
+  EXPECT_EQ(g.migrations[1].dependencies.at(0).name, "a1");
+  EXPECT_EQ(g.dependency_index[1], (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(g.migrations[1].depends_on.empty());
+  EXPECT_EQ(g.migrations[1].file, "");
+  EXPECT_EQ(g.depends_on_index.size(), 2u);
+}
+
 TEST(CheckMigrations, RailsDuplicateVersionNamesTheFiles) {
   MigrationGraph g = Graph("rails", R"([
     {"name": "20260101000000", "file": "db/migrate/20260101000000_a.rb"},
