@@ -1,5 +1,6 @@
 # The one list of sources, read by the PGXS Makefile and by CMakeLists.txt.
 CORE_SOURCES = \
+	src/core/alembic_check.cpp \
 	src/core/diff.cpp \
 	src/core/django_check.cpp \
 	src/core/django_loader.cpp \
@@ -14,6 +15,7 @@ CORE_SOURCES = \
 	src/core/migration.cpp \
 	src/core/migration_check.cpp \
 	src/core/migration_graph.cpp \
+	src/core/migration_graph_digest.cpp \
 	src/core/migration_report.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
@@ -21,6 +23,7 @@ CORE_SOURCES = \
 	src/core/statement.cpp
 
 PG_SOURCES = \
+	src/pg/alembic_attribution.cpp \
 	src/pg/attribution.cpp \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \

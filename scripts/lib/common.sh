@@ -20,6 +20,7 @@ SG_PACKAGES=(
   "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
   "postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
   python3-django python3-psycopg2
+  alembic python3-alembic ruby-activerecord ruby-pg
 )
 
 sg_install_deps() {

@@ -1,7 +1,7 @@
-// The migration check of Flyway, Alembic, Rails and Liquibase: the declared
-// graph with squashes resolved, what the history records as applied (Alembic:
-// the heads and everything below them; Flyway: up to a baseline), the apply
-// plan in dependency order, and the findings.
+// The migration check of Flyway, Rails and Liquibase: the declared graph
+// with squashes resolved, what the history records as applied (Flyway: up
+// to a baseline), the apply plan in dependency order, and the findings.
+// (Alembic has its own, core/alembic_check.cpp.)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,7 +31,6 @@ class GenericChecker {
     CheckCycles();
     CheckApplied();
     PlanPending();
-    CheckLeaves();
     c_.CheckGhosts();
     c_.CheckHistoryRows();
     if (c_.plan_app()) KeepPlanFor(*c_.plan_app());
@@ -70,21 +69,18 @@ class GenericChecker {
     return c_.Missing(m, present);
   }
 
-  // The plan's tie-break among ready migrations: app, then name (Flyway:
-  // version order).
+  // The plan's tie-break among ready migrations: app, then name (Flyway
+  // and Rails: version order, as they run them).
   bool KeyLess(std::size_t a, std::size_t b) const {
     if (M(a).key.app != M(b).key.app) return M(a).key.app < M(b).key.app;
-    if (fw_ == Framework::kFlyway)
+    if (fw_ == Framework::kFlyway || fw_ == Framework::kRails)
       return VersionLess(M(a).key.name, M(b).key.name);
     return M(a).key.name < M(b).key.name;
   }
 
   void CheckDeclaredGraph() {
     for (const auto& [later, earlier] : G().duplicate_versions) {
-      Add(Severity::kError, "duplicate_version", M(later).key.app, Obj(later),
-          fmt::format("version {} is declared twice (migrations[{}] and "
-                      "migrations[{}])",
-                      M(later).key.name, earlier, later));
+      ReportDuplicateVersion(later, earlier);
     }
     for (std::size_t i = 0; i < G().migrations.size(); ++i) {
       for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
@@ -101,6 +97,39 @@ class GenericChecker {
     }
   }
 
+  // Two files with one version: Rails (DuplicateMigrationVersionError) and
+  // Flyway ("Found more than one migration with version") refuse to
+  // migrate. Rails' fix renames the later file to the next free version.
+  void ReportDuplicateVersion(std::size_t later, std::size_t earlier) {
+    auto name = [&](std::size_t i) {
+      return M(i).file.empty() ? fmt::format("migrations[{}]", i) : M(i).file;
+    };
+    Finding& f = Add(
+        Severity::kError, "duplicate_version", M(later).key.app, Obj(later),
+        fmt::format("version {} is declared twice ({} and {}); {} refuses to "
+                    "migrate until one is renamed",
+                    M(later).key.name, name(earlier), name(later),
+                    fw_ == Framework::kRails ? "Rails" : "Flyway"));
+    f.expected = "1 migration";
+    f.actual = fmt::format("{}, {}", name(earlier), name(later));
+    if (fw_ != Framework::kRails || M(later).file.empty()) return;
+    const std::string& file = M(later).file;
+    std::size_t base = file.find_last_of('/') + 1;  // npos + 1 == 0
+    std::size_t digits = base;
+    while (digits < file.size() && file[digits] >= '0' && file[digits] <= '9')
+      ++digits;
+    if (digits == base) return;
+    unsigned long long next = 0;
+    for (const auto& m : G().migrations) {
+      if (m.key.name.empty() || m.key.name.size() > 18 ||
+          m.key.name.find_first_not_of("0123456789") != std::string::npos)
+        continue;
+      next = std::max(next, std::stoull(m.key.name));
+    }
+    f.fix = fmt::format("mv {} {}{}{}", file, file.substr(0, base), next + 1,
+                        file.substr(digits));
+  }
+
   // Which declared migrations the history records as applied.
   void ResolveApplied() {
     const std::size_t n = G().migrations.size();
@@ -110,22 +139,6 @@ class GenericChecker {
       if (!row_applied_[i] && baseline_ &&
           !VersionLess(Row(*baseline_).key.name, M(i).key.name)) {
         row_applied_[i] = true;  // at or below Flyway's baseline
-      }
-    }
-    if (fw_ != Framework::kAlembic) return;
-    // alembic_version holds the heads; everything below them is applied.
-    std::vector<std::size_t> stack;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (row_applied_[i]) stack.push_back(i);
-    }
-    while (!stack.empty()) {
-      std::size_t node = stack.back();
-      stack.pop_back();
-      for (std::size_t j : G().dependency_index[node]) {
-        if (j != MigrationGraph::kNotDeclared && !row_applied_[j]) {
-          row_applied_[j] = true;
-          stack.push_back(j);
-        }
       }
     }
   }
@@ -330,6 +343,13 @@ class GenericChecker {
       }
       result_.plan.push_back(std::move(s));
     }
+    // Flyway: the latest applied version.
+    std::optional<std::size_t> latest;
+    for (std::size_t i = 0; fw_ == Framework::kFlyway && i < n; ++i) {
+      if (in_effective_[i] && applied_[i] && RowApplied(RowOfNode(i)) &&
+          (!latest || VersionLess(M(*latest).key.name, M(i).key.name)))
+        latest = i;
+    }
     std::string where =
         result_.history.present
             ? std::string()
@@ -370,55 +390,24 @@ class GenericChecker {
         }
         result_.reconcile.push_back(std::move(row));
       }
-      Finding& f = Add(Severity::kWarning, "pending_migration", m.key.app,
-                       Obj(i), std::move(message));
+      Severity severity = Severity::kWarning;
+      if (latest && VersionLess(m.key.name, M(*latest).key.name)) {
+        // Flyway's outOfOrder is off by default: a version below the
+        // latest applied one is "ignored", and validate (run by migrate)
+        // fails on it.
+        severity = Severity::kError;
+        message += fmt::format(
+            "; it is older than the latest applied version {}, so Flyway "
+            "ignores it and `flyway validate` (and so `migrate`) fails with "
+            "\"Detected resolved migration not applied to database\"",
+            M(*latest).key.name);
+        if (!fix.empty()) fix = "flyway migrate -outOfOrder=true";
+      }
+      Finding& f = Add(severity, "pending_migration", m.key.app, Obj(i),
+                       std::move(message));
       f.expected = "applied";
       f.actual = "not applied";
       f.fix = std::move(fix);
-    }
-  }
-
-  // Django: more than one leaf per app; Alembic: more than one head.
-  void CheckLeaves() {
-    if (fw_ != Framework::kAlembic) return;
-    const std::size_t n = G().migrations.size();
-    std::vector<bool> has_child(n, false);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!in_effective_[i]) continue;
-      for (std::size_t j : deps_[i]) {
-        if (fw_ == Framework::kAlembic || M(j).key.app == M(i).key.app)
-          has_child[j] = true;
-      }
-    }
-    std::map<std::string, std::vector<std::size_t>> leaves;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (in_effective_[i] && !has_child[i]) leaves[M(i).key.app].push_back(i);
-    }
-    for (auto& [app, nodes] : leaves) {
-      if (nodes.size() < 2) continue;
-      std::sort(nodes.begin(), nodes.end(),
-                [&](std::size_t a, std::size_t b) { return KeyLess(a, b); });
-      std::vector<std::string> names;
-      for (std::size_t node : nodes) names.push_back(M(node).key.name);
-      if (fw_ == Framework::kAlembic) {
-        Finding& f =
-            Add(Severity::kError, "alembic_multiple_heads", app, "alembic",
-                fmt::format("the revision graph has {} heads: {}; upgrade head "
-                            "needs one",
-                            nodes.size(), fmt::join(names, ", ")));
-        f.expected = "1 head";
-        f.actual = fmt::format("{}", fmt::join(names, ", "));
-        f.fix = commands_.merge;
-      } else {
-        Finding& f =
-            Add(Severity::kError, "conflicting_leaves", app, app,
-                fmt::format("app \"{}\" has {} leaf migrations: {}; it needs a "
-                            "merge migration",
-                            app, nodes.size(), fmt::join(names, ", ")));
-        f.expected = "1 leaf";
-        f.actual = fmt::format("{}", fmt::join(names, ", "));
-        f.fix = fmt::format("python manage.py makemigrations --merge {}", app);
-      }
     }
   }
 

@@ -354,8 +354,9 @@ void ReadFlywayRow(const std::vector<std::optional<std::string>>& cells,
   row->checksum = OptionalCell(cells, 3);
   if (type == "BASELINE" || type == "JDBC_BASELINE") {
     row->state = HistoryState::kBaseline;
-  } else if (type == "DELETE" || type == "UNDO_SQL" || type == "UNDO_JDBC" ||
-             type == "SCHEMA") {
+  } else if (type == "DELETE") {
+    row->state = HistoryState::kDeleted;
+  } else if (type == "UNDO_SQL" || type == "UNDO_JDBC" || type == "SCHEMA") {
     row->state = HistoryState::kIgnored;
   }
   const std::string& success = Cell(cells, 4);

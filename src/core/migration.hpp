@@ -38,7 +38,9 @@ enum class HistoryState {
   kFailed,     // Flyway success = false, Liquibase FAILED
   kMarkedRan,  // Liquibase MARK_RAN: recorded without running
   kBaseline,   // Flyway BASELINE: versions up to it count as applied
-  kIgnored,    // rows that record nothing applied (Flyway DELETE, ...)
+  kIgnored,    // rows that record nothing applied (Flyway UNDO, ...)
+  kDeleted,    // Flyway DELETE: `flyway repair` marked the version's earlier
+               // rows deleted (its file is gone)
 };
 
 // One row of a history table, as the migration check reads it.

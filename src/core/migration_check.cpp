@@ -34,6 +34,16 @@ std::string_view ReconcileStatusName(ReconcileStatus status) {
   return "must_apply";
 }
 
+// Exports the graph with the framework's exporter (contrib/) and declares
+// it, as psql reads it from standard input (psql -c does not interpolate
+// variables).
+std::string Redeclare(std::string_view export_command) {
+  return fmt::format(
+      "{} && echo \"SELECT schema_guard.declare_migrations(:'graph')\" | "
+      "psql -v graph=\"$(cat graph.json)\"",
+      export_command);
+}
+
 Commands CommandsFor(Framework framework, const std::string& table) {
   Commands c;
   switch (framework) {
@@ -47,13 +57,13 @@ Commands CommandsFor(Framework framework, const std::string& table) {
       // would ask, and the step runs where nobody can answer.
       c.merge = "python manage.py makemigrations --merge --noinput {app}";
       c.redeclare =
-          "python manage.py schema_guard_graph --output graph.json && echo "
-          "\"SELECT schema_guard.declare_migrations(:'graph')\" | psql "
-          "-v graph=\"$(cat graph.json)\"";
+          Redeclare("python manage.py schema_guard_graph --output graph.json");
       break;
     case Framework::kFlyway:
       c.migrate = "flyway migrate";
       c.repair = "flyway repair";
+      c.redeclare =
+          Redeclare("python3 -m schema_guard_flyway --output graph.json");
       break;
     case Framework::kAlembic:
       c.migrate = "alembic upgrade head";
@@ -61,6 +71,8 @@ Commands CommandsFor(Framework framework, const std::string& table) {
         return fmt::format("alembic stamp {}", k.name);
       };
       c.merge = "alembic merge heads";
+      c.redeclare =
+          Redeclare("python3 -m schema_guard_alembic --output graph.json");
       break;
     case Framework::kRails:
       c.migrate = "bin/rails db:migrate";
@@ -69,6 +81,7 @@ Commands CommandsFor(Framework framework, const std::string& table) {
                            table.empty() ? "schema_migrations" : table,
                            QuoteLiteral(k.name));
       };
+      c.redeclare = Redeclare("bin/rails schema_guard:graph OUTPUT=graph.json");
       break;
     case Framework::kLiquibase:
       c.migrate = "liquibase update";
@@ -108,7 +121,16 @@ Finding& CheckContext::Add(Severity severity, std::string kind, std::string app,
 
 // Rows of declared migrations are indexed by migration, the others by key.
 void CheckContext::IndexHistory() {
-  const auto& rows = result_.history.rows;
+  auto& rows = result_.history.rows;
+  // Flyway's repair marks a version whose file is gone as deleted: its
+  // earlier rows record nothing any more (Flyway reads it so).
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].state != HistoryState::kDeleted) continue;
+    for (std::size_t e = 0; e < r; ++e) {
+      if (rows[e].key == rows[r].key) rows[e].state = HistoryState::kIgnored;
+    }
+    rows[r].state = HistoryState::kIgnored;
+  }
   if (graph_ != nullptr) row_for_node_.assign(G().migrations.size(), kNoRow);
   row_node_.assign(rows.size(), kNoRow);
   for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -300,6 +322,15 @@ void CheckContext::CheckGhosts() {
     long long ddl = 0;
   };
   std::map<std::string, UnknownApp> unknown_apps;
+  // Flyway and Rails run by version: an undeclared version below the
+  // latest declared one is a file that went, not a newer graph.
+  std::optional<std::string_view> latest_declared;
+  if (fw_ == Framework::kFlyway || fw_ == Framework::kRails) {
+    for (const auto& m : G().migrations) {
+      if (!latest_declared || VersionLess(*latest_declared, m.key.name))
+        latest_declared = m.key.name;
+    }
+  }
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const AppliedMigration& row = rows[r];
     if (row.state == HistoryState::kFailed ||
@@ -314,7 +345,9 @@ void CheckContext::CheckGhosts() {
       app.ddl += ddl;
       continue;
     }
-    if (ddl > 0) {
+    bool file_went =
+        latest_declared && VersionLess(row.key.name, *latest_declared);
+    if (ddl > 0 && !file_went) {
       // The audit saw this migration make schema changes: it exists, in
       // code newer than the declared graph.
       Finding& f = Add(
@@ -383,6 +416,8 @@ std::string CheckContext::GhostFix(const MigrationKey& key,
     case Framework::kRails:
       return fmt::format("DELETE FROM {} WHERE version = {};", Table(),
                          QuoteLiteral(key.name));
+    case Framework::kFlyway:
+      return commands_.repair;  // marks the version deleted
     default:
       return {};
   }
@@ -470,6 +505,8 @@ MigrationCheck CheckMigrations(Framework framework, const MigrationGraph* graph,
     context.Summarize({}, {});
   } else if (framework == Framework::kDjango) {
     RunDjangoChecks(&context);
+  } else if (framework == Framework::kAlembic) {
+    RunAlembicChecks(&context);
   } else {
     RunGenericChecks(&context);
   }

@@ -116,6 +116,7 @@ class CheckContext {
 // The checks of each kind of framework, on a context whose history is
 // indexed.
 void RunDjangoChecks(CheckContext* context);
+void RunAlembicChecks(CheckContext* context);
 void RunGenericChecks(CheckContext* context);
 
 }  // namespace schema_guard::core

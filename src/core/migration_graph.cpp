@@ -117,6 +117,27 @@ void ReadCreates(const Json& object, const Path& path,
   }
 }
 
+// Alembic's depends_on and branch_labels; other frameworks have neither.
+void ReadAlembicEdges(Framework framework, const Json& object, const Path& path,
+                      DeclaredMigration* migration) {
+  for (std::string_view key : {"depends_on", "branch_labels"}) {
+    const Json* value = object.Find(key);
+    if (framework != Framework::kAlembic && value != nullptr &&
+        !value->is_null()) {
+      Fail(path.Member(key), "only Alembic revisions have it");
+    }
+  }
+  migration->depends_on =
+      ReadReferences(framework, object, "depends_on", migration->key.app, path);
+  migration->branch_labels = Strings(object, "branch_labels", path, false);
+  Path labels = path.Member("branch_labels");
+  for (std::size_t i = 0; i < migration->branch_labels.size(); ++i) {
+    if (migration->branch_labels[i].empty())
+      Fail(labels.Element(i), "must not be empty");
+    CheckName(migration->branch_labels[i], labels.Element(i));
+  }
+}
+
 }  // namespace
 
 std::string_view DjangoNumberPrefix(std::string_view name) {
@@ -202,9 +223,58 @@ void IndexDependencies(MigrationGraph* graph) {
   if (graph->framework == Framework::kDjango) {
     graph->duplicate_numbers = UnmergedDuplicateNumbers(*graph);
   }
+  IndexDependsOn(graph);
+}
+
+// A branch label names one revision, and no revision is named like one
+// (Alembic refuses both when it builds its revision map).
+void CheckBranchLabels(const MigrationGraph& graph, const Path& root) {
+  std::unordered_map<std::string_view, std::size_t> owner;
+  Path list = root.Member("migrations");
+  for (std::size_t i = 0; i < graph.migrations.size(); ++i) {
+    for (std::size_t k = 0; k < graph.migrations[i].branch_labels.size(); ++k) {
+      const std::string& label = graph.migrations[i].branch_labels[k];
+      Path p = list.Element(i).Member("branch_labels").Element(k);
+      auto [it, inserted] = owner.emplace(label, i);
+      if (!inserted) {
+        Fail(p, fmt::format("branch label \"{}\" is also declared by "
+                            "migrations[{}]",
+                            label, it->second));
+      }
+      for (const auto& m : graph.migrations) {
+        if (m.key.name == label) {
+          Fail(p, fmt::format("branch label \"{}\" is also a revision", label));
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
+
+// Alembic's depends_on may name a revision or a branch label, which stands
+// for the revision that declares it (RevisionMap._add_depends_on).
+void IndexDependsOn(MigrationGraph* graph) {
+  std::string key_buffer;
+  std::unordered_map<std::string, std::size_t> labelled;
+  for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
+    for (const auto& label : graph->migrations[i].branch_labels)
+      labelled.emplace(label, i);
+  }
+  graph->depends_on_index.assign(graph->migrations.size(), {});
+  for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
+    for (const auto& d : graph->migrations[i].depends_on) {
+      auto it = graph->index.find(MigrationKeyText(d, &key_buffer));
+      std::size_t j = MigrationGraph::kNotDeclared;
+      if (it != graph->index.end()) {
+        j = it->second;
+      } else if (auto l = labelled.find(d.name); l != labelled.end()) {
+        j = l->second;
+      }
+      graph->depends_on_index[i].push_back(j);
+    }
+  }
+}
 
 MigrationGraph ReadMigrationGraph(const Json& document) {
   const Path root(kGraphDocument);
@@ -253,7 +323,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
   EachObject(document, "migrations", root, [&](const Json& m, const Path& p) {
     OnlyKeys(m, p,
              {"app", "name", "dependencies", "replaces", "run_before",
-              "checksum", "atomic", "creates", "description"});
+              "depends_on", "branch_labels", "file", "checksum", "atomic",
+              "creates", "description"});
     DeclaredMigration migration;
     migration.key.app = fw == Framework::kDjango
                             ? RequiredString(m, "app", p)
@@ -269,6 +340,9 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
         ReadReferences(fw, m, "replaces", migration.key.app, p);
     migration.run_before =
         ReadReferences(fw, m, "run_before", migration.key.app, p);
+    ReadAlembicEdges(fw, m, p, &migration);
+    migration.file = OptionalString(m, "file", p);
+    CheckName(migration.file, p.Member("file"));
     if (const Json* checksum = m.Find("checksum");
         checksum != nullptr && !checksum->is_null()) {
       if (checksum->kind() != Json::Kind::kString &&
@@ -297,203 +371,8 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     }
     graph.migrations.push_back(std::move(migration));
   });
+  CheckBranchLabels(graph, root);
   IndexDependencies(&graph);
-  return graph;
-}
-
-// ---------------------------------------------------------------------------
-// The stored binary form: "SGMG", a format byte, then the graph's fields in
-// declaration order; integers are 4 bytes little-endian, strings a length
-// and their bytes. The derived dependency indexes and duplicate numbers are
-// stored too, so that loading builds only the two key maps.
-
-namespace {
-
-constexpr std::string_view kDigestMagic = "SGMG";
-constexpr char kDigestFormat = 1;
-
-class DigestWriter {
- public:
-  void U32(std::size_t value) {
-    for (int k = 0; k < 4; ++k)
-      out_ += static_cast<char>((value >> (8 * k)) & 0xFF);
-  }
-  void Str(std::string_view text) {
-    U32(text.size());
-    out_.append(text);
-  }
-  void Key(const MigrationKey& key) {
-    Str(key.app);
-    Str(key.name);
-  }
-  void Keys(const std::vector<MigrationKey>& keys) {
-    U32(keys.size());
-    for (const auto& k : keys) Key(k);
-  }
-  void Index(std::size_t value) {
-    U32(value == MigrationGraph::kNotDeclared ? 0xFFFFFFFFu : value);
-  }
-  std::string& out() { return out_; }
-
- private:
-  std::string out_;
-};
-
-class DigestReader {
- public:
-  explicit DigestReader(std::string_view bytes) : in_(bytes) {}
-  std::size_t U32() {
-    Need(4);
-    std::size_t value = 0;
-    for (int k = 0; k < 4; ++k)
-      value |= static_cast<std::size_t>(static_cast<unsigned char>(in_[pos_++]))
-               << (8 * k);
-    return value;
-  }
-  // A count of items that take at least `item_bytes` each.
-  std::size_t Count(std::size_t item_bytes) {
-    std::size_t n = U32();
-    if (n > (in_.size() - pos_) / std::max<std::size_t>(item_bytes, 1)) Bad();
-    return n;
-  }
-  std::string Str() {
-    std::size_t n = U32();
-    Need(n);
-    std::string text(in_.substr(pos_, n));
-    pos_ += n;
-    return text;
-  }
-  MigrationKey Key() {
-    MigrationKey key;
-    key.app = Str();
-    key.name = Str();
-    return key;
-  }
-  std::vector<MigrationKey> Keys() {
-    std::vector<MigrationKey> keys(Count(8));
-    for (auto& k : keys) k = Key();
-    return keys;
-  }
-  // A migration's index below `limit`; kNotDeclared only where the stored
-  // form may hold it (a dependency on a migration the graph lacks).
-  std::size_t Index(std::size_t limit, bool may_be_undeclared = false) {
-    std::size_t value = U32();
-    if (value == 0xFFFFFFFFu && may_be_undeclared) {
-      return MigrationGraph::kNotDeclared;
-    }
-    if (value >= limit) Bad();
-    return value;
-  }
-  char Byte() {
-    Need(1);
-    return in_[pos_++];
-  }
-  bool AtEnd() const { return pos_ == in_.size(); }
-  [[noreturn]] static void Bad() {
-    throw Error(ErrorCode::kInvalidParameterValue,
-                "stored migration graph is unreadable",
-                "The stored form of the declared graph was written by another "
-                "release of schema_guard, or is damaged.",
-                "Declare the graph again with "
-                "schema_guard.declare_migrations().");
-  }
-
- private:
-  void Need(std::size_t n) const {
-    if (in_.size() - pos_ < n) Bad();
-  }
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
-
-}  // namespace
-
-std::string EncodeMigrationGraph(const MigrationGraph& graph) {
-  DigestWriter w;
-  w.out().append(kDigestMagic);
-  w.out() += kDigestFormat;
-  w.out() += static_cast<char>(graph.framework);
-  w.Str(graph.history_table);
-  w.U32(graph.migrations.size());
-  for (std::size_t i = 0; i < graph.migrations.size(); ++i) {
-    const DeclaredMigration& m = graph.migrations[i];
-    w.Key(m.key);
-    w.Keys(m.dependencies);
-    for (std::size_t d : graph.dependency_index[i]) w.Index(d);
-    w.Keys(m.replaces);
-    w.Keys(m.run_before);
-    w.out() += static_cast<char>(m.checksum ? 1 : 0);
-    if (m.checksum) w.Str(*m.checksum);
-    w.out() += static_cast<char>(!m.atomic ? 0 : *m.atomic ? 2 : 1);
-    w.U32(m.creates_tables.size());
-    for (const auto& t : m.creates_tables) w.Str(t);
-    w.U32(m.creates_columns.size());
-    for (const auto& [t, c] : m.creates_columns) {
-      w.Str(t);
-      w.Str(c);
-    }
-  }
-  w.U32(graph.duplicate_versions.size());
-  for (const auto& [later, earlier] : graph.duplicate_versions) {
-    w.U32(later);
-    w.U32(earlier);
-  }
-  w.U32(graph.duplicate_numbers.size());
-  for (const auto& group : graph.duplicate_numbers) {
-    w.U32(group.size());
-    for (std::size_t node : group) w.U32(node);
-  }
-  return std::move(w.out());
-}
-
-MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
-  if (bytes.substr(0, kDigestMagic.size()) != kDigestMagic) DigestReader::Bad();
-  DigestReader r(bytes.substr(kDigestMagic.size()));
-  if (r.Byte() != kDigestFormat) DigestReader::Bad();
-  MigrationGraph graph;
-  char fw = r.Byte();
-  if (fw < 0 || fw > static_cast<char>(Framework::kLiquibase))
-    DigestReader::Bad();
-  graph.framework = static_cast<Framework>(fw);
-  graph.history_table = r.Str();
-  const std::size_t n = r.Count(8);
-  graph.migrations.resize(n);
-  graph.dependency_index.resize(n);
-  graph.index.reserve(n);
-  std::string key_buffer;
-  for (std::size_t i = 0; i < n; ++i) {
-    DeclaredMigration& m = graph.migrations[i];
-    m.key = r.Key();
-    m.dependencies = r.Keys();
-    graph.dependency_index[i].resize(m.dependencies.size());
-    for (auto& d : graph.dependency_index[i]) d = r.Index(n, true);
-    m.replaces = r.Keys();
-    m.run_before = r.Keys();
-    if (r.Byte() != 0) m.checksum = r.Str();
-    char atomic = r.Byte();
-    if (atomic != 0) m.atomic = atomic == 2;
-    m.creates_tables.resize(r.Count(4));
-    for (auto& t : m.creates_tables) t = r.Str();
-    m.creates_columns.resize(r.Count(8));
-    for (auto& [t, c] : m.creates_columns) {
-      t = r.Str();
-      c = r.Str();
-    }
-    graph.index.emplace(MigrationKeyText(m.key, &key_buffer), i);
-    for (const auto& k : m.replaces)
-      graph.replaced_by.emplace(MigrationKeyText(k, &key_buffer), i);
-  }
-  graph.duplicate_versions.resize(r.Count(8));
-  for (auto& [later, earlier] : graph.duplicate_versions) {
-    later = r.Index(n);
-    earlier = r.Index(n);
-  }
-  graph.duplicate_numbers.resize(r.Count(4));
-  for (auto& group : graph.duplicate_numbers) {
-    group.resize(r.Count(4));
-    for (auto& node : group) node = r.Index(n);
-  }
-  if (!r.AtEnd()) DigestReader::Bad();
   return graph;
 }
 

@@ -33,6 +33,13 @@ struct DeclaredMigration {
   std::vector<MigrationKey> replaces;  // a squash: the migrations it replaces
   // Django's run_before: the migrations that depend on this one.
   std::vector<MigrationKey> run_before;
+  // Alembic: `dependencies` are the revision's down_revision(s), the edges
+  // that make a revision stop being a head; `depends_on` are its
+  // dependencies, which order the upgrade and count as applied below it
+  // but leave the revision they name a head (Alembic's two edge kinds).
+  std::vector<MigrationKey> depends_on;
+  std::vector<std::string> branch_labels;  // Alembic
+  std::string file;  // the migration's file, as the exporter names it
   std::optional<std::string> checksum;
   std::optional<bool> atomic;
   std::vector<std::string> creates_tables;  // "table" or "schema.table"
@@ -54,8 +61,10 @@ struct MigrationGraph {
   std::unordered_map<std::string, std::size_t> index;
   std::unordered_map<std::string, std::size_t> replaced_by;
   // dependency_index[i][k]: the index of migrations[i].dependencies[k], or
-  // kNotDeclared.
+  // kNotDeclared; depends_on_index the same for depends_on (an Alembic
+  // branch label stands for the revision that declares it).
   std::vector<std::vector<std::size_t>> dependency_index;
+  std::vector<std::vector<std::size_t>> depends_on_index;
   static constexpr std::size_t kNotDeclared = static_cast<std::size_t>(-1);
   // Django: migrations of one app sharing a number prefix that no merge
   // migration reconciles (duplicate_number findings).
@@ -76,6 +85,12 @@ MigrationGraph ReadMigrationGraph(const Json& document);
 // on a form it cannot read (written by another release).
 std::string EncodeMigrationGraph(const MigrationGraph& graph);
 MigrationGraph DecodeMigrationGraph(std::string_view bytes);
+
+// Fills graph->depends_on_index from the migrations' depends_on (an
+// Alembic branch label stands for the revision that declares it, as in
+// RevisionMap._add_depends_on); ReadMigrationGraph and DecodeMigrationGraph
+// call it.
+void IndexDependsOn(MigrationGraph* graph);
 
 // Leading digits of a Django migration name: "0003" of "0003_add_x"; empty
 // when it has none.

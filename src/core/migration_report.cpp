@@ -88,7 +88,8 @@ std::string RenderMigrationReport(const std::vector<MigrationCheck>& checks) {
       for (const Finding* f : items) {
         int r = f->kind == "pending_migration"
                     ? (f->plan_step != 0 &&
-                               f->fix.find("--fake") != std::string::npos
+                               (f->fix.find("--fake") != std::string::npos ||
+                                f->fix.rfind("alembic stamp ", 0) == 0)
                            ? 2
                            : 3)
                 : f->severity == Severity::kInfo ? 4

@@ -426,6 +426,12 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
                         : trigdata->tg_trigtuple;
   schema_guard::pg::HistoryWrite write =
       schema_guard::pg::LabelOfRow(trigdata, tuple);
+  schema_guard::pg::AlembicUpdate alembic{nullptr, nullptr};
+  if (write.label != nullptr && strcmp(write.framework, "alembic") == 0 &&
+      TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)) {
+    alembic = schema_guard::pg::ReadAlembicUpdate(trigdata);
+    if (alembic.label != nullptr) write.label = alembic.label;
+  }
   Relation rel = trigdata->tg_relation;
   char* table =
       quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -469,6 +475,9 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
   schema_guard::pg::RunInternalSql(schema_guard::pg::AttributionStatement(
                                        schema_guard::pg::EventsHaveRefused()),
                                    13, types, values, nulls);
+  if (alembic.label != nullptr) {
+    schema_guard::pg::AlembicHandOff(alembic.label, alembic.revision);
+  }
   return PointerGetDatum(nullptr);
 }
 

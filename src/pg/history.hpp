@@ -6,6 +6,8 @@
 
 extern "C" {
 #include "postgres.h"
+
+#include "commands/trigger.h"
 }
 
 namespace schema_guard::pg {
@@ -26,5 +28,22 @@ void TieHistoryTrigger(Oid trigger);
 
 // Whether the trigger calls schema_guard.history_row(). May elog(ERROR).
 bool IsHistoryTrigger(Oid trigger);
+
+// Alembic's version-table writes (pg/alembic_attribution.cpp). An UPDATE of
+// alembic_version applies its new revision, or reverts its old one when
+// the declared graph has the new one among the old one's down revisions:
+// the label to credit (palloc'd) and the revision it names; both null when
+// the table has no version_num or a value is NULL. May elog(ERROR).
+struct AlembicUpdate {
+  char* label;
+  char* revision;
+};
+AlembicUpdate ReadAlembicUpdate(TriggerData* trigdata);
+// Whether the declared Alembic graph has `to_revision` among the down
+// revisions and dependencies of `from_revision`. May elog(ERROR).
+bool AlembicUpdateReverts(const char* from_revision, const char* to_revision);
+// After an UPDATE's attribution: takes over the DDL that the DELETEs and
+// INSERTs of the same migration step took first. May elog(ERROR).
+void AlembicHandOff(const char* label, const char* revision);
 
 }  // namespace schema_guard::pg

@@ -497,6 +497,47 @@ TEST(CheckMigrations, FlywayFailedChecksumBaselineAndDuplicates) {
   EXPECT_EQ(Kinds(check), (std::vector<std::string>{"failed_migration"}));
 }
 
+TEST(CheckMigrations, FlywayOutOfOrderAndRepairedGhosts) {
+  MigrationGraph g = Graph("flyway", R"([
+    {"name": "1"}, {"name": "1.5"}, {"name": "2"}, {"name": "3"}])");
+  History h;
+  h.table = "public.flyway_schema_history";
+  h.present = true;
+  auto row = [](std::string version, HistoryState state, long long rank) {
+    AppliedMigration r;
+    r.key = {"flyway", std::move(version)};
+    r.state = state;
+    r.rank = rank;
+    return r;
+  };
+  h.rows = {row("1", HistoryState::kApplied, 1),
+            row("2", HistoryState::kApplied, 2),
+            row("9", HistoryState::kApplied, 3)};
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kFlyway, &g, h, live);
+  // 1.5 is below the latest applied version: Flyway ignores it and
+  // validate fails; 3 is an ordinary pending migration.
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"ghost_migration", "pending_migration",
+                                      "pending_migration"}));
+  for (const auto& f : check.findings) {
+    if (f.object == "flyway:1.5") {
+      EXPECT_EQ(f.severity, Severity::kError);
+      EXPECT_EQ(f.fix, "flyway migrate -outOfOrder=true");
+    } else if (f.object == "flyway:3") {
+      EXPECT_EQ(f.severity, Severity::kWarning);
+      EXPECT_EQ(f.fix, "flyway migrate");
+    } else {
+      EXPECT_EQ(f.fix, "flyway repair");  // the ghost, version 9
+    }
+  }
+  // flyway repair marks the missing version deleted: no ghost any more.
+  h.rows.push_back(row("9", HistoryState::kDeleted, 4));
+  check = CheckMigrations(Framework::kFlyway, &g, h, live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"pending_migration",
+                                                    "pending_migration"}));
+}
+
 TEST(CheckMigrations, AlembicHeadsAndAncestors) {
   MigrationGraph g = Graph("alembic", R"([
     {"name": "a1"}, {"name": "b2", "dependencies": ["a1"]},
@@ -513,6 +554,177 @@ TEST(CheckMigrations, AlembicHeadsAndAncestors) {
                                                     "pending_migration"}));
   EXPECT_EQ(PlanNames(check), (std::vector<std::string>{"alembic.d4"}));
   EXPECT_EQ(Find(check, "alembic_multiple_heads")->fix, "alembic merge heads");
+  EXPECT_EQ(Find(check, "alembic_multiple_heads")->severity,
+            Severity::kWarning);
+}
+
+History AlembicRows(std::vector<std::string> heads) {
+  History h;
+  h.table = "public.alembic_version";
+  h.present = true;
+  for (auto& name : heads) {
+    AppliedMigration row;
+    row.key = {"alembic", std::move(name)};
+    h.rows.push_back(std::move(row));
+  }
+  return h;
+}
+
+TEST(CheckMigrations, AlembicDependsOnLeavesAHead) {
+  // c3 descends from b2 and depends on d1, a base of its own: Alembic's
+  // heads are c3 and d1, and d1 is applied once c3 is.
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1"}, {"name": "b2", "dependencies": ["a1"]},
+    {"name": "d1", "branch_labels": ["other"]},
+    {"name": "c3", "dependencies": ["b2"], "depends_on": ["other"]}])");
+  EXPECT_EQ(g.depends_on_index[3], (std::vector<std::size_t>{2}));
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"b2"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads",
+                                                    "pending_migration",
+                                                    "pending_migration"}));
+  EXPECT_NE(Find(check, "alembic_multiple_heads")
+                ->message.find("d1 only named "
+                               "by depends_on"),
+            std::string::npos);
+  EXPECT_EQ(PlanNames(check),
+            (std::vector<std::string>{"alembic.d1", "alembic.c3"}));
+  EXPECT_EQ(Find(check, "pending_migration")->fix, "alembic upgrade heads");
+  check = CheckMigrations(Framework::kAlembic, &g, AlembicRows({"c3"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads"}));
+  EXPECT_EQ(check.apps.at(0).applied, 4u);
+}
+
+TEST(CheckMigrations, AlembicUnknownHeadPlansNothing) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "creates": {"tables": ["t1"]}},
+    {"name": "b2", "dependencies": ["a1"], "creates": {"tables": ["t2"]}},
+    {"name": "c3", "dependencies": ["b2"], "creates": {"tables": ["t3"]}}])");
+  LiveObjects live;
+  live.tables = {"t1", "t2"};
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"e2d3"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"ghost_migration"}));
+  EXPECT_TRUE(check.plan.empty());
+  EXPECT_NE(check.unplannable.find("cannot locate revision e2d3"),
+            std::string::npos);
+  EXPECT_EQ(Find(check, "ghost_migration")->fix, "alembic stamp --purge b2");
+  // The schema cannot tell: no stamp is guessed.
+  live.tables = {"t1", "t3"};
+  check = CheckMigrations(Framework::kAlembic, &g, AlembicRows({"e2d3"}), live);
+  EXPECT_EQ(Find(check, "ghost_migration")->fix, "");
+}
+
+TEST(CheckMigrations, AlembicStampedRevisionWithoutItsObjects) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "creates": {"tables": ["t1"]}},
+    {"name": "b2", "dependencies": ["a1"], "creates": {"columns": [["t1", "c"]]}},
+    {"name": "c3", "dependencies": ["b2"], "creates": {"tables": ["t3"]}},
+    {"name": "d4", "dependencies": ["c3"], "creates": {"tables": ["t4"]}}])");
+  LiveObjects live;
+  live.tables = {"t1", "t4"};
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"b2"}), live);
+  EXPECT_EQ(Kinds(check),
+            (std::vector<std::string>{"faked_migration", "pending_migration",
+                                      "pending_migration"}));
+  EXPECT_EQ(Find(check, "faked_migration")->object, "alembic:b2");
+  // d4's objects exist but c3's do not: stamping d4 would skip c3.
+  for (const auto& f : check.findings) {
+    if (f.kind == "pending_migration") {
+      EXPECT_EQ(f.fix, "alembic upgrade head");
+    }
+  }
+}
+
+TEST(CheckMigrations, AlembicUnknownDownRevisionFailsTheMap) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1"}, {"name": "b2", "depends_on": ["zz"]}])");
+  LiveObjects live;
+  MigrationCheck check =
+      CheckMigrations(Framework::kAlembic, &g, AlembicRows({"a1"}), live);
+  EXPECT_EQ(Kinds(check), (std::vector<std::string>{"alembic_multiple_heads",
+                                                    "unknown_dependency"}));
+  EXPECT_TRUE(check.plan.empty());
+  EXPECT_FALSE(check.unplannable.empty());
+}
+
+TEST(ReadMigrationGraph, AlembicEdgesAndFilesRoundTrip) {
+  MigrationGraph g = Graph("alembic", R"([
+    {"name": "a1", "file": "versions/a1_init.py", "branch_labels": ["core"]},
+    {"name": "b2", "depends_on": ["core"]}])");
+  MigrationGraph back = DecodeMigrationGraph(EncodeMigrationGraph(g));
+  EXPECT_EQ(back.migrations[0].file, "versions/a1_init.py");
+  EXPECT_EQ(back.migrations[0].branch_labels,
+            (std::vector<std::string>{"core"}));
+  EXPECT_EQ(back.migrations[1].depends_on.at(0).name, "core");
+  EXPECT_EQ(back.depends_on_index[1], (std::vector<std::size_t>{0}));
+  try {
+    Graph("rails", R"([{"name": "1", "depends_on": ["2"]}])");
+    FAIL() << "depends_on outside Alembic was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid migration graph: migrations[0].depends_on: only "
+              "Alembic revisions have it");
+  }
+  try {
+    Graph("alembic",
+          R"([{"name": "a", "branch_labels": ["x"]}, {"name": "x"}])");
+    FAIL() << "a branch label named like a revision was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is also a revision"),
+              std::string::npos);
+  }
+}
+
+// A graph stored by 0.2.0 before depends_on, branch_labels and file
+// (stored form 1) is still read.
+TEST(MigrationGraphDigest, ReadsFormOne) {
+  auto u32 = [](std::size_t v) {
+    std::string out;
+    for (int k = 0; k < 4; ++k) out += static_cast<char>((v >> (8 * k)) & 0xFF);
+    return out;
+  };
+  auto str = [&](const std::string& text) { return u32(text.size()) + text; };
+  std::string bytes = "SGMG";
+  bytes += '\x01';                                  // form 1
+  bytes += static_cast<char>(Framework::kAlembic);  // framework
+  bytes += str("") + u32(2);  // history table, 2 migrations
+  bytes += str("alembic") + str("a1") + u32(0) + u32(0) + u32(0);
+  bytes += std::string(2, '\0') + u32(0) + u32(0);
+  bytes += str("alembic") + str("b2") + u32(1) + str("alembic") + str("a1");
+  bytes +=
+      u32(0) + u32(0) + u32(0);  // its dependency index, replaces, run_before
+  bytes += std::string(2, '\0') + u32(0) + u32(0);
+  bytes += u32(0) + u32(0);  // duplicate versions, duplicate numbers
+  MigrationGraph g = DecodeMigrationGraph(bytes);
+  ASSERT_EQ(g.migrations.size(), 2u);
+  EXPECT_EQ(g.migrations[1].dependencies.at(0).name, "a1");
+  EXPECT_EQ(g.dependency_index[1], (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(g.migrations[1].depends_on.empty());
+  EXPECT_EQ(g.migrations[1].file, "");
+  EXPECT_EQ(g.depends_on_index.size(), 2u);
+}
+
+TEST(CheckMigrations, RailsDuplicateVersionNamesTheFiles) {
+  MigrationGraph g = Graph("rails", R"([
+    {"name": "20260101000000", "file": "db/migrate/20260101000000_a.rb"},
+    {"name": "20260101000000", "file": "db/migrate/20260101000000_b.rb"},
+    {"name": "20260102000000", "file": "db/migrate/20260102000000_c.rb"}])");
+  History h;
+  h.table = "public.schema_migrations";
+  h.present = true;
+  LiveObjects live;
+  MigrationCheck check = CheckMigrations(Framework::kRails, &g, h, live);
+  const Finding* f = Find(check, "duplicate_version");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("db/migrate/20260101000000_a.rb and "
+                            "db/migrate/20260101000000_b.rb"),
+            std::string::npos);
+  EXPECT_EQ(f->fix,
+            "mv db/migrate/20260101000000_b.rb "
+            "db/migrate/20260102000001_b.rb");
 }
 
 TEST(TimestampText, IsSortableUtcWithMicroseconds) {
