@@ -96,11 +96,11 @@ SELECT results_eq(
 SELECT results_eq(
   $$SELECT pg_temp.rel($$ || :ge || $$, seq)::int, key, problem FROM schema_guard.stage_rejected
     WHERE batch_id = $$ || :ge || $$ ORDER BY seq$$,
-  $$VALUES (8, '0310837899', 'invalid_value'), (9, '0310837900', 'foreign_key_violation'),
-           (10, '0310837901', 'check_violation'), (11, '0310837902', 'unknown_column'),
-           (12, '', 'missing_key')$$,
-  'the quarantine keeps every rejected row with its problem and batch');
-SELECT ok((SELECT bool_and(r.payload = s.payload) AND count(*) = 5
+  $$VALUES (2, '0310837894', 'superseded'), (8, '0310837899', 'invalid_value'),
+           (9, '0310837900', 'foreign_key_violation'), (10, '0310837901', 'check_violation'),
+           (11, '0310837902', 'unknown_column'), (12, '', 'missing_key')$$,
+  'the quarantine keeps every row not written, rejected or superseded, with its problem and batch');
+SELECT ok((SELECT bool_and(r.payload::text = s.payload::text) AND count(*) = 6
            FROM schema_guard.stage_rejected r JOIN schema_guard.staged_row s USING (batch_id, seq)
            WHERE r.batch_id = :ge),
   'the quarantine keeps each rejected row''s payload as staged');
@@ -115,7 +115,7 @@ SELECT pg_temp.xmins('license_licensedetail') AS before_reapply \gset
 SELECT is(pg_temp.counts(:ge), '0 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
   'applying the batch again returns zeros');
 SELECT is(pg_temp.xmins('license_licensedetail'), :'before_reapply', 're-applying rewrote no row (xmin, ctid)');
-SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :ge), 5::bigint,
+SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :ge), 6::bigint,
   're-applying quarantined nothing twice');
 SELECT results_eq(
   $$SELECT status, inserted FROM schema_guard.stage_batches WHERE batch_id = $$ || :ge,
