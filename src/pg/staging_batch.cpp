@@ -133,10 +133,12 @@ void LockForStaging(int64 batch) {
           "OPERATOR(pg_catalog.=) ANY ('{open,dry_run}') RETURNING opened_by",
           {Int8Arg(batch)}, false);
       if (locked.rows() == 0) {
+        // A fresh snapshot: the batch may have been applied while the
+        // update waited for it.
         QueryResult state = spi.Query(
             "SELECT status FROM schema_guard.stage_batches WHERE batch_id = "
             "$1",
-            {Int8Arg(batch)});
+            {Int8Arg(batch)}, false);
         if (state.rows() == 0) {
           throw Error(ErrorCode::kUndefinedObject,
                       fmt::format("batch {} does not exist", batch),
