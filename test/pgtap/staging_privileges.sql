@@ -7,7 +7,7 @@
 -- owner. Roles vanish with this file's rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(43);
+SELECT plan(44);
 
 CREATE SCHEMA stg_p;
 SET search_path = stg_p, public;
@@ -152,20 +152,24 @@ SELECT FROM set_config('sg.swap', :'swap', false);
 SELECT FROM schema_guard.stage_rows(:swap, '[{"external_id": "bbbbbbbb-0000-0000-0000-000000000001", "product_id": 1, "quantity": 1, "total_amount": 1},
                                             {"external_id": "bbbbbbbb-0000-0000-0000-000000000002", "product_id": 1, "quantity": "x", "total_amount": 1}]');
 SELECT FROM schema_guard.stage_validate(:swap);
+SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relname LIKE 'schema_guard%'), 0::bigint,
+  'a validate leaves no temporary table behind for the caller to replace');
 DO $$
 DECLARE
   t record;
 BEGIN
   -- What a validate left behind, swapped for views ...
   FOR t IN SELECT c.relname FROM pg_class c
-           WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'schema_guard%' AND c.relkind = 'r' LOOP
+           WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'schema_guard_converting%' AND c.relkind = 'r' LOOP
     EXECUTE format('DROP TABLE pg_temp.%I', t.relname);
     EXECUTE format('CREATE VIEW pg_temp.%I AS SELECT * FROM pg_temp.grab()', t.relname);
   END LOOP;
   -- ... and the names a conversion would take.
   FOR i IN 1..60 LOOP
-    EXECUTE format('CREATE VIEW pg_temp.%I AS SELECT * FROM pg_temp.grab()',
-                   format('schema_guard_converting_%s_%s', current_setting('sg.swap'), i));
+    IF to_regclass(format('pg_temp.schema_guard_converting_%s_%s', current_setting('sg.swap'), i)) IS NULL THEN
+      EXECUTE format('CREATE VIEW pg_temp.%I AS SELECT * FROM pg_temp.grab()',
+                     format('schema_guard_converting_%s_%s', current_setting('sg.swap'), i));
+    END IF;
   END LOOP;
 END $$;
 SELECT is((SELECT format('%s inserted, %s rejected', inserted, rejected) FROM schema_guard.stage_apply(:swap)),
