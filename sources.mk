@@ -50,6 +50,8 @@ PG_SOURCES = \
 	src/pg/staging_feed.cpp \
 	src/pg/staging_feed_functions.cpp \
 	src/pg/staging_functions.cpp \
+	src/pg/staging_held.cpp \
+	src/pg/staging_problems.cpp \
 	src/pg/staging_run.cpp \
 	src/pg/staging_target.cpp \
 	src/pg/statement_capture.cpp

@@ -119,9 +119,16 @@ std::string StageOptionsJson(const StageOptions& options) {
   return ToJsonText(doc);
 }
 
-void CheckStageSetup(std::string_view target, const StageOptions& options,
-                     const std::vector<std::string>& key_columns,
-                     const std::vector<StageColumn>& columns) {
+namespace {
+
+bool IsKey(const std::vector<std::string>& key_columns, std::string_view name) {
+  return std::find(key_columns.begin(), key_columns.end(), name) !=
+         key_columns.end();
+}
+
+void CheckKeys(std::string_view target,
+               const std::vector<std::string>& key_columns,
+               const std::vector<StageColumn>& columns) {
   if (key_columns.empty()) {
     throw Error(ErrorCode::kInvalidParameterValue,
                 "key columns must not be empty",
@@ -139,7 +146,7 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
                   fmt::format("key column \"{}\" is named twice", k), {},
                   "Name each key column once.");
     }
-    if (c->generated) {
+    if (c->generated || c->identity_always) {
       throw Error(ErrorCode::kInvalidParameterValue,
                   fmt::format("key column \"{}\" is a generated column", k),
                   "Staged rows carry their key; a generated column cannot be "
@@ -147,54 +154,69 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
                   "Use the external key the source system assigns.");
     }
   }
-  auto is_key = [&](std::string_view name) {
-    return std::find(key_columns.begin(), key_columns.end(), name) !=
-           key_columns.end();
-  };
-  if (!options.version_column.empty()) {
-    const StageColumn* c = FindColumn(columns, options.version_column);
-    if (c == nullptr) {
-      NoSuchColumn(target, options.version_column, "options.version_column");
-    }
-    if (is_key(c->name)) {
-      throw Error(ErrorCode::kInvalidParameterValue,
-                  fmt::format("version column \"{}\" is a key column", c->name),
-                  "Rows with the same key always have the same key value.",
-                  "Name a column that changes with each version, such as "
-                  "\"client_timestamp\".");
-    }
-    if (!c->orderable) {
-      throw Error(ErrorCode::kInvalidParameterValue,
-                  fmt::format("version column \"{}\" of type {} cannot be "
-                              "ordered",
-                              c->name, c->type),
-                  "newer_wins compares versions with the type's ordering.",
-                  "Use a timestamp or a number.");
-    }
+}
+
+void CheckVersionColumn(std::string_view target, const StageOptions& options,
+                        const std::vector<std::string>& key_columns,
+                        const std::vector<StageColumn>& columns) {
+  if (options.version_column.empty()) return;
+  const StageColumn* c = FindColumn(columns, options.version_column);
+  if (c == nullptr) {
+    NoSuchColumn(target, options.version_column, "options.version_column");
   }
-  if (!options.touch_column.empty()) {
-    const StageColumn* c = FindColumn(columns, options.touch_column);
-    if (c == nullptr) {
-      NoSuchColumn(target, options.touch_column, "options.touch_column");
-    }
-    if (is_key(c->name) || c->name == options.version_column || c->generated) {
-      throw Error(ErrorCode::kInvalidParameterValue,
-                  fmt::format("touch column \"{}\" cannot be set by the apply",
-                              c->name),
-                  "The touch column must not be a key, the version column or "
-                  "a generated column.",
-                  "Name a column such as \"synced_at\".");
-    }
-    if (!c->timestamp) {
-      throw Error(
-          ErrorCode::kInvalidParameterValue,
-          fmt::format("touch column \"{}\" has type {}", c->name, c->type),
-          "The apply sets the touch column to its time.",
-          "Use a timestamptz, timestamp or date column.");
-    }
+  if (IsKey(key_columns, c->name)) {
+    throw Error(ErrorCode::kInvalidParameterValue,
+                fmt::format("version column \"{}\" is a key column", c->name),
+                "Rows with the same key always have the same key value.",
+                "Name a column that changes with each version, such as "
+                "\"client_timestamp\".");
   }
+  if (!c->orderable) {
+    throw Error(ErrorCode::kInvalidParameterValue,
+                fmt::format("version column \"{}\" of type {} cannot be "
+                            "ordered",
+                            c->name, c->type),
+                "newer_wins compares versions with the type's ordering.",
+                "Use a timestamp or a number.");
+  }
+}
+
+void CheckTouchColumn(std::string_view target, const StageOptions& options,
+                      const std::vector<std::string>& key_columns,
+                      const std::vector<StageColumn>& columns) {
+  if (options.touch_column.empty()) return;
+  const StageColumn* c = FindColumn(columns, options.touch_column);
+  if (c == nullptr) {
+    NoSuchColumn(target, options.touch_column, "options.touch_column");
+  }
+  if (IsKey(key_columns, c->name) || c->name == options.version_column ||
+      c->generated || c->identity_always) {
+    throw Error(
+        ErrorCode::kInvalidParameterValue,
+        fmt::format("touch column \"{}\" cannot be set by the apply", c->name),
+        "The touch column must not be a key, the version column or "
+        "a generated column.",
+        "Name a column such as \"synced_at\".");
+  }
+  if (!c->timestamp) {
+    throw Error(
+        ErrorCode::kInvalidParameterValue,
+        fmt::format("touch column \"{}\" has type {}", c->name, c->type),
+        "The apply sets the touch column to its time.",
+        "Use a timestamptz, timestamp or date column.");
+  }
+}
+
+}  // namespace
+
+void CheckStageSetup(std::string_view target, const StageOptions& options,
+                     const std::vector<std::string>& key_columns,
+                     const std::vector<StageColumn>& columns) {
+  CheckKeys(target, key_columns, columns);
+  CheckVersionColumn(target, options, key_columns, columns);
+  CheckTouchColumn(target, options, key_columns, columns);
   for (const auto& name : options.ignore_columns) {
-    if (is_key(name) || name == options.version_column) {
+    if (IsKey(key_columns, name) || name == options.version_column) {
       throw Error(ErrorCode::kInvalidParameterValue,
                   fmt::format("column \"{}\" cannot be ignored", name),
                   "Key and version columns are needed to merge rows.",

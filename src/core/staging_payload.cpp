@@ -93,8 +93,64 @@ std::size_t ScanWord(std::string_view text, std::size_t pos,
                                                : std::string_view::npos;
 }
 
+// Scans `"key" :` at pos; returns the position after the colon, or npos.
+std::size_t ScanMemberKey(std::string_view text, std::size_t pos) {
+  if (pos >= text.size() || text[pos] != '"') return std::string_view::npos;
+  bool escaped = false;
+  pos = ScanString(text, pos, &escaped);
+  if (pos == std::string_view::npos) return pos;
+  pos = SkipSpace(text, pos);
+  if (pos >= text.size() || text[pos] != ':') return std::string_view::npos;
+  return pos + 1;
+}
+
+// Scans a string, number, boolean or null at pos.
+std::size_t ScanScalar(std::string_view text, std::size_t pos,
+                       PayloadValue* kind, bool* escaped) {
+  char c = text[pos];
+  if (c == '"') {
+    *kind = PayloadValue::kString;
+    return ScanString(text, pos, escaped);
+  }
+  if (c == 't' || c == 'f') {
+    *kind = PayloadValue::kBool;
+    return ScanWord(text, pos, c == 't' ? "true" : "false");
+  }
+  if (c == 'n') {
+    *kind = PayloadValue::kNull;
+    return ScanWord(text, pos, "null");
+  }
+  *kind = PayloadValue::kNumber;
+  return ScanNumber(text, pos);
+}
+
+// After a value inside containers: closes those that end here, or moves on
+// to the next element (past its key in an object). Returns the position of
+// the next value, or of the end of the outermost container when `open`
+// becomes empty (then *done); npos on bad JSON.
+std::size_t AfterValue(std::string_view text, std::size_t pos,
+                       std::vector<char>* open, bool* done) {
+  for (;;) {
+    if (open->empty()) {
+      *done = true;
+      return pos;
+    }
+    pos = SkipSpace(text, pos);
+    if (pos >= text.size()) return std::string_view::npos;
+    if (text[pos] == (open->back() == '{' ? '}' : ']')) {
+      open->pop_back();
+      ++pos;
+      continue;
+    }
+    if (text[pos] != ',') return std::string_view::npos;
+    pos = SkipSpace(text, pos + 1);
+    return open->back() == '{' ? ScanMemberKey(text, pos) : pos;
+  }
+}
+
 // Scans one JSON value of any depth (iteratively); returns the position
-// after it, or npos. *kind is the kind of the outermost value.
+// after it, or npos. *kind is the kind of the outermost value, *escaped
+// whether it is a string with escapes.
 std::size_t ScanValue(std::string_view text, std::size_t pos,
                       PayloadValue* kind, bool* escaped) {
   *escaped = false;
@@ -104,85 +160,34 @@ std::size_t ScanValue(std::string_view text, std::size_t pos,
     pos = SkipSpace(text, pos);
     if (pos >= text.size()) return std::string_view::npos;
     char c = text[pos];
-    PayloadValue k = PayloadValue::kNull;
-    bool nested_escape = false;
     if (c == '{' || c == '[') {
-      k = c == '{' ? PayloadValue::kObject : PayloadValue::kArray;
-      if (first) *kind = k;
+      if (first)
+        *kind = c == '{' ? PayloadValue::kObject : PayloadValue::kArray;
       first = false;
       if (open.size() >= kMaxDepth) return std::string_view::npos;
       open.push_back(c);
       pos = SkipSpace(text, pos + 1);
-      if (pos < text.size() && text[pos] == (c == '{' ? '}' : ']')) {
-        open.pop_back();
-        ++pos;
-      } else if (c == '{') {
-        if (pos >= text.size() || text[pos] != '"') {
-          return std::string_view::npos;
-        }
-        pos = ScanString(text, pos, &nested_escape);
+      if (pos >= text.size() || text[pos] != (c == '{' ? '}' : ']')) {
+        if (c == '{') pos = ScanMemberKey(text, pos);
         if (pos == std::string_view::npos) return pos;
-        pos = SkipSpace(text, pos);
-        if (pos >= text.size() || text[pos] != ':') {
-          return std::string_view::npos;
-        }
-        ++pos;
-        continue;
-      } else {
         continue;
       }
+      open.pop_back();
+      ++pos;
     } else {
-      if (c == '"') {
-        k = PayloadValue::kString;
-        pos = ScanString(text, pos, &nested_escape);
-      } else if (c == 't') {
-        k = PayloadValue::kBool;
-        pos = ScanWord(text, pos, "true");
-      } else if (c == 'f') {
-        k = PayloadValue::kBool;
-        pos = ScanWord(text, pos, "false");
-      } else if (c == 'n') {
-        k = PayloadValue::kNull;
-        pos = ScanWord(text, pos, "null");
-      } else {
-        k = PayloadValue::kNumber;
-        pos = ScanNumber(text, pos);
-      }
+      PayloadValue k = PayloadValue::kNull;
+      bool k_escaped = false;
+      pos = ScanScalar(text, pos, &k, &k_escaped);
       if (pos == std::string_view::npos) return pos;
       if (first) {
         *kind = k;
-        *escaped = nested_escape;
+        *escaped = k_escaped;
       }
       first = false;
     }
-    // After a value: close containers or go on to the next element.
-    for (;;) {
-      if (open.empty()) return pos;
-      pos = SkipSpace(text, pos);
-      if (pos >= text.size()) return std::string_view::npos;
-      char close = open.back() == '{' ? '}' : ']';
-      if (text[pos] == close) {
-        open.pop_back();
-        ++pos;
-        continue;
-      }
-      if (text[pos] != ',') return std::string_view::npos;
-      pos = SkipSpace(text, pos + 1);
-      if (open.back() == '{') {
-        if (pos >= text.size() || text[pos] != '"') {
-          return std::string_view::npos;
-        }
-        bool key_escape = false;
-        pos = ScanString(text, pos, &key_escape);
-        if (pos == std::string_view::npos) return pos;
-        pos = SkipSpace(text, pos);
-        if (pos >= text.size() || text[pos] != ':') {
-          return std::string_view::npos;
-        }
-        ++pos;
-      }
-      break;
-    }
+    bool done = false;
+    pos = AfterValue(text, pos, &open, &done);
+    if (pos == std::string_view::npos || done) return pos;
   }
 }
 

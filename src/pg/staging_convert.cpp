@@ -341,6 +341,10 @@ BatchScan ScanBatch(const Target& target, const core::RowPlan& plan,
   while (converter.Next()) {
     for (std::size_t i = 0; i < converter.size(); ++i) {
       const ConvertedRow& row = converter.row(i);
+      if (row.key_ok) scan.buckets.Prefetch(row.bucket);
+    }
+    for (std::size_t i = 0; i < converter.size(); ++i) {
+      const ConvertedRow& row = converter.row(i);
       if (row.key_ok) scan.buckets.Add(row.bucket);
     }
     scan.rows += static_cast<int64>(converter.size());

@@ -35,6 +35,12 @@ class KeyBuckets {
   void Add(uint32 bucket);
   bool Seen(uint32 bucket) const { return Test(seen_, bucket); }
   bool Twice(uint32 bucket) const { return Test(twice_, bucket); }
+  // Brings the bucket's words into the cache ahead of Add or Twice: a
+  // chunk's lookups then overlap instead of each waiting for memory.
+  void Prefetch(uint32 bucket) const {
+    __builtin_prefetch(&seen_[bucket >> 6]);
+    __builtin_prefetch(&twice_[bucket >> 6]);
+  }
 
  private:
   static bool Test(const std::vector<uint64>& bits, uint32 bucket) {

@@ -24,34 +24,20 @@
 
 #include "core/staging_rows.hpp"
 #include "pg/staging_convert.hpp"
+#include "pg/staging_held.hpp"
+#include "pg/staging_problems.hpp"
 #include "pg/staging_target.hpp"
 
 extern "C" {
 #include "postgres.h"
-
-#include "executor/tuptable.h"
-#include "utils/tuplesort.h"
 }
 
 namespace schema_guard::pg {
-
-// A recorded problem, read back in (seq, order) order.
-struct RecordedProblem {
-  int64 seq = 0;
-  std::string key;
-  std::string problem;
-  std::string detail;
-  std::string payload;
-  std::optional<std::string> version;
-  std::optional<std::string> kept_version;
-  std::optional<int64> kept_seq;
-};
 
 class Feed {
  public:
   Feed(const Target& target, const core::RowPlan& plan,
        const KeyOrdering& ordering, const BatchScan& scan, int64 batch);
-  ~Feed();
   Feed(const Feed&) = delete;
   Feed& operator=(const Feed&) = delete;
 
@@ -91,11 +77,12 @@ class Feed {
   void End();
 
  private:
+  // The row just handed over.
   struct Current {
     int64 seq = 0;
-    const core::MappedRow* mapped = nullptr;  // or key_text and slots
-    std::string key_text;
-    std::string slots;  // per column: 'a'bsent, 'n'ull or 'v'alue
+    const core::MappedRow* mapped = nullptr;  // or key and slots
+    std::string key;
+    std::string slots;
     const char* payload = nullptr;
     std::size_t payload_length = 0;
     bool pending_stale = false;
@@ -103,56 +90,28 @@ class Feed {
     std::optional<std::string> incoming;
   };
 
-  void BeginSorts();
   bool NextConverted(Datum* values, bool* nulls);
   bool NextHeld(Datum* values, bool* nulls);
-  void Hold(const ConvertedRow& row, bool has_problem);
-  void Record(int64 seq, const core::RowProblem& problem,
-              const std::string& key, const char* payload,
-              std::size_t payload_length,
-              const std::optional<std::string>& version = std::nullopt,
-              const std::optional<std::string>& kept_version = std::nullopt,
-              std::optional<int64> kept_seq = std::nullopt);
+  void MarkHeld();
   void RecordRow(const ConvertedRow& row);
+  void Record(const core::RowProblem& problem);
   void SettlePending();
   std::string CurrentKey() const;
   void Emit(const Datum* row_values, const bool* row_nulls, Datum* values,
-            bool* nulls);
+            bool* nulls) const;
 
   const Target& target_;
   const core::RowPlan& plan_;
-  const KeyOrdering& ordering_;
   const KeyBuckets& buckets_;
-  int64 batch_;
   int64 token_ = 0;
+  MemoryContext context_ = nullptr;  // the sorts' and slots'
   Converter converter_;
+  HeldRows held_;
+  ProblemLog problems_;
+  std::vector<char> hold_;  // per row of the chunk: held back
   std::size_t next_row_ = 0;
   bool converted_done_ = false;
-  bool held_sorted_ = false;
   bool held_done_ = false;
-  bool finished_ = false;
-
-  // Held rows: the target's columns, then seq, has_problem, key, payload,
-  // slots.
-  TupleDesc held_desc_ = nullptr;
-  Tuplesortstate* held_ = nullptr;
-  TupleTableSlot* held_put_ = nullptr;    // virtual, for the sort to copy
-  TupleTableSlot* held_slot_ = nullptr;   // read back
-  TupleTableSlot* group_slot_ = nullptr;  // the first row of the key
-  bool group_open_ = false;
-  int version_attno_ = 0;  // in held_desc_, or 0
-  // Problems: seq, order, problem, key, detail, payload, version,
-  // kept_version, kept_seq.
-  TupleDesc problem_desc_ = nullptr;
-  Tuplesortstate* problems_ = nullptr;
-  TupleTableSlot* problem_put_ = nullptr;
-  TupleTableSlot* problem_slot_ = nullptr;
-  std::vector<FmgrInfo> key_equal_;
-  FmgrInfo version_output_{};
-  bool problems_sorted_ = false;
-  MemoryContext context_ = nullptr;  // the sorts' and slots'
-  MemoryContext scratch_ = nullptr;  // one recorded row's values
-
   Current current_;
   core::StageCounts counts_;
   int64 handed_ = 0;
