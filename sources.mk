@@ -53,5 +53,6 @@ PG_SOURCES = \
 	src/pg/staging_held.cpp \
 	src/pg/staging_problems.cpp \
 	src/pg/staging_run.cpp \
+	src/pg/staging_scan_cache.cpp \
 	src/pg/staging_target.cpp \
 	src/pg/statement_capture.cpp

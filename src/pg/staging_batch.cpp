@@ -117,6 +117,8 @@ struct StagingLock {
 };
 StagingLock staging_lock;
 
+int64 rows_staged_here = 0;
+
 // Locks the batch's row for the rows the current statement stages, and
 // refuses a batch that is missing, not open, or not the caller's.
 void LockForStaging(int64 batch) {
@@ -341,6 +343,8 @@ void QuarantineWriter::Flush() {
 
 void ForgetStagingLock() { staging_lock = StagingLock{}; }
 
+int64 RowsStagedHere() { return rows_staged_here; }
+
 }  // namespace schema_guard::pg
 
 namespace sg = schema_guard::pg;
@@ -380,6 +384,7 @@ extern "C" Datum schema_guard_staged_row_check(PG_FUNCTION_ARGS) {
   int64 seq = DatumGetInt64(heap_getattr(tuple, 3, desc, &seq_null));
   // NOT NULL refuses these rows next.
   if (batch_null || seq_null) return PointerGetDatum(tuple);
+  ++sg::rows_staged_here;
   // An explicit seq: a restore (see last_default_seq).
   if (seq != sg::last_default_seq) return PointerGetDatum(tuple);
   LocalTransactionId transaction = MyProc->lxid;

@@ -90,4 +90,8 @@ class QuarantineWriter {
 // backend applies a batch.
 void ForgetStagingLock();
 
+// How many rows this backend has staged: rows a later statement of the
+// same transaction stages do not update the batch's row in the log again.
+int64 RowsStagedHere();
+
 }  // namespace schema_guard::pg

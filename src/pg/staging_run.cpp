@@ -13,6 +13,7 @@
 #include "pg/staging_batch.hpp"
 #include "pg/staging_convert.hpp"
 #include "pg/staging_feed.hpp"
+#include "pg/staging_scan_cache.hpp"
 #include "pg/staging_target.hpp"
 
 extern "C" {
@@ -78,7 +79,8 @@ struct Prepared {
   Target target;
   KeyOrdering ordering;
   std::unique_ptr<core::RowPlan> plan;
-  BatchScan scan;
+  std::shared_ptr<const BatchScan> scan;
+  std::string fingerprint;  // what the scan depends on
 };
 
 void Prepare(SpiSession& spi, Prepared* p) {
@@ -90,8 +92,14 @@ void Prepare(SpiSession& spi, Prepared* p) {
   PgTry([&]() noexcept { utf8 = GetDatabaseEncoding() == PG_UTF8; });
   p->plan = std::make_unique<core::RowPlan>(
       p->target.info, p->batch.key_columns, p->batch.options, utf8);
-  p->scan = ScanBatch(p->target, *p->plan, p->ordering.collation, p->batch.id);
-  p->plan->SetCarried(p->scan.named, p->scan.objects);
+  // A validate or a dry run of the batch may have scanned it already.
+  p->fingerprint = ScanFingerprint(spi, p->batch, p->target, p->ordering);
+  p->scan = KeptScan(p->batch.id, p->fingerprint);
+  if (p->scan == nullptr) {
+    p->scan = std::make_shared<BatchScan>(
+        ScanBatch(p->target, *p->plan, p->ordering.collation, p->batch.id));
+  }
+  p->plan->SetCarried(p->scan->named, p->scan->objects);
 }
 
 // only_keys must be keys of the key column's type: refused before any work.
@@ -239,7 +247,8 @@ void ValidateBatch(int64 batch_id,
   p.batch = LoadBatch(spi, batch_id, false);
   p.target = ReadTarget(spi, p.batch.target, AccessShareLock);
   Prepare(spi, &p);
-  Feed feed(p.target, *p.plan, p.ordering, p.scan, batch_id);
+  KeepScan(batch_id, p.fingerprint, p.scan);
+  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id);
   core::FeedQuery query{p.plan.get(), false};
   RunFeed(spi, &feed, core::ValidateSql(query, Quoter()), std::nullopt);
   feed.EachProblem([&](RecordedProblem&& r) {
@@ -273,7 +282,7 @@ core::StageCounts ApplyBatch(
   if (p.batch.options.check_structure) CheckStructure(spi, p.target);
   Prepare(spi, &p);
   if (only_keys) CheckOnlyKeys(spi, p, *only_keys);
-  Feed feed(p.target, *p.plan, p.ordering, p.scan, batch_id);
+  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id);
   core::FeedQuery query{p.plan.get(), only_keys.has_value()};
   auto quote = Quoter();
   QueryResult r = RunFeed(
@@ -293,7 +302,14 @@ core::StageCounts ApplyBatch(
   feed.End();
   RecordBatch(spi, batch_id, dry_run ? "dry_run" : "applied", counts,
               only_keys);
-  if (!dry_run) ForgetStagingLock();
+  if (dry_run) {
+    // The log's row changed, the batch did not: the scan stays good.
+    KeepScan(batch_id, ScanFingerprint(spi, p.batch, p.target, p.ordering),
+             p.scan);
+  } else {
+    ForgetScan();
+    ForgetStagingLock();
+  }
   spi.Finish();
   NoticeSkipped(counts.skipped, dry_run);
   return counts;
