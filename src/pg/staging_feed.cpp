@@ -211,7 +211,7 @@ bool Feed::Carries(int column) const {
     return c < current_.mapped->slots.size() &&
            current_.mapped->slots[c] != core::Slot::kAbsent;
   }
-  return c < current_.slots.size() && current_.slots[c] != 'a';
+  return c < current_.slots.size() && current_.slots[c] != core::Slot::kAbsent;
 }
 
 // A row the merge found stale is settled once the merge has moved on: an

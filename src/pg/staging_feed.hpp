@@ -82,7 +82,7 @@ class Feed {
     int64 seq = 0;
     const core::MappedRow* mapped = nullptr;  // or key and slots
     std::string key;
-    std::string slots;
+    std::vector<core::Slot> slots;
     const char* payload = nullptr;
     std::size_t payload_length = 0;
     bool pending_stale = false;

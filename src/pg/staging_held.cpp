@@ -20,12 +20,18 @@ namespace {
 // After the target's columns: seq, has_problem, key, payload, slots.
 enum Extra { kSeq, kHasProblem, kKey, kPayload, kSlots, kExtras };
 
-std::string SlotsText(const core::MappedRow& row) {
+// A row's slots as bytes (bytea), and back.
+std::string SlotBytes(const core::MappedRow& row) {
   std::string out;
   out.reserve(row.slots.size());
-  for (core::Slot s : row.slots) {
-    out += s == core::Slot::kAbsent ? 'a' : s == core::Slot::kNull ? 'n' : 'v';
-  }
+  for (core::Slot s : row.slots) out += static_cast<char>(s);
+  return out;
+}
+
+std::vector<core::Slot> Slots(const std::string& bytes) {
+  std::vector<core::Slot> out;
+  out.reserve(bytes.size());
+  for (char b : bytes) out.push_back(static_cast<core::Slot>(b));
   return out;
 }
 
@@ -60,7 +66,7 @@ HeldRows::HeldRows(const Target& target, const core::RowPlan& plan,
       TupleDescInitEntry(desc, a, nullptr, col.type, col.typmod, 0);
       TupleDescInitEntryCollation(desc, a, col.collation);
     }
-    const Oid extras[kExtras] = {INT8OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID};
+    const Oid extras[kExtras] = {INT8OID, BOOLOID, TEXTOID, TEXTOID, BYTEAOID};
     for (int i = 0; i < kExtras; ++i) {
       TupleDescInitEntry(desc, static_cast<AttrNumber>(width_ + i + 1), nullptr,
                          extras[i], -1, 0);
@@ -121,7 +127,7 @@ void HeldRows::Describe(std::vector<AttrNumber>* attnos,
 
 void HeldRows::Hold(const ConvertedRow& row, bool has_problem) {
   std::string key = plan_.KeyText(row.mapped);
-  std::string slots = SlotsText(row.mapped);
+  std::string slots = SlotBytes(row.mapped);
   TupleTableSlot* slot = put_;
   MemoryContext scratch = scratch_;
   Tuplesortstate* sort = sort_;
@@ -211,7 +217,7 @@ bool HeldRows::Next(HeldRow* row) {
   row->winner = !same;
   row->winner_seq = DatumGetInt64(group->tts_values[width_ + kSeq]);
   row->key = TextOf(v[width_ + kKey]);
-  row->slots = TextOf(v[width_ + kSlots]);
+  row->slots = Slots(TextOf(v[width_ + kSlots]));
   row->values = v;
   row->nulls = get->tts_isnull;
   auto* payload =

@@ -32,7 +32,7 @@ struct HeldRow {
   bool winner = false;       // the first row of its key
   int64 winner_seq = 0;      // for a row that lost: the winner's
   std::string key;
-  std::string slots;  // per column: 'a'bsent, 'n'ull or 'v'alue
+  std::vector<core::Slot> slots;  // per column
   const Datum* values = nullptr;
   const bool* nulls = nullptr;
   const char* payload = nullptr;

@@ -58,7 +58,7 @@ class ProblemLog {
   MemoryContext scratch_ = nullptr;  // one recorded row's values
 };
 
-// The text of a text Datum.
+// The bytes of a text (or bytea) Datum.
 std::string TextOf(Datum value);
 
 }  // namespace schema_guard::pg
