@@ -39,11 +39,9 @@ COPY schema_guard.staged_row (payload) FROM stdin;
 
 -- What an apply would reject or supersede (the batch's own rows, through
 -- schema_guard.batch_rows: a sync job reads no other role's payloads).
-SELECT r.seq - (SELECT min(seq) FROM schema_guard.batch_rows WHERE batch_id = :batch) + 1 AS row,
+SELECT (SELECT count(*) FROM schema_guard.batch_rows r WHERE r.batch_id = :batch AND r.seq <= v.seq) AS row,
        v.key, v.problem, v.detail
-FROM schema_guard.stage_validate(:batch) v
-JOIN schema_guard.batch_rows r ON r.batch_id = :batch AND r.seq = v.seq
-ORDER BY v.seq;
+FROM schema_guard.stage_validate(:batch) v ORDER BY v.seq;
 
 -- A dry run counts without writing; then the apply.
 SELECT * FROM schema_guard.stage_apply(:batch, dry_run => true);

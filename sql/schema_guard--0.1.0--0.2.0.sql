@@ -150,6 +150,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches_batch_id_s
 DROP TRIGGER staged_row_check ON @extschema@.staged_row;
 DROP FUNCTION @extschema@.staged_row_check();
 ALTER TABLE @extschema@.staged_row ALTER COLUMN payload TYPE json USING payload::json;
+ALTER SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
 CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
   LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_next_staged_seq';
 ALTER TABLE @extschema@.staged_row ALTER COLUMN seq

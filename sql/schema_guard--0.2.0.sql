@@ -454,8 +454,9 @@ CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
 -- Staged rows, appended by stage_rows() or by COPY: the JSON text as sent
 -- (json: validated at COPY, kept as written, so a field sent twice is seen).
 -- seq orders the rows of a batch: among rows with the same key, the last
--- one staged wins.
-CREATE SEQUENCE @extschema@.staged_row_seq;
+-- one staged wins. The default takes the sequence's values a block of 64
+-- at a time (one nextval() per statement and 64 rows).
+CREATE SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
 CREATE TABLE @extschema@.staged_row (
   batch_id  bigint NOT NULL DEFAULT @extschema@.current_batch(),
   payload   json   NOT NULL,

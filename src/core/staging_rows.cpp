@@ -90,7 +90,7 @@ RowProblem ConversionProblem(std::string_view column, int field,
 RowProblem SupersededProblem(ConflictRule rule, long long winner) {
   return Make(
       Problem::kSuperseded, 0,
-      fmt::format("row {} of the batch has the same key and {}", winner,
+      fmt::format("the row with seq {} has the same key and {}", winner,
                   rule == ConflictRule::kNewerWins ? "a newer version"
                                                    : "was staged later"));
 }

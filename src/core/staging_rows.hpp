@@ -61,7 +61,7 @@ RowProblem ConversionProblem(std::string_view column, int field,
                              std::string_view sqlstate,
                              std::string_view message);
 
-// "row 12 of the batch has the same key and was staged later"
+// "the row with seq 12 has the same key and was staged later"
 RowProblem SupersededProblem(ConflictRule rule, long long winner);
 
 // newer_wins: the stored row's version is newer than the staged one's.

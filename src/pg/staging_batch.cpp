@@ -12,6 +12,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -21,6 +22,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(schema_guard_next_staged_seq);
 PG_FUNCTION_INFO_V1(schema_guard_staged_row_check);
@@ -107,6 +109,44 @@ Datum Int8Array(const std::vector<std::optional<int64>>& values) {
 // seq is another one was given its seq explicitly, which only the
 // extension's owner and superusers may do (a restore).
 int64 last_default_seq = -1;
+
+// The default hands out the sequence's values a block at a time: the
+// sequence counts in steps of its increment (64), and a statement takes a
+// block with one nextval() and uses it up before it takes the next. A block
+// is never used by two statements, so a batch's later statements stage
+// rows with higher seq than its earlier ones.
+struct SeqBlock {
+  Oid sequence = InvalidOid;
+  LocalTransactionId transaction = InvalidLocalTransactionId;
+  CommandId command = InvalidCommandId;
+  int64 next = 0;
+  int64 end = 0;
+};
+SeqBlock seq_block;
+
+int64 NextSeq(Oid sequence) {
+  LocalTransactionId transaction = MyProc->lxid;
+  CommandId command = GetCurrentCommandId(false);
+  SeqBlock& b = seq_block;
+  if (b.sequence == sequence && b.transaction == transaction &&
+      b.command == command && b.next < b.end) {
+    return b.next++;
+  }
+  int64 value = 0;
+  int64 increment = 1;
+  PgTry([&]() noexcept {
+    value = nextval_internal(sequence, true);
+    HeapTuple tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(sequence));
+    if (HeapTupleIsValid(tuple)) {
+      increment =
+          reinterpret_cast<Form_pg_sequence>(GETSTRUCT(tuple))->seqincrement;
+      ReleaseSysCache(tuple);
+    }
+  });
+  b = {sequence, transaction, command, value + 1,
+       value + (increment > 1 ? increment : 1)};
+  return value;
+}
 
 // The batch the staging trigger last locked, and where: the lock holds to
 // the end of the (sub)transaction that took it.
@@ -349,16 +389,16 @@ int64 RowsStagedHere() { return rows_staged_here; }
 
 namespace sg = schema_guard::pg;
 
-// The default of staged_row.seq: the next value of the sequence passed,
-// remembered for the staging trigger.
+// The default of staged_row.seq: the next value of the sequence passed (of
+// its block, see SeqBlock), remembered for the staging trigger.
 extern "C" Datum schema_guard_next_staged_seq(PG_FUNCTION_ARGS) {
   int64 value = 0;
   sg::Guarded([&] {
     sg::RequireArg(fcinfo, 0, "sequence",
                    "Pass the staged rows' sequence, "
                    "'schema_guard.staged_row_seq'.");
+    value = sg::NextSeq(PG_GETARG_OID(0));
   });
-  value = nextval_internal(PG_GETARG_OID(0), true);
   sg::last_default_seq = value;
   PG_RETURN_INT64(value);
 }

@@ -17,10 +17,10 @@ INSERT INTO core_company (id, iec, name) VALUES
   (1, '0300000001', 'Acme Exports'), (2, '0300000002', 'Bharat Traders'),
   (3, '0300000003', 'Coastal Agro');
 INSERT INTO core_schemecode (id, code) VALUES (1, 'EPCG'), (2, 'ADVANCE');
--- Staged rows' seq numbers, relative to the batch's first row.
+-- A staged row's position in its batch (1 for the first staged).
 CREATE FUNCTION pg_temp.rel(batch bigint, seq bigint) RETURNS bigint
-LANGUAGE sql AS $$
-  SELECT seq - (SELECT min(s.seq) FROM schema_guard.staged_row s WHERE s.batch_id = batch) + 1
+LANGUAGE sql STRICT AS $$
+  SELECT count(*) FROM schema_guard.staged_row s WHERE s.batch_id = batch AND s.seq <= rel.seq
 $$;
 CREATE FUNCTION pg_temp.counts(batch bigint, dry boolean DEFAULT false, keys text[] DEFAULT NULL)
 RETURNS text LANGUAGE sql AS $$
@@ -60,7 +60,7 @@ SELECT results_eq(
   'stage_validate reports each bad row and the superseded duplicate, in staging order');
 SELECT results_eq(
   $$SELECT problem, detail FROM schema_guard.stage_validate($$ || :ge || $$) ORDER BY seq$$,
-  $$VALUES ('superseded', 'row ' || (SELECT min(seq) + 6 FROM schema_guard.staged_row WHERE batch_id = $$ || :ge || $$) || ' of the batch has the same key and was staged later'),
+  $$VALUES ('superseded', 'the row with seq ' || (SELECT seq FROM schema_guard.staged_row WHERE batch_id = $$ || :ge || $$ ORDER BY seq OFFSET 6 LIMIT 1) || ' has the same key and was staged later'),
            ('invalid_value', 'column "license_date": date/time field value out of range: "2024-13-01"'),
            ('foreign_key_violation', 'key (exporter_id)=(42) is not present in table "core_company" (foreign key "license_licensedetail_exporter_id_fkey")'),
            ('check_violation', 'new row for relation "license_licensedetail" violates check constraint "license_licensedetail_cif_value_check"'),

@@ -236,9 +236,9 @@ TEST(Problems, StableNamesAndOrder) {
   EXPECT_EQ(ConversionProblem("q", 0, "22P02", "bad").problem,
             Problem::kInvalidValue);
   EXPECT_EQ(SupersededProblem(ConflictRule::kIncomingWins, 12).detail,
-            "row 12 of the batch has the same key and was staged later");
+            "the row with seq 12 has the same key and was staged later");
   EXPECT_EQ(SupersededProblem(ConflictRule::kNewerWins, 3).detail,
-            "row 3 of the batch has the same key and a newer version");
+            "the row with seq 3 has the same key and a newer version");
   EXPECT_EQ(StaleProblem("client_timestamp", "2026-02-01", "").detail,
             "the stored row's \"client_timestamp\" (2026-02-01) is newer "
             "than the staged row's (null)");
