@@ -18,7 +18,7 @@ constexpr int kConstraintBand = 300000;
 constexpr int kSupersededBand = 500000;
 constexpr int kStaleBand = 600000;
 
-constexpr std::size_t kArenaBlock = 64 * 1024;
+constexpr std::size_t kArenaBlock = std::size_t{64} * 1024;
 
 RowProblem Make(Problem problem, int index, std::string detail) {
   return {problem, ProblemOrder(problem, index), std::move(detail)};

@@ -210,6 +210,7 @@ std::string MergeSql(const FeedQuery& query, const QuoteFn& quote) {
   std::vector<std::string> all = MergeTargets(plan);
   std::vector<std::string> into = Quoted(all, quote);
   std::vector<std::string> select;
+  select.reserve(all.size() + 1);
   for (const auto& c : all) select.push_back(Inserted(plan, c, quote));
   const std::string& touch = plan.options().touch_column;
   if (!touch.empty()) {
@@ -220,6 +221,7 @@ std::string MergeSql(const FeedQuery& query, const QuoteFn& quote) {
   std::string returning = "(t.xmax = 0) AS inserted";
   if (Compares(plan, columns)) {
     std::vector<std::string> sets;
+    sets.reserve(columns.size() + 1);
     for (const auto& c : columns) {
       sets.push_back(fmt::format("{} = {}", quote(c),
                                  Incoming(plan, c, "t", "EXCLUDED", quote)));

@@ -84,7 +84,7 @@ void Feed::MarkHeld() {
   }
   for (std::size_t i = 0; i < n; ++i) {
     const ConvertedRow& row = converter_.row(i);
-    hold_[i] = row.key_ok && buckets_.Twice(row.bucket);
+    hold_[i] = row.key_ok && buckets_.Twice(row.bucket) ? 1 : 0;
   }
 }
 
@@ -144,10 +144,10 @@ bool Feed::NextHeld(Datum* values, bool* nulls) {
       return true;
     }
     if (!row.has_problem) ++counts_.superseded;
-    ProblemRow about{row.seq,       &row.key,
-                     row.payload,   row.payload_length,
-                     &row.version,  &row.winner_version,
-                     row.winner_seq};
+    ProblemRow about(row.seq, &row.key, row.payload, row.payload_length);
+    about.version = &row.version;
+    about.kept_version = &row.winner_version;
+    about.kept_seq = row.winner_seq;
     problems_.Record(about, core::SupersededProblem(plan_.options().conflict,
                                                     row.winner_seq));
   }
@@ -155,14 +155,14 @@ bool Feed::NextHeld(Datum* values, bool* nulls) {
 
 void Feed::RecordRow(const ConvertedRow& row) {
   std::string key = plan_.KeyText(row.mapped);
-  ProblemRow about{row.seq, &key, row.payload, row.payload_length};
+  ProblemRow about(row.seq, &key, row.payload, row.payload_length);
   for (const auto& p : row.mapped.problems) problems_.Record(about, p);
 }
 
 void Feed::Record(const core::RowProblem& problem) {
   std::string key = CurrentKey();
-  ProblemRow about{current_.seq, &key, current_.payload,
-                   current_.payload_length};
+  ProblemRow about(current_.seq, &key, current_.payload,
+                   current_.payload_length);
   problems_.Record(about, problem);
 }
 
@@ -221,9 +221,10 @@ void Feed::SettlePending() {
   current_.pending_stale = false;
   ++counts_.stale;
   std::string key = CurrentKey();
-  ProblemRow about{current_.seq,       &key,
-                   current_.payload,   current_.payload_length,
-                   &current_.incoming, &current_.stored};
+  ProblemRow about(current_.seq, &key, current_.payload,
+                   current_.payload_length);
+  about.version = &current_.incoming;
+  about.kept_version = &current_.stored;
   problems_.Record(about, core::StaleProblem(plan_.options().version_column,
                                              current_.stored.value_or(""),
                                              current_.incoming.value_or("")));

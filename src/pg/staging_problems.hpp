@@ -33,10 +33,16 @@ struct RecordedProblem {
 // What a problem is about: the row, its key as staged, its payload, and
 // for superseded and stale rows the versions involved.
 struct ProblemRow {
-  int64 seq = 0;
-  const std::string* key = nullptr;
-  const char* payload = nullptr;
-  std::size_t payload_length = 0;
+  ProblemRow(int64 row_seq, const std::string* row_key, const char* row_payload,
+             std::size_t row_payload_length)
+      : seq(row_seq),
+        key(row_key),
+        payload(row_payload),
+        payload_length(row_payload_length) {}
+  int64 seq;
+  const std::string* key;
+  const char* payload;
+  std::size_t payload_length;
   const std::optional<std::string>* version = nullptr;
   const std::optional<std::string>* kept_version = nullptr;
   std::optional<int64> kept_seq;

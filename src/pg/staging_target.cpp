@@ -231,6 +231,7 @@ void CheckTargetForOpen(SpiSession& spi, const Target& target,
       {OidArg(target.oid), {TEXTARRAYOID, TextArrayDatum(key_columns), false}});
   if (unique.rows() == 0) {
     std::vector<std::string> quoted;
+    quoted.reserve(key_columns.size());
     for (const auto& k : key_columns) quoted.push_back(Quote(k));
     std::string list = fmt::format("{}", fmt::join(quoted, ", "));
     throw Error(ErrorCode::kInvalidColumnReference,
