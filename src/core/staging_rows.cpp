@@ -434,6 +434,14 @@ std::string RowPlan::KeyText(const MappedRow& row) const {
   return RenderKey(parts);
 }
 
+std::vector<WinnerKey> WinnerOrder(const StageOptions& options) {
+  if (options.conflict == ConflictRule::kNewerWins &&
+      !options.version_column.empty()) {
+    return {WinnerKey::kVersionNewestFirst, WinnerKey::kSeqLatestFirst};
+  }
+  return {WinnerKey::kSeqLatestFirst};
+}
+
 void SettleCounts(std::int64_t merged, StageCounts* counts) {
   counts->unchanged =
       merged - counts->inserted - counts->updated - counts->stale;

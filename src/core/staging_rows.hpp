@@ -192,6 +192,12 @@ struct StageCounts {
   std::int64_t skipped = 0;
 };
 
+// Which row of a key wins: the rows of one key ordered by these, the first
+// wins. Under newer_wins the newest version first (a NULL version last),
+// then, whatever the rule, the row staged last first.
+enum class WinnerKey : unsigned char { kVersionNewestFirst, kSeqLatestFirst };
+std::vector<WinnerKey> WinnerOrder(const StageOptions& options);
+
 // After a merge that reported `merged` rows handed to it, of which it
 // inserted and updated some and found some stale: the unchanged rest.
 // Throws Error(kInternal) when the counts do not add up.

@@ -49,8 +49,8 @@ HeldRows::HeldRows(const Target& target, const core::RowPlan& plan,
   std::vector<Oid> collations;
   Describe(&attnos, &operators, &collations);
   std::vector<char> nulls_first(attnos.size(), 0);  // with ">": NULLS LAST
-  versions_ = plan.version() >= 0 &&
-              plan.options().conflict == core::ConflictRule::kNewerWins;
+  versions_ = core::WinnerOrder(plan.options()).front() ==
+              core::WinnerKey::kVersionNewestFirst;
   Oid version_type =
       versions_ ? target.columns[static_cast<std::size_t>(plan.version())].type
                 : InvalidOid;
@@ -91,8 +91,9 @@ HeldRows::HeldRows(const Target& target, const core::RowPlan& plan,
   });
 }
 
-// The sort keys: the key columns by the unique index's "<"; the version by
-// its type's ">" (newest first); seq by ">" (staged last first).
+// The sort keys: the key columns by the unique index's "<" (grouping the
+// rows of a key), then core::WinnerOrder: the version by its type's ">",
+// seq by ">".
 void HeldRows::Describe(std::vector<AttrNumber>* attnos,
                         std::vector<Oid>* operators,
                         std::vector<Oid>* collations) const {
@@ -102,27 +103,21 @@ void HeldRows::Describe(std::vector<AttrNumber>* attnos,
     operators->push_back(ordering_.less[k]);
     collations->push_back(ordering_.collation[k]);
   }
-  Oid version_gt = InvalidOid;
-  Oid seq_gt = InvalidOid;
-  bool newer = plan_.version() >= 0 &&
-               plan_.options().conflict == core::ConflictRule::kNewerWins;
-  const TargetColumn* version =
-      newer ? &target_.columns[static_cast<std::size_t>(plan_.version())]
-            : nullptr;
-  PgTry([&]() noexcept {
-    if (version != nullptr) {
-      version_gt = lookup_type_cache(version->type, TYPECACHE_GT_OPR)->gt_opr;
-    }
-    seq_gt = lookup_type_cache(INT8OID, TYPECACHE_GT_OPR)->gt_opr;
-  });
-  if (version != nullptr) {
-    attnos->push_back(static_cast<AttrNumber>(plan_.version() + 1));
-    operators->push_back(version_gt);
-    collations->push_back(version->collation);
+  for (core::WinnerKey key : core::WinnerOrder(plan_.options())) {
+    bool version = key == core::WinnerKey::kVersionNewestFirst;
+    const TargetColumn* column =
+        version ? &target_.columns[static_cast<std::size_t>(plan_.version())]
+                : nullptr;
+    Oid type = version ? column->type : INT8OID;
+    Oid greater = InvalidOid;
+    PgTry([&]() noexcept {
+      greater = lookup_type_cache(type, TYPECACHE_GT_OPR)->gt_opr;
+    });
+    attnos->push_back(static_cast<AttrNumber>(
+        version ? plan_.version() + 1 : static_cast<int>(width_) + kSeq + 1));
+    operators->push_back(greater);
+    collations->push_back(version ? column->collation : InvalidOid);
   }
-  attnos->push_back(static_cast<AttrNumber>(width_ + kSeq + 1));
-  operators->push_back(seq_gt);
-  collations->push_back(InvalidOid);
 }
 
 void HeldRows::Hold(const ConvertedRow& row, bool has_problem) {

@@ -264,6 +264,18 @@ TEST(RowPlan, CompositeKeysAndFirstPass) {
   EXPECT_EQ(named[1], 2);
 }
 
+TEST(WinnerOrder, NewestVersionThenLatestStaged) {
+  StageOptions o;
+  EXPECT_EQ(WinnerOrder(o), std::vector<WinnerKey>{WinnerKey::kSeqLatestFirst});
+  o.conflict = ConflictRule::kKeepExisting;
+  EXPECT_EQ(WinnerOrder(o), std::vector<WinnerKey>{WinnerKey::kSeqLatestFirst});
+  o.conflict = ConflictRule::kNewerWins;
+  o.version_column = "client_timestamp";
+  EXPECT_EQ(WinnerOrder(o),
+            (std::vector<WinnerKey>{WinnerKey::kVersionNewestFirst,
+                                    WinnerKey::kSeqLatestFirst}));
+}
+
 TEST(SettleCounts, TheUnchangedAreTheRest) {
   StageCounts c;
   c.inserted = 3;
