@@ -95,6 +95,12 @@ void Prepare(SpiSession& spi, Prepared* p) {
   // A validate or a dry run of the batch may have scanned it already.
   p->fingerprint = ScanFingerprint(spi, p->batch, p->target, p->ordering);
   p->scan = KeptScan(p->batch.id, p->fingerprint);
+  int64 id = p->batch.id;
+  bool kept = p->scan != nullptr;
+  PgTry([&]() noexcept {
+    elog(DEBUG1, "staging: batch %lld, first pass %s",
+         static_cast<long long>(id), kept ? "kept from before" : "read");
+  });
   if (p->scan == nullptr) {
     p->scan = std::make_shared<BatchScan>(
         ScanBatch(p->target, *p->plan, p->ordering.collation, p->batch.id));
