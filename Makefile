@@ -6,7 +6,7 @@ include sources.mk
 OBJS = $(CORE_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o)
 
 DATA = $(wildcard sql/schema_guard--*.sql)
-REGRESS = demo bridge settings schema_check migration_check staging lint
+REGRESS = demo bridge settings schema_check migration_check staging lint demo_sync
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 
 PG_CONFIG ?= pg_config

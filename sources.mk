@@ -20,6 +20,9 @@ CORE_SOURCES = \
 	src/core/report.cpp \
 	src/core/schema.cpp \
 	src/core/staging.cpp \
+	src/core/staging_payload.cpp \
+	src/core/staging_rows.cpp \
+	src/core/staging_sql.cpp \
 	src/core/statement.cpp
 
 PG_SOURCES = \
@@ -42,5 +45,14 @@ PG_SOURCES = \
 	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \
 	src/pg/spi.cpp \
-	src/pg/staging.cpp \
+	src/pg/staging_batch.cpp \
+	src/pg/staging_convert.cpp \
+	src/pg/staging_feed.cpp \
+	src/pg/staging_feed_functions.cpp \
+	src/pg/staging_functions.cpp \
+	src/pg/staging_held.cpp \
+	src/pg/staging_problems.cpp \
+	src/pg/staging_run.cpp \
+	src/pg/staging_scan_cache.cpp \
+	src/pg/staging_target.cpp \
 	src/pg/statement_capture.cpp

@@ -115,3 +115,124 @@ CREATE FUNCTION @extschema@.ddl_command_start() RETURNS event_trigger
 CREATE EVENT TRIGGER schema_guard_ddl_command_start ON ddl_command_start
   WHEN TAG IN ('ALTER TABLE', 'CREATE INDEX', 'DROP INDEX', 'DROP TABLE')
   EXECUTE FUNCTION @extschema@.ddl_command_start();
+
+-- ---------------------------------------------------------------------
+-- Staging (issue 11): batch ids from a sequence pg_dump carries, staged
+-- payloads as json, a row trigger that serialises staging with applying,
+-- payloads visible to their batch's role only, the feed functions,
+-- retention.
+
+-- stage_batches.batch_id: the identity's sequence is not in a dump, so
+-- batch ids come from a plain sequence (continuing where the identity was).
+DO $$
+DECLARE
+  last_id bigint;
+  called boolean;
+BEGIN
+  SELECT s.last_value, s.is_called INTO last_id, called
+  FROM @extschema@.stage_batches_batch_id_seq s;
+  ALTER TABLE @extschema@.stage_batches ALTER COLUMN batch_id DROP IDENTITY;
+  CREATE SEQUENCE @extschema@.stage_batches_batch_id_seq AS bigint;
+  PERFORM pg_catalog.setval('@extschema@.stage_batches_batch_id_seq', last_id, called);
+END
+$$;
+ALTER TABLE @extschema@.stage_batches ALTER COLUMN batch_id
+  SET DEFAULT pg_catalog.nextval('@extschema@.stage_batches_batch_id_seq'::pg_catalog.regclass);
+ALTER SEQUENCE @extschema@.stage_batches_batch_id_seq OWNED BY @extschema@.stage_batches.batch_id;
+ALTER TABLE @extschema@.stage_batches
+  ADD COLUMN last_staged_at timestamptz,
+  ADD COLUMN purged_at timestamptz;
+COMMENT ON COLUMN @extschema@.stage_batches.purged_at IS
+  'when the staged rows of the applied batch were removed (schema_guard.stage_retention)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches_batch_id_seq', '');
+
+-- staged_row: json payloads, seq from next_staged_seq(), a row trigger.
+DROP TRIGGER staged_row_check ON @extschema@.staged_row;
+DROP FUNCTION @extschema@.staged_row_check();
+ALTER TABLE @extschema@.staged_row ALTER COLUMN payload TYPE json USING payload::json;
+ALTER SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
+CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
+  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_next_staged_seq';
+ALTER TABLE @extschema@.staged_row ALTER COLUMN seq
+  SET DEFAULT @extschema@.next_staged_seq('@extschema@.staged_row_seq'::pg_catalog.regclass);
+COMMENT ON TABLE @extschema@.staged_row IS
+  'staging: the rows of batches as JSON objects (column name -> value); COPY-able; read them through schema_guard.batch_rows';
+CREATE FUNCTION @extschema@.staged_row_check() RETURNS trigger
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_staged_row_check';
+REVOKE ALL ON FUNCTION @extschema@.staged_row_check() FROM PUBLIC;
+CREATE TRIGGER staged_row_check BEFORE INSERT ON @extschema@.staged_row
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.staged_row_check();
+
+-- stage_rejected: json payloads, the versions of superseded and stale rows.
+ALTER TABLE @extschema@.stage_rejected
+  ALTER COLUMN payload TYPE json USING payload::json,
+  ADD COLUMN version text,
+  ADD COLUMN kept_version text,
+  ADD COLUMN kept_seq bigint;
+COMMENT ON TABLE @extschema@.stage_rejected IS
+  'staging: the quarantine, every staged row an apply did not write: rejected with its problem, superseded or stale';
+COMMENT ON COLUMN @extschema@.stage_rejected.version IS
+  'newer_wins: the row''s version_column value';
+COMMENT ON COLUMN @extschema@.stage_rejected.kept_version IS
+  'newer_wins: the version kept instead (the stored row''s for stale, the winner''s for superseded)';
+COMMENT ON COLUMN @extschema@.stage_rejected.kept_seq IS
+  'superseded: the seq of the row of the batch that won';
+
+-- A batch's rows are visible to the role that opened it only.
+CREATE VIEW @extschema@.batch_rows WITH (security_barrier) AS
+  SELECT r.batch_id, r.seq, r.payload
+  FROM @extschema@.staged_row r
+  WHERE EXISTS (
+    SELECT 1 FROM @extschema@.stage_batches b
+    JOIN pg_catalog.pg_roles o ON o.rolname OPERATOR(pg_catalog.=) b.opened_by
+    WHERE b.batch_id OPERATOR(pg_catalog.=) r.batch_id
+      AND pg_catalog.pg_has_role(o.oid, 'MEMBER'));
+COMMENT ON VIEW @extschema@.batch_rows IS
+  'staging: the staged rows of your batches';
+ALTER TABLE @extschema@.stage_rejected ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stage_rejected_opener ON @extschema@.stage_rejected FOR SELECT
+  USING (EXISTS (
+    SELECT 1 FROM @extschema@.stage_batches b
+    JOIN pg_catalog.pg_roles o ON o.rolname OPERATOR(pg_catalog.=) b.opened_by
+    WHERE b.batch_id OPERATOR(pg_catalog.=) stage_rejected.batch_id
+      AND pg_catalog.pg_has_role(o.oid, 'MEMBER')));
+REVOKE ALL ON @extschema@.batch_rows FROM PUBLIC;
+REVOKE SELECT ON @extschema@.staged_row FROM schema_guard_sync;
+REVOKE SELECT ON @extschema@.stage_rejected FROM schema_guard_reader;
+GRANT SELECT ON @extschema@.batch_rows TO schema_guard_sync;
+
+CREATE FUNCTION @extschema@.stage_purge() RETURNS bigint
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_purge';
+COMMENT ON FUNCTION @extschema@.stage_purge() IS
+  'remove the staged rows of batches applied longer ago than schema_guard.stage_retention; returns how many';
+CREATE FUNCTION @extschema@.stage_feed(token bigint, shape anyelement)
+  RETURNS SETOF anyelement LANGUAGE c VOLATILE
+  AS 'MODULE_PATHNAME', 'schema_guard_stage_feed';
+CREATE FUNCTION @extschema@.stage_feed_keep(token bigint, failed text[], selected boolean)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_keep';
+CREATE FUNCTION @extschema@.stage_feed_fresh(token bigint, stale boolean, stored text, incoming text)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_fresh';
+CREATE FUNCTION @extschema@.stage_feed_written(token bigint)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_written';
+CREATE FUNCTION @extschema@.stage_feed_in_batch(token bigint, VARIADIC key "any")
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_in_batch';
+CREATE FUNCTION @extschema@.stage_feed_carries(token bigint, column_number integer)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_carries';
+COMMENT ON FUNCTION @extschema@.stage_feed(bigint, anyelement) IS
+  'internal: the converted rows of the batch stage_validate() or stage_apply() is reading';
+REVOKE ALL ON FUNCTION @extschema@.next_staged_seq(regclass),
+                       @extschema@.stage_purge(),
+                       @extschema@.stage_feed(bigint, anyelement),
+                       @extschema@.stage_feed_keep(bigint, text[], boolean),
+                       @extschema@.stage_feed_fresh(bigint, boolean, text, text),
+                       @extschema@.stage_feed_written(bigint),
+                       @extschema@.stage_feed_in_batch(bigint, "any"),
+                       @extschema@.stage_feed_carries(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.next_staged_seq(regclass),
+                          @extschema@.stage_purge(),
+                          @extschema@.stage_feed(bigint, anyelement),
+                          @extschema@.stage_feed_keep(bigint, text[], boolean),
+                          @extschema@.stage_feed_fresh(bigint, boolean, text, text),
+                          @extschema@.stage_feed_written(bigint),
+                          @extschema@.stage_feed_in_batch(bigint, "any"),
+                          @extschema@.stage_feed_carries(bigint, integer) TO schema_guard_sync;

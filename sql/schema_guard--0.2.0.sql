@@ -406,8 +406,14 @@ COMMENT ON FUNCTION @extschema@.current_batch() IS
   'the batch last opened by stage_open() in this session';
 
 -- The batch log: one row per batch, written only by the staging functions.
+-- Every statement that stages rows into a batch updates its row
+-- (last_staged_at), and an apply holds it FOR UPDATE: staging into a batch
+-- and applying it serialise.
+CREATE SEQUENCE @extschema@.stage_batches_batch_id_seq AS bigint;
 CREATE TABLE @extschema@.stage_batches (
-  batch_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  batch_id     bigint      NOT NULL
+               DEFAULT pg_catalog.nextval('@extschema@.stage_batches_batch_id_seq'::pg_catalog.regclass)
+               PRIMARY KEY,
   source       text,
   target       regclass    NOT NULL,
   target_name  text        NOT NULL,
@@ -427,94 +433,107 @@ CREATE TABLE @extschema@.stage_batches (
   stale        bigint,
   superseded   bigint,
   rejected     bigint,
-  skipped      bigint
+  skipped      bigint,
+  last_staged_at timestamptz,
+  purged_at    timestamptz
 );
+ALTER SEQUENCE @extschema@.stage_batches_batch_id_seq OWNED BY @extschema@.stage_batches.batch_id;
 COMMENT ON TABLE @extschema@.stage_batches IS
   'staging: one row per batch, its target, options, status and the counts of its last apply or dry run';
 COMMENT ON COLUMN @extschema@.stage_batches.skipped IS
   'valid rows left out of an apply by only_keys';
+COMMENT ON COLUMN @extschema@.stage_batches.purged_at IS
+  'when the staged rows of the applied batch were removed (schema_guard.stage_retention)';
 
--- Staged rows, appended by stage_rows() or by COPY. seq orders the rows of
--- a batch: among rows with the same key, the last one staged wins.
-CREATE SEQUENCE @extschema@.staged_row_seq;
+-- The default of staged_row.seq: the sequence's next value, remembered for
+-- the staging trigger (a row with any other seq was given its seq by the
+-- owner or a superuser, as a restore does).
+CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
+  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_next_staged_seq';
+
+-- Staged rows, appended by stage_rows() or by COPY: the JSON text as sent
+-- (json: validated at COPY, kept as written, so a field sent twice is seen).
+-- seq orders the rows of a batch: among rows with the same key, the last
+-- one staged wins. The default takes the sequence's values a block of 64
+-- at a time (one nextval() per statement and 64 rows).
+CREATE SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
 CREATE TABLE @extschema@.staged_row (
   batch_id  bigint NOT NULL DEFAULT @extschema@.current_batch(),
-  payload   jsonb  NOT NULL,
-  seq       bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.staged_row_seq')
+  payload   json   NOT NULL,
+  seq       bigint NOT NULL
+            DEFAULT @extschema@.next_staged_seq('@extschema@.staged_row_seq'::pg_catalog.regclass)
 );
 ALTER SEQUENCE @extschema@.staged_row_seq OWNED BY @extschema@.staged_row.seq;
 -- Batches are appended in id order: a BRIN index finds a batch's rows and
 -- costs next to nothing on COPY.
 CREATE INDEX staged_row_batch_idx ON @extschema@.staged_row USING brin (batch_id);
 COMMENT ON TABLE @extschema@.staged_row IS
-  'staging: rows of open batches as JSON objects (column name -> value); COPY-able';
+  'staging: the rows of batches as JSON objects (column name -> value); COPY-able; read them through schema_guard.batch_rows';
 
--- Rows that failed validation, kept with the reason.
+-- Rows that were not written, kept with the reason: rejected rows, and the
+-- superseded and stale ones with the versions involved.
 CREATE TABLE @extschema@.stage_rejected (
   batch_id     bigint      NOT NULL REFERENCES @extschema@.stage_batches,
   seq          bigint      NOT NULL,
   key          text,
   problem      text        NOT NULL,
   detail       text        NOT NULL,
-  payload      jsonb       NOT NULL,
+  payload      json        NOT NULL,
   rejected_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  version      text,
+  kept_version text,
+  kept_seq     bigint,
   PRIMARY KEY (batch_id, seq)
 );
 COMMENT ON TABLE @extschema@.stage_rejected IS
-  'staging: the quarantine, every staged row an apply rejected with its problem';
+  'staging: the quarantine, every staged row an apply did not write: rejected with its problem, superseded or stale';
+COMMENT ON COLUMN @extschema@.stage_rejected.version IS
+  'newer_wins: the row''s version_column value';
+COMMENT ON COLUMN @extschema@.stage_rejected.kept_version IS
+  'newer_wins: the version kept instead (the stored row''s for stale, the winner''s for superseded)';
+COMMENT ON COLUMN @extschema@.stage_rejected.kept_seq IS
+  'superseded: the seq of the row of the batch that won';
 
-
--- Rows COPY'd or inserted into staged_row must belong to open batches their
--- role opened (or is a member of): checked once per statement.
+-- Rows staged into staged_row must belong to open batches their role opened
+-- (or is a member of); the batch's row is locked once per batch and
+-- statement.
 CREATE FUNCTION @extschema@.staged_row_check() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  bad record;
-BEGIN
-  SELECT n.batch_id, b.status, b.opened_by INTO bad
-  FROM (SELECT DISTINCT batch_id FROM new_rows) n
-  LEFT JOIN @extschema@.stage_batches b ON b.batch_id = n.batch_id
-  WHERE b.batch_id IS NULL OR b.status NOT IN ('open', 'dry_run')
-     OR NOT pg_catalog.pg_has_role(current_user, b.opened_by, 'MEMBER')
-  LIMIT 1;
-  IF FOUND THEN
-    IF bad.status IS NULL THEN
-      RAISE EXCEPTION 'batch % does not exist', bad.batch_id
-        USING ERRCODE = '42704',
-              DETAIL = 'Staged rows must belong to a batch opened by schema_guard.stage_open().',
-              HINT = 'Open a batch first; COPY uses the batch last opened in the session.';
-    ELSIF bad.status NOT IN ('open', 'dry_run') THEN
-      RAISE EXCEPTION 'batch % is already %', bad.batch_id, bad.status
-        USING ERRCODE = '55000',
-              DETAIL = 'Rows can only be staged into an open batch.',
-              HINT = 'Open a new batch with schema_guard.stage_open().';
-    ELSE
-      RAISE EXCEPTION 'permission denied to stage rows into batch %', bad.batch_id
-        USING ERRCODE = '42501',
-              DETAIL = pg_catalog.format('Batch %s was opened by role %s.', bad.batch_id, bad.opened_by),
-              HINT = 'Stage rows into a batch your role opened.';
-    END IF;
-  END IF;
-  RETURN NULL;
-END
-$$;
+  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_staged_row_check';
 REVOKE ALL ON FUNCTION @extschema@.staged_row_check() FROM PUBLIC;
-CREATE TRIGGER staged_row_check AFTER INSERT ON @extschema@.staged_row
-  REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.staged_row_check();
+CREATE TRIGGER staged_row_check BEFORE INSERT ON @extschema@.staged_row
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.staged_row_check();
+
+-- A batch's rows are visible to the role that opened it (and its members)
+-- only: staged payloads through this view, the quarantine through its
+-- policy. Superusers see everything; schema_guard_reader sees the batch log.
+CREATE VIEW @extschema@.batch_rows WITH (security_barrier) AS
+  SELECT r.batch_id, r.seq, r.payload
+  FROM @extschema@.staged_row r
+  WHERE EXISTS (
+    SELECT 1 FROM @extschema@.stage_batches b
+    JOIN pg_catalog.pg_roles o ON o.rolname OPERATOR(pg_catalog.=) b.opened_by
+    WHERE b.batch_id OPERATOR(pg_catalog.=) r.batch_id
+      AND pg_catalog.pg_has_role(o.oid, 'MEMBER'));
+COMMENT ON VIEW @extschema@.batch_rows IS
+  'staging: the staged rows of your batches';
+ALTER TABLE @extschema@.stage_rejected ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stage_rejected_opener ON @extschema@.stage_rejected FOR SELECT
+  USING (EXISTS (
+    SELECT 1 FROM @extschema@.stage_batches b
+    JOIN pg_catalog.pg_roles o ON o.rolname OPERATOR(pg_catalog.=) b.opened_by
+    WHERE b.batch_id OPERATOR(pg_catalog.=) stage_rejected.batch_id
+      AND pg_catalog.pg_has_role(o.oid, 'MEMBER')));
 
 REVOKE ALL ON @extschema@.stage_batches, @extschema@.staged_row,
-              @extschema@.stage_rejected FROM PUBLIC;
+              @extschema@.stage_rejected, @extschema@.batch_rows FROM PUBLIC;
 REVOKE ALL ON SEQUENCE @extschema@.staged_row_seq FROM PUBLIC;
-GRANT SELECT ON @extschema@.stage_batches, @extschema@.stage_rejected
-  TO schema_guard_reader, schema_guard_sync;
--- Not seq: every staged row takes a new value of the sequence, which tells
--- the functions that a batch they converted has grown.
-GRANT SELECT, INSERT (batch_id, payload) ON @extschema@.staged_row TO schema_guard_sync;
+GRANT SELECT ON @extschema@.stage_batches TO schema_guard_reader, schema_guard_sync;
+GRANT SELECT ON @extschema@.stage_rejected, @extschema@.batch_rows TO schema_guard_sync;
+-- Not seq: every staged row takes the sequence's next value.
+GRANT INSERT (batch_id, payload) ON @extschema@.staged_row TO schema_guard_sync;
 GRANT USAGE ON SEQUENCE @extschema@.staged_row_seq TO schema_guard_sync;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches_batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.staged_row', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.staged_row_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_rejected', '');
@@ -545,16 +564,57 @@ CREATE FUNCTION @extschema@.stage_apply(batch bigint, dry_run boolean DEFAULT fa
 COMMENT ON FUNCTION @extschema@.stage_apply(bigint, boolean, text[]) IS
   'validate the batch, quarantine bad rows and merge the rest into the target in one statement';
 
+CREATE FUNCTION @extschema@.stage_purge() RETURNS bigint
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_purge';
+COMMENT ON FUNCTION @extschema@.stage_purge() IS
+  'remove the staged rows of batches applied longer ago than schema_guard.stage_retention; returns how many';
+
+-- The feed: the statements stage_validate() and stage_apply() run read the
+-- batch's rows, converted, from stage_feed() and report back through its
+-- companions. Each refuses to serve anything but the statement its feed
+-- was opened for (a random token).
+CREATE FUNCTION @extschema@.stage_feed(token bigint, shape anyelement)
+  RETURNS SETOF anyelement LANGUAGE c VOLATILE
+  AS 'MODULE_PATHNAME', 'schema_guard_stage_feed';
+CREATE FUNCTION @extschema@.stage_feed_keep(token bigint, failed text[], selected boolean)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_keep';
+CREATE FUNCTION @extschema@.stage_feed_fresh(token bigint, stale boolean, stored text, incoming text)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_fresh';
+CREATE FUNCTION @extschema@.stage_feed_written(token bigint)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_written';
+CREATE FUNCTION @extschema@.stage_feed_in_batch(token bigint, VARIADIC key "any")
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_in_batch';
+CREATE FUNCTION @extschema@.stage_feed_carries(token bigint, column_number integer)
+  RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_carries';
+COMMENT ON FUNCTION @extschema@.stage_feed(bigint, anyelement) IS
+  'internal: the converted rows of the batch stage_validate() or stage_apply() is reading';
+
 REVOKE ALL ON FUNCTION @extschema@.current_batch(),
+                       @extschema@.next_staged_seq(regclass),
                        @extschema@.stage_open(regclass, text[], text, jsonb),
                        @extschema@.stage_rows(bigint, jsonb),
                        @extschema@.stage_validate(bigint),
-                       @extschema@.stage_apply(bigint, boolean, text[]) FROM PUBLIC;
+                       @extschema@.stage_apply(bigint, boolean, text[]),
+                       @extschema@.stage_purge(),
+                       @extschema@.stage_feed(bigint, anyelement),
+                       @extschema@.stage_feed_keep(bigint, text[], boolean),
+                       @extschema@.stage_feed_fresh(bigint, boolean, text, text),
+                       @extschema@.stage_feed_written(bigint),
+                       @extschema@.stage_feed_in_batch(bigint, "any"),
+                       @extschema@.stage_feed_carries(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.current_batch(),
+                          @extschema@.next_staged_seq(regclass),
                           @extschema@.stage_open(regclass, text[], text, jsonb),
                           @extschema@.stage_rows(bigint, jsonb),
                           @extschema@.stage_validate(bigint),
-                          @extschema@.stage_apply(bigint, boolean, text[]) TO schema_guard_sync;
+                          @extschema@.stage_apply(bigint, boolean, text[]),
+                          @extschema@.stage_purge(),
+                          @extschema@.stage_feed(bigint, anyelement),
+                          @extschema@.stage_feed_keep(bigint, text[], boolean),
+                          @extschema@.stage_feed_fresh(bigint, boolean, text, text),
+                          @extschema@.stage_feed_written(bigint),
+                          @extschema@.stage_feed_in_batch(bigint, "any"),
+                          @extschema@.stage_feed_carries(bigint, integer) TO schema_guard_sync;
 
 -- ---------------------------------------------------------------------
 -- Migration lint and the DDL guard (docs/lint.md).

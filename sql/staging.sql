@@ -41,8 +41,9 @@ SELECT schema_guard.stage_rows(:batch, $$[
 COPY schema_guard.staged_row (payload) FROM stdin;
 {"external_id": "550e8400-e29b-41d4-a716-446655440004", "product_id": 2, "quantity": 1, "total_amount": 4, "client_timestamp": "2026-01-31T14:34:00Z"}
 \.
-SELECT seq - (SELECT min(seq) FROM schema_guard.staged_row WHERE batch_id = :batch) + 1 AS row, key, problem, detail
-FROM schema_guard.stage_validate(:batch);
+SELECT (SELECT count(*) FROM schema_guard.staged_row r WHERE r.batch_id = :batch AND r.seq <= v.seq) AS row,
+       key, problem, detail
+FROM schema_guard.stage_validate(:batch) v;
 SELECT * FROM schema_guard.stage_apply(:batch, dry_run => true);
 SELECT * FROM schema_guard.stage_apply(:batch);
 SELECT external_id, quantity, total_amount, source_device, synced_at IS NOT NULL AS synced

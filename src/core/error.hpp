@@ -21,6 +21,7 @@ enum class ErrorCode {
   kInvalidName,                   // 42602
   kSyntaxError,                   // 42601
   kWrongObjectType,               // 42809
+  kDatatypeMismatch,              // 42804
   kInsufficientPrivilege,         // 42501
   kFeatureNotSupported,           // 0A000
   kObjectNotInPrerequisiteState,  // 55000

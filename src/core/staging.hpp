@@ -1,6 +1,8 @@
-// Staging synced rows: the batch options, the checks a batch's set-up must
-// pass, key rendering, problem names and the SQL an apply runs. No
-// PostgreSQL here: src/pg/staging.cpp reads the catalog and runs the SQL.
+// Staging synced rows: the batch options, what staging knows of a target
+// table, the checks a batch's set-up must pass and key rendering. The rules
+// for one staged row are in staging_rows.hpp, the SQL an apply runs in
+// staging_sql.hpp. No PostgreSQL here: src/pg/staging_*.cpp read the
+// catalog, convert values and run the SQL.
 #pragma once
 
 #include <functional>
@@ -39,11 +41,50 @@ struct StageColumn {
   std::string name;
   std::string type;  // format_type()
   bool not_null = false;
-  bool has_default = false;  // a default, an identity or a serial
-  bool generated = false;    // GENERATED ALWAYS AS (...) STORED
-  bool identity_always = false;
-  bool orderable = false;  // has a btree ordering (version_column)
+  bool has_default = false;      // a default, an identity or a serial
+  bool generated = false;        // GENERATED ALWAYS AS (...) STORED
+  bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY
+  bool orderable = false;        // has a btree ordering (version_column)
   bool timestamp = false;  // timestamptz, timestamp or date (touch_column)
+  bool is_json = false;    // json or jsonb: takes a payload value as JSON
+  bool comparable = true;  // has an equality operator (else compared as text)
+  // The default as SQL (names qualified), or empty: what a row that lacks
+  // the column inserts.
+  std::string default_sql;
+};
+
+// A CHECK constraint of the target: its expression as pg_get_expr() prints
+// it (names qualified as the search_path staging pins requires) and the
+// columns it reads.
+struct StageCheck {
+  std::string name;
+  std::string expression;
+  std::vector<std::string> columns;
+};
+
+// A foreign key of the target.
+struct StageForeignKey {
+  std::string name;
+  std::string referenced;       // quoted, schema-qualified
+  std::string referenced_name;  // the referenced table's name, unquoted
+  bool self = false;            // the target refers to itself
+  std::vector<std::string> columns;
+  std::vector<std::string> referenced_columns;
+  // Per column pair: the constraint's equality operator, schema-qualified
+  // ("OPERATOR(pg_catalog.=)").
+  std::vector<std::string> operators;
+};
+
+// What staging needs to know of a target table.
+struct StageTarget {
+  std::string display;  // schema.name, unquoted (messages name it so)
+  std::string name;     // the table's name, unquoted
+  std::string quoted;   // schema-qualified and quoted
+  std::vector<StageColumn> columns;           // in attribute order
+  std::vector<StageCheck> checks;             // by name
+  std::vector<StageForeignKey> foreign_keys;  // by name
+
+  const StageColumn* Find(std::string_view column) const;
 };
 
 // Checks the key and option columns against the target's columns; throws
@@ -57,44 +98,6 @@ void CheckStageSetup(std::string_view target, const StageOptions& options,
 // missing value renders as nothing, like a NULL in a record.
 std::string RenderKey(const std::vector<std::optional<std::string>>& values);
 
-// The problem name for a value its type's input function refused.
-const char* ConversionProblem(std::string_view sqlstate);
-
 using QuoteFn = std::function<std::string(std::string_view)>;
-
-// What one apply merges: the target, the batch's converted rows (a table or
-// a parenthesised query with the columns "?seq", "?bucket" and the staged
-// columns, named as in the target) and which columns take part.
-struct MergePlan {
-  std::string target;  // quoted, schema-qualified
-  std::string staged;  // a relation for FROM ... s
-  std::vector<std::string> key_columns;
-  std::vector<std::string> columns;   // staged non-key columns
-  std::vector<bool> compare_as_text;  // per column: no equality operator
-  StageOptions options;
-  // When set, a table of the "bucket" values that may hold duplicates: only
-  // staged rows in those buckets are grouped by key.
-  std::string candidates;
-};
-
-// The SQL text of a row's key: col::text or ROW(a, b)::text, over `alias`.
-std::string KeyTextSql(const std::vector<std::string>& key_columns,
-                       std::string_view alias, const QuoteFn& quote);
-
-// The in-batch duplicates among plan.staged's rows that the last (or
-// newest) row of their key supersedes: (seq, key, winner). With
-// plan.candidates, only rows in the candidate buckets are grouped.
-std::string SupersedeSql(const MergePlan& plan, const QuoteFn& quote);
-
-// How many staged rows are older than the stored row (newer_wins only).
-std::string StaleCountSql(const MergePlan& plan, const QuoteFn& quote);
-
-// The merge: one INSERT ... ON CONFLICT over the staged table; returns one
-// row (inserted, updated). $1 is the apply time for the touch column.
-std::string MergeSql(const MergePlan& plan, const QuoteFn& quote);
-
-// What the merge would do, without writing: one row (inserted, updated,
-// unchanged, stale).
-std::string DryRunSql(const MergePlan& plan, const QuoteFn& quote);
 
 }  // namespace schema_guard::core

@@ -64,6 +64,8 @@ int SqlState(core::ErrorCode code) noexcept {
       return ERRCODE_SYNTAX_ERROR;
     case core::ErrorCode::kWrongObjectType:
       return ERRCODE_WRONG_OBJECT_TYPE;
+    case core::ErrorCode::kDatatypeMismatch:
+      return ERRCODE_DATATYPE_MISMATCH;
     case core::ErrorCode::kInsufficientPrivilege:
       return ERRCODE_INSUFFICIENT_PRIVILEGE;
     case core::ErrorCode::kFeatureNotSupported:

@@ -28,6 +28,7 @@ int lint_warning_rows = 10000;
 int lint_warning_kb = 10 * 1024;
 int lint_error_rows = 1000000;
 int lint_error_kb = 1024 * 1024;
+int stage_retention = 7 * 24 * 60;
 
 namespace {
 
@@ -219,6 +220,14 @@ void DefineSettings() {
       &migration_label, "", PGC_USERSET, 0, CheckMigrationLabel,
       AssignMigrationLabel, nullptr);
   DefineLintSettings();
+  DefineCustomIntVariable(
+      "schema_guard.stage_retention",
+      "How long the staged rows of an applied batch are kept.",
+      "Older ones are removed by schema_guard.stage_purge(), which "
+      "stage_open() calls; the batch log and the quarantine are kept. -1 "
+      "keeps them for good.",
+      &stage_retention, 7 * 24 * 60, -1, INT_MAX, PGC_SUSET, GUC_UNIT_MIN,
+      nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("schema_guard");
 #else

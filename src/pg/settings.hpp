@@ -8,6 +8,7 @@ namespace schema_guard::pg {
 extern bool audit_enabled;             // schema_guard.audit
 extern int audit_max_statement_bytes;  // schema_guard.audit_max_statement_bytes
 extern char* migration_label;          // schema_guard.migration
+extern int stage_retention;  // schema_guard.stage_retention, minutes; -1: keep
 
 // Where the current schema_guard.migration value came from.
 core::LabelSource MigrationLabelSource();

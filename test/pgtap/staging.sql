@@ -7,7 +7,7 @@
 -- staging_privileges.sql.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(69);
+SELECT plan(86);
 
 CREATE SCHEMA stg;
 SET search_path = stg, public;
@@ -17,10 +17,10 @@ INSERT INTO core_company (id, iec, name) VALUES
   (1, '0300000001', 'Acme Exports'), (2, '0300000002', 'Bharat Traders'),
   (3, '0300000003', 'Coastal Agro');
 INSERT INTO core_schemecode (id, code) VALUES (1, 'EPCG'), (2, 'ADVANCE');
--- Staged rows' seq numbers, relative to the batch's first row.
+-- A staged row's position in its batch (1 for the first staged).
 CREATE FUNCTION pg_temp.rel(batch bigint, seq bigint) RETURNS bigint
-LANGUAGE sql AS $$
-  SELECT seq - (SELECT min(s.seq) FROM schema_guard.staged_row s WHERE s.batch_id = batch) + 1
+LANGUAGE sql STRICT AS $$
+  SELECT count(*) FROM schema_guard.staged_row s WHERE s.batch_id = batch AND s.seq <= rel.seq
 $$;
 CREATE FUNCTION pg_temp.counts(batch bigint, dry boolean DEFAULT false, keys text[] DEFAULT NULL)
 RETURNS text LANGUAGE sql AS $$
@@ -60,7 +60,7 @@ SELECT results_eq(
   'stage_validate reports each bad row and the superseded duplicate, in staging order');
 SELECT results_eq(
   $$SELECT problem, detail FROM schema_guard.stage_validate($$ || :ge || $$) ORDER BY seq$$,
-  $$VALUES ('superseded', 'row ' || (SELECT min(seq) + 6 FROM schema_guard.staged_row WHERE batch_id = $$ || :ge || $$) || ' of the batch has the same key and was staged later'),
+  $$VALUES ('superseded', 'the row with seq ' || (SELECT seq FROM schema_guard.staged_row WHERE batch_id = $$ || :ge || $$ ORDER BY seq OFFSET 6 LIMIT 1) || ' has the same key and was staged later'),
            ('invalid_value', 'column "license_date": date/time field value out of range: "2024-13-01"'),
            ('foreign_key_violation', 'key (exporter_id)=(42) is not present in table "core_company" (foreign key "license_licensedetail_exporter_id_fkey")'),
            ('check_violation', 'new row for relation "license_licensedetail" violates check constraint "license_licensedetail_cif_value_check"'),
@@ -96,11 +96,11 @@ SELECT results_eq(
 SELECT results_eq(
   $$SELECT pg_temp.rel($$ || :ge || $$, seq)::int, key, problem FROM schema_guard.stage_rejected
     WHERE batch_id = $$ || :ge || $$ ORDER BY seq$$,
-  $$VALUES (8, '0310837899', 'invalid_value'), (9, '0310837900', 'foreign_key_violation'),
-           (10, '0310837901', 'check_violation'), (11, '0310837902', 'unknown_column'),
-           (12, '', 'missing_key')$$,
-  'the quarantine keeps every rejected row with its problem and batch');
-SELECT ok((SELECT bool_and(r.payload = s.payload) AND count(*) = 5
+  $$VALUES (2, '0310837894', 'superseded'), (8, '0310837899', 'invalid_value'),
+           (9, '0310837900', 'foreign_key_violation'), (10, '0310837901', 'check_violation'),
+           (11, '0310837902', 'unknown_column'), (12, '', 'missing_key')$$,
+  'the quarantine keeps every row not written, rejected or superseded, with its problem and batch');
+SELECT ok((SELECT bool_and(r.payload::text = s.payload::text) AND count(*) = 6
            FROM schema_guard.stage_rejected r JOIN schema_guard.staged_row s USING (batch_id, seq)
            WHERE r.batch_id = :ge),
   'the quarantine keeps each rejected row''s payload as staged');
@@ -115,7 +115,7 @@ SELECT pg_temp.xmins('license_licensedetail') AS before_reapply \gset
 SELECT is(pg_temp.counts(:ge), '0 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
   'applying the batch again returns zeros');
 SELECT is(pg_temp.xmins('license_licensedetail'), :'before_reapply', 're-applying rewrote no row (xmin, ctid)');
-SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :ge), 5::bigint,
+SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :ge), 6::bigint,
   're-applying quarantined nothing twice');
 SELECT results_eq(
   $$SELECT status, inserted FROM schema_guard.stage_batches WHERE batch_id = $$ || :ge,
@@ -214,6 +214,20 @@ SELECT results_eq(
            ('22222222-2222-2222-2222-222222222222', 3.000, 'tab-2', true),
            ('33333333-3333-3333-3333-333333333333', 1.000, 'tab-2', true)$$,
   'newer_wins: the stale row is not written; touch_column is set on written rows only');
+SELECT results_eq(
+  $$SELECT pg_temp.rel($$ || :newer || $$, seq)::int, key, problem, version::timestamptz, kept_version::timestamptz,
+           pg_temp.rel($$ || :newer || $$, kept_seq)::int
+    FROM schema_guard.stage_rejected WHERE batch_id = $$ || :newer || $$ ORDER BY seq$$,
+  $$VALUES (1, '11111111-1111-1111-1111-111111111111', 'stale', timestamptz '2026-01-31 14:00+00', timestamptz '2026-01-31 14:30+00', NULL::int),
+           (4, '33333333-3333-3333-3333-333333333333', 'superseded', timestamptz '2026-02-01 08:00+00', timestamptz '2026-02-01 09:00+00', 3)$$,
+  'newer_wins: the stale and the superseded row are listed with their key and both versions');
+SELECT is((SELECT detail FROM schema_guard.stage_rejected WHERE batch_id = :newer AND problem = 'stale'),
+  format('the stored row''s "client_timestamp" (%s) is newer than the staged row''s (%s)',
+         timestamptz '2026-01-31 14:30+00', timestamptz '2026-01-31 14:00+00'),
+  'the stale row''s detail names the version column and both versions');
+SELECT results_eq(
+  $$SELECT stale, superseded, rejected FROM schema_guard.stage_batches WHERE batch_id = $$ || :newer,
+  $$VALUES (1::bigint, 1::bigint, 0::bigint)$$, 'stale and superseded rows are counted, not rejected');
 
 SELECT schema_guard.stage_open('app_sale', ARRAY['external_id'], 'tab-3') AS incoming \gset
 SELECT FROM schema_guard.stage_rows(:incoming, $$[
@@ -307,6 +321,62 @@ SELECT FROM schema_guard.stage_rows(:keep4, '[{"code": "k5", "label": "fiv"}]');
 SELECT is(pg_temp.counts(:keep4), '1 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
   'a validate rolled back leaves nothing behind for the next batch');
 
+-- A field sent twice in one payload: jsonb would keep the last one
+-- silently; the staged json text keeps both, and the row is quarantined.
+SELECT schema_guard.stage_open('app_sale', ARRAY['external_id']) AS twice \gset
+INSERT INTO schema_guard.staged_row (batch_id, payload) VALUES
+  (:twice, '{"external_id": "66666666-6666-6666-6666-666666666661", "product_id": 1, "quantity": 1, "quantity": 5, "total_amount": 1}'),
+  (:twice, '{"external_id": "66666666-6666-6666-6666-666666666662", "product_id": 1, "quantity": 2, "total_amount": 2}');
+SELECT results_eq(
+  format('SELECT problem, detail FROM schema_guard.stage_validate(%s)', :twice),
+  $$VALUES ('duplicate_field', 'field "quantity" appears more than once in the payload')$$,
+  'a field sent twice in a payload is a problem');
+SELECT is(pg_temp.counts(:twice), '1 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 1 rejected',
+  'the row with a field sent twice is rejected, the other applied');
+SELECT is((SELECT payload::text FROM schema_guard.stage_rejected WHERE batch_id = :twice),
+  '{"external_id": "66666666-6666-6666-6666-666666666661", "product_id": 1, "quantity": 1, "quantity": 5, "total_amount": 1}',
+  'the quarantine keeps the payload as sent, both fields');
+
+-- Columns only some rows carry: a row that lacks one keeps the stored value
+-- on update and takes the column's default on insert.
+INSERT INTO app_sale (external_id, product_id, quantity, total_amount, source_device) VALUES
+  ('77777777-7777-7777-7777-777777777771', 1, 1, 1, 'tab-1');
+SELECT schema_guard.stage_open('app_sale', ARRAY['external_id']) AS partial \gset
+SELECT FROM schema_guard.stage_rows(:partial, $$[
+  {"external_id": "77777777-7777-7777-7777-777777777771", "product_id": 1, "quantity": 2, "total_amount": 2},
+  {"external_id": "77777777-7777-7777-7777-777777777772", "product_id": 1, "quantity": 1, "total_amount": 1, "source_device": "tab-7", "client_timestamp": null},
+  {"external_id": "77777777-7777-7777-7777-777777777773", "product_id": 1, "quantity": 1, "total_amount": 1}]$$);
+SELECT is(pg_temp.counts(:partial, true), '2 inserted, 1 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
+  'a dry run counts rows that lack a column some rows carry');
+SELECT is(pg_temp.counts(:partial), '2 inserted, 1 updated, 0 unchanged, 0 stale, 0 superseded, 0 rejected',
+  'rows that lack a column some rows carry are applied');
+SELECT results_eq(
+  $$SELECT external_id::text, quantity, source_device FROM app_sale WHERE external_id::text LIKE '7777%' ORDER BY 1$$,
+  $$VALUES ('77777777-7777-7777-7777-777777777771', 2.000::numeric, 'tab-1'::varchar),
+           ('77777777-7777-7777-7777-777777777772', 1.000, 'tab-7'),
+           ('77777777-7777-7777-7777-777777777773', 1.000, 'web')$$,
+  'a lacking column keeps the stored value on update and takes the default on insert');
+SELECT schema_guard.stage_open('app_sale', ARRAY['external_id']) AS partial2 \gset
+SELECT FROM schema_guard.stage_rows(:partial2, $$[
+  {"external_id": "77777777-7777-7777-7777-777777777771", "product_id": 1, "quantity": 2, "total_amount": 2},
+  {"external_id": "77777777-7777-7777-7777-777777777772", "source_device": "tab-7", "quantity": 1, "product_id": 1, "total_amount": 1}]$$);
+SELECT is(pg_temp.counts(:partial2), '0 inserted, 0 updated, 2 unchanged, 0 stale, 0 superseded, 0 rejected',
+  'a row equal to the stored one in the columns it carries is unchanged');
+
+-- A table that refers to itself: a row may refer to a key of its batch.
+CREATE TABLE node (id text PRIMARY KEY, parent text REFERENCES node (id), label text);
+INSERT INTO node VALUES ('root', NULL, 'root');
+SELECT schema_guard.stage_open('node', ARRAY['id']) AS tree \gset
+SELECT FROM schema_guard.stage_rows(:tree, $$[
+  {"id": "leaf", "parent": "branch", "label": "leaf"},
+  {"id": "branch", "parent": "root", "label": "branch"},
+  {"id": "stray", "parent": "nowhere", "label": "stray"}]$$);
+SELECT is(pg_temp.counts(:tree), '2 inserted, 0 updated, 0 unchanged, 0 stale, 0 superseded, 1 rejected',
+  'a child staged before its parent is applied; a row whose parent exists nowhere is rejected');
+SELECT results_eq($$SELECT key, problem, detail FROM schema_guard.stage_rejected WHERE batch_id = $$ || :tree,
+  $$VALUES ('stray', 'foreign_key_violation', 'key (parent)=(nowhere) is not present in table "node" (foreign key "node_parent_fkey")')$$,
+  'the quarantine names the missing parent');
+
 -- Columns named like staging's own bookkeeping.
 CREATE TABLE seq_target (seq bigint PRIMARY KEY, bucket text, winner text);
 SELECT schema_guard.stage_open('seq_target', ARRAY['seq']) AS seqb \gset
@@ -346,6 +416,19 @@ SELECT throws_ok($$SELECT * FROM schema_guard.stage_apply(NULL)$$, '22004', 'bat
 SELECT schema_guard.stage_open('app_sale', ARRAY['external_id']) AS only_bad \gset
 SELECT throws_ok(format($$SELECT * FROM schema_guard.stage_apply(%s, false, ARRAY['nope'])$$, :only_bad), '22P02',
   NULL, 'only_keys are keys of the key column''s type');
+SELECT throws_ok($$SELECT schema_guard.stage_open('pg_catalog.pg_class', ARRAY['oid'])$$, '42809',
+  '"pg_catalog.pg_class" is a system catalog', 'a system catalog is not a target');
+SELECT throws_ok($$SELECT schema_guard.stage_open('schema_guard.stage_batches', ARRAY['batch_id'])$$, '42809',
+  '"schema_guard.stage_batches" belongs to schema_guard', 'schema_guard''s own tables are not targets');
+CREATE TABLE part_sale (code text, region text, PRIMARY KEY (code, region)) PARTITION BY LIST (region);
+SELECT throws_ok($$SELECT schema_guard.stage_open('part_sale', ARRAY['code', 'region'])$$, '0A000',
+  'partitioned table "stg.part_sale" cannot take staged rows', 'a partitioned table is refused');
+CREATE TEMPORARY TABLE temp_sale (code text PRIMARY KEY);
+SELECT throws_ok($$SELECT schema_guard.stage_open('temp_sale', ARRAY['code'])$$, '0A000',
+  NULL, 'a temporary table is refused');
+CREATE VIEW sale_view AS SELECT * FROM nn_target;
+SELECT throws_ok($$SELECT schema_guard.stage_open('sale_view', ARRAY['code'])$$, '42809',
+  '"stg.sale_view" is not a table', 'a view is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

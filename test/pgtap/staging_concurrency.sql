@@ -1,12 +1,14 @@
 -- Staging under concurrency, over dblink sessions to this database: two
 -- applies to one target serialise and end with exactly the right rows; a
 -- concurrent writer of a key neither duplicates nor loses it; one batch
--- applied by two sessions at once is applied once. This file's transaction
--- only reads, so it holds no lock the sessions need; the target is a
--- committed table the sessions create and drop.
+-- applied by two sessions at once is applied once; staging into a batch and
+-- applying it serialise, so every row staged is applied or refused with an
+-- error; the target dropped while a batch is staged or applied. This file's
+-- transaction only reads, so it holds no lock the sessions need; the target
+-- is a committed table the sessions create and drop.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(31);
 
 CREATE FUNCTION pg_temp.conn(name text) RETURNS void
 LANGUAGE sql AS $$
@@ -32,6 +34,16 @@ BEGIN
   SELECT v INTO r FROM dblink_get_result(name) AS t(v text);
   PERFORM * FROM dblink_get_result(name) AS t(v text);  -- the end of the results
   RETURN r;
+END $$;
+-- The error a sent query ended with ('' if none), its results consumed.
+CREATE FUNCTION pg_temp.failure(name text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  PERFORM * FROM dblink_get_result(name, false) AS t(v text);
+  r := dblink_error_message(name);
+  PERFORM * FROM dblink_get_result(name, false) AS t(v text);
+  RETURN CASE WHEN r = 'OK' THEN '' ELSE r END;
 END $$;
 -- Waits (up to 20 s) until the backend waits for a lock.
 CREATE FUNCTION pg_temp.blocked(backend integer) RETURNS boolean
@@ -127,7 +139,84 @@ SELECT is(
   (SELECT v FROM dblink('setup', format('SELECT status || '' '' || inserted FROM schema_guard.stage_batches WHERE batch_id = %s', :'batch_e')) AS t(v text)),
   'applied 1', 'the batch log keeps the one apply''s counts');
 
+------------------------------------------------------------------------
+-- Staging into a batch while it is applied
+------------------------------------------------------------------------
+
+-- Rows staged first, committed while the apply waits: applied.
+SELECT pg_temp.open('a', '[{"code": "r1", "amount": 1, "source": "race"}]') AS batch_f \gset
+SELECT pg_temp.run('a', 'BEGIN');
+SELECT pg_temp.run('a', format($$INSERT INTO schema_guard.staged_row (batch_id, payload) VALUES (%s, '{"code": "r2", "amount": 2, "source": "race"}')$$, :'batch_f'));
+SELECT pg_temp.send_apply('b', :'batch_f');
+SELECT ok(pg_temp.blocked(:pid_b), 'an apply waits for a transaction staging rows into its batch');
+SELECT pg_temp.run('a', 'COMMIT');
+SELECT is(pg_temp.result('b'), '2 inserted, 0 updated, 0 unchanged',
+  'once the staging commits, the apply applies its rows too');
+
+-- The apply first: staging into the batch waits, then is refused.
+SELECT pg_temp.pid('a') AS pid_a \gset
+SELECT pg_temp.open('b', '[{"code": "r3", "amount": 3, "source": "race"}]') AS batch_g \gset
+SELECT pg_temp.run('b', 'BEGIN');
+SELECT is(pg_temp.val('b', format('SELECT inserted::text FROM schema_guard.stage_apply(%s)', :batch_g)), '1',
+  'session b applies a batch and keeps its transaction open');
+SELECT NULL::void FROM dblink_send_query('a', format(
+  $$INSERT INTO schema_guard.staged_row (batch_id, payload) VALUES (%s, '{"code": "r4", "amount": 4}')$$, :'batch_g'));
+SELECT ok(pg_temp.blocked(:pid_a), 'staging into a batch being applied waits');
+SELECT pg_temp.run('b', 'COMMIT');
+SELECT ok(pg_temp.failure('a') LIKE '%batch ' || :'batch_g' || ' is already applied%',
+  'then the staging statement fails with "batch is already applied": the row is refused, not lost');
+SELECT is((SELECT v FROM dblink('setup', format('SELECT count(*)::text FROM schema_guard.staged_row WHERE batch_id = %s', :'batch_g')) AS t(v text)),
+  '1', 'the refused row is not in the batch');
+
+-- In one statement: staged, then applied in the same snapshot of work.
+SELECT pg_temp.val('a', $q$SELECT schema_guard.stage_open('sg_conc_sale', ARRAY['code'], 'one statement')::text$q$) AS batch_h \gset
+SELECT is(pg_temp.val('a', format($$SELECT s::text || ' staged, ' || (SELECT inserted FROM schema_guard.stage_apply(%1$s)) || ' inserted' FROM schema_guard.stage_rows(%1$s, '[{"code": "r5", "amount": 5}]') s$$, :batch_h)),
+  '1 staged, 1 inserted', 'rows staged earlier in the statement that applies the batch are applied');
+SELECT pg_temp.val('a', $q$SELECT schema_guard.stage_open('sg_conc_sale', ARRAY['code'], 'one statement')::text$q$) AS batch_i \gset
+SELECT NULL::void FROM dblink_send_query('a', format(
+  $$SELECT (SELECT inserted FROM schema_guard.stage_apply(%1$s)), schema_guard.stage_rows(%1$s, '[{"code": "r6", "amount": 6}]')$$, :batch_i));
+SELECT ok(pg_temp.failure('a') LIKE '%is already applied%',
+  'rows staged later in the statement that applied the batch are refused with an error');
+SELECT is((SELECT v FROM dblink('setup', $$SELECT count(*)::text FROM sg_conc_sale WHERE code IN ('r5', 'r6')$$) AS t(v text)),
+  '1', 'every row staged is in the target or was refused');
+
+-- REPEATABLE READ: a row staged after the apply's snapshot fails the apply.
+SELECT pg_temp.open('a', '[{"code": "r7", "amount": 7}]') AS batch_j \gset
+SELECT pg_temp.run('b', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT NULL::void FROM pg_temp.val('b', 'SELECT 1::text');
+SELECT pg_temp.run('a', format($$INSERT INTO schema_guard.staged_row (batch_id, payload) VALUES (%s, '{"code": "r8", "amount": 8}')$$, :'batch_j'));
+SELECT NULL::void FROM dblink_send_query('b', format('SELECT inserted FROM schema_guard.stage_apply(%s)', :'batch_j'));
+SELECT ok(pg_temp.failure('b') LIKE '%could not serialize access%',
+  'under REPEATABLE READ, an apply whose snapshot misses staged rows fails with a serialization error');
+SELECT pg_temp.run('b', 'ROLLBACK');
+SELECT is(pg_temp.val('b', format('SELECT inserted::text FROM schema_guard.stage_apply(%s)', :'batch_j')), '2',
+  'retried, it applies both rows');
+
+------------------------------------------------------------------------
+-- The target dropped
+------------------------------------------------------------------------
+
+SELECT pg_temp.pid('setup') AS pid_setup \gset
+SELECT pg_temp.open('a', '[{"code": "d1", "amount": 1}]') AS batch_k \gset
+SELECT pg_temp.run('a', 'BEGIN');
+SELECT is(pg_temp.val('a', format('SELECT inserted::text FROM schema_guard.stage_apply(%s)', :batch_k)), '1',
+  'session a applies a batch and keeps its transaction open');
+SELECT NULL::void FROM dblink_send_query('setup', 'DROP TABLE sg_conc_sale');
+SELECT ok(pg_temp.blocked(:pid_setup), 'DROP TABLE of the target waits for the apply');
+SELECT pg_temp.run('a', 'COMMIT');
+SELECT is(pg_temp.failure('setup'), '', 'and then drops it');
+SELECT is((SELECT v FROM dblink('a', format('SELECT status FROM schema_guard.stage_batches WHERE batch_id = %s', :batch_k)) AS t(v text)),
+  'applied', 'the batch applied before the drop stays applied');
+
+SELECT pg_temp.run('setup', 'CREATE TABLE sg_conc_sale (code text PRIMARY KEY, amount integer NOT NULL, source text)');
+SELECT pg_temp.open('a', '[{"code": "d2", "amount": 2}]') AS batch_l \gset
 SELECT pg_temp.run('setup', 'DROP TABLE sg_conc_sale');
+SELECT NULL::void FROM dblink_send_query('a', format('SELECT inserted FROM schema_guard.stage_apply(%s)', :batch_l));
+SELECT ok(pg_temp.failure('a') LIKE '%relation with OID % does not exist%',
+  'applying a batch whose target was dropped fails cleanly: the table does not exist');
+SELECT is((SELECT v FROM dblink('setup', format('SELECT status || '' '' || (SELECT count(*) FROM schema_guard.staged_row WHERE batch_id = %1$s) FROM schema_guard.stage_batches WHERE batch_id = %1$s', :batch_l)) AS t(v text)),
+  'open 1', 'the batch stays open with its staged row');
+
 SELECT FROM dblink_disconnect('a') a, dblink_disconnect('b') b, dblink_disconnect('setup') s;
 SELECT * FROM finish();
 ROLLBACK;

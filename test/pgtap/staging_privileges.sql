@@ -1,11 +1,13 @@
--- Staging: who may stage and apply, hostile names and key values stored
--- faithfully, composite keys. A sync-job role that is a member of
--- schema_guard_sync and may write the target stages and applies without
--- superuser; nobody writes a table through an apply that they could not
--- write themselves. Roles vanish with this file's rollback.
+-- Staging: who may stage and apply, who may read staged rows, hostile names
+-- and key values stored faithfully, composite keys. A sync-job role that is
+-- a member of schema_guard_sync and may write the target stages and applies
+-- without superuser; nobody writes a table through an apply that they could
+-- not write themselves, nobody reads another role's staged rows, and no
+-- object the caller owns is read while staging runs as the extension's
+-- owner. Roles vanish with this file's rollback.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(29);
+SELECT plan(44);
 
 CREATE SCHEMA stg_p;
 SET search_path = stg_p, public;
@@ -46,6 +48,10 @@ SELECT throws_ok($$DELETE FROM schema_guard.stage_rejected$$, '42501', NULL,
   'the quarantine cannot be emptied by a sync job');
 SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :job), 1::bigint,
   'a sync job reads its quarantine');
+SELECT is((SELECT count(*) FROM schema_guard.batch_rows WHERE batch_id = :job), 2::bigint,
+  'a sync job reads its staged rows through schema_guard.batch_rows');
+SELECT throws_ok($$SELECT payload FROM schema_guard.staged_row$$, '42501', NULL,
+  'but not the staged_row table, which holds every role''s rows');
 SELECT schema_guard.stage_open('app_sale', ARRAY['external_id'], 'tab-9') AS job2 \gset
 SELECT FROM schema_guard.stage_rows(:job2, '[{"external_id": "aaaaaaaa-0000-0000-0000-000000000003", "product_id": 1, "quantity": 1, "total_amount": 1}]');
 RESET ROLE;
@@ -76,6 +82,31 @@ SELECT throws_ok(format($$SELECT schema_guard.stage_rows(%s, '[{}]')$$, :job2), 
   format('permission denied for batch %s', :job2), '... nor stage into it');
 SELECT throws_ok(format($$INSERT INTO schema_guard.staged_row (batch_id, payload) VALUES (%s, '{}')$$, :job2), '42501',
   format('permission denied to stage rows into batch %s', :job2), '... nor COPY into it');
+SELECT throws_ok($$SELECT payload FROM schema_guard.staged_row$$, '42501', NULL,
+  '... nor read the staged rows');
+SELECT is((SELECT count(*) FROM schema_guard.batch_rows WHERE batch_id IN (:job, :job2)), 0::bigint,
+  '... nor see them through batch_rows');
+SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :job), 0::bigint,
+  '... nor its quarantine');
+RESET ROLE;
+
+-- Salaries staged by one sync job: another sync job, without rights on the
+-- table, reads none of them anywhere.
+CREATE TABLE app_salary (employee text PRIMARY KEY, salary numeric NOT NULL);
+GRANT SELECT, INSERT, UPDATE ON app_salary TO sg_sync_job;
+SET ROLE sg_sync_job;
+SELECT schema_guard.stage_open('app_salary', ARRAY['employee'], 'payroll') AS payroll \gset
+SELECT FROM schema_guard.stage_rows(:payroll, '[{"employee": "asha", "salary": 91000}, {"employee": "ravi", "salary": "lots"}]');
+SELECT is((SELECT format('%s inserted, %s rejected', inserted, rejected) FROM schema_guard.stage_apply(:payroll)),
+  '1 inserted, 1 rejected', 'a sync job applies a payroll batch');
+RESET ROLE;
+SET ROLE sg_other_job;
+SELECT is(
+  (SELECT count(*) FROM schema_guard.batch_rows WHERE payload::text LIKE '%salary%')
+  + (SELECT count(*) FROM schema_guard.stage_rejected WHERE payload::text LIKE '%salary%'), 0::bigint,
+  'another sync job sees no salary: not in staged rows, not in the quarantine');
+SELECT is((SELECT staged FROM schema_guard.stage_batches WHERE batch_id = :payroll), 2::bigint,
+  'it sees the batch log''s counts');
 RESET ROLE;
 
 SET ROLE sg_no_sync;
@@ -87,9 +118,72 @@ RESET ROLE;
 
 SET ROLE sg_reader_user;
 SELECT lives_ok($$SELECT * FROM schema_guard.stage_batches$$, 'schema_guard_reader reads the batch log');
-SELECT lives_ok($$SELECT * FROM schema_guard.stage_rejected$$, 'schema_guard_reader reads the quarantine');
+SELECT throws_ok($$SELECT * FROM schema_guard.stage_rejected$$, '42501', NULL,
+  'schema_guard_reader does not read the quarantine''s payloads');
 SELECT throws_ok($$SELECT * FROM schema_guard.staged_row$$, '42501', NULL,
   'schema_guard_reader does not read staged payloads');
+SELECT throws_ok($$SELECT * FROM schema_guard.batch_rows$$, '42501', NULL,
+  '... not even through batch_rows');
+RESET ROLE;
+
+------------------------------------------------------------------------
+-- The caller's temporary objects are never read as the owner
+------------------------------------------------------------------------
+
+-- A sync job replaces what it can of the apply's working objects with
+-- temporary views over its own function, which would record the role it
+-- runs as and try to make the job a superuser.
+CREATE TABLE escalation (role_name text, superuser boolean);
+GRANT SELECT, INSERT ON escalation TO sg_sync_job;
+GRANT UPDATE ON app_sale TO sg_sync_job;
+SET ROLE sg_sync_job;
+CREATE FUNCTION pg_temp.grab() RETURNS TABLE (seq bigint, key text, problem text, detail text, ord integer)
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stg_p.escalation SELECT current_user, r.rolsuper FROM pg_roles r WHERE r.rolname = current_user;
+  BEGIN
+    EXECUTE 'ALTER ROLE sg_sync_job SUPERUSER';
+  EXCEPTION WHEN insufficient_privilege THEN NULL;
+  END;
+  RETURN;
+END $$;
+SELECT schema_guard.stage_open('app_sale', ARRAY['external_id'], 'swap') AS swap \gset
+SELECT FROM set_config('sg.swap', :'swap', false);
+SELECT FROM schema_guard.stage_rows(:swap, '[{"external_id": "bbbbbbbb-0000-0000-0000-000000000001", "product_id": 1, "quantity": 1, "total_amount": 1},
+                                            {"external_id": "bbbbbbbb-0000-0000-0000-000000000002", "product_id": 1, "quantity": "x", "total_amount": 1}]');
+SELECT FROM schema_guard.stage_validate(:swap);
+SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relname LIKE 'schema_guard%'), 0::bigint,
+  'a validate leaves no temporary table behind for the caller to replace');
+DO $$
+DECLARE
+  t record;
+BEGIN
+  -- What a validate left behind, swapped for views ...
+  FOR t IN SELECT c.relname FROM pg_class c
+           WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'schema_guard_converting%' AND c.relkind = 'r' LOOP
+    EXECUTE format('DROP TABLE pg_temp.%I', t.relname);
+    EXECUTE format('CREATE VIEW pg_temp.%I AS SELECT * FROM pg_temp.grab()', t.relname);
+  END LOOP;
+  -- ... and the names a conversion would take.
+  FOR i IN 1..60 LOOP
+    IF to_regclass(format('pg_temp.schema_guard_converting_%s_%s', current_setting('sg.swap'), i)) IS NULL THEN
+      EXECUTE format('CREATE VIEW pg_temp.%I AS SELECT * FROM pg_temp.grab()',
+                     format('schema_guard_converting_%s_%s', current_setting('sg.swap'), i));
+    END IF;
+  END LOOP;
+END $$;
+SELECT is((SELECT format('%s inserted, %s rejected', inserted, rejected) FROM schema_guard.stage_apply(:swap)),
+  '1 inserted, 1 rejected', 'the apply works around the views');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM escalation), 0::bigint,
+  'no staging function read the caller''s temporary views: the function never ran');
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'sg_sync_job'), false,
+  'the sync job did not become a superuser');
+SELECT is((SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = :swap), 1::bigint,
+  'the quarantine holds the one bad row');
+SET ROLE sg_sync_job;
+SELECT is((SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname LIKE 'schema_guard%'), 0::bigint,
+  'validating and applying leave no temporary table behind');
 RESET ROLE;
 
 ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ dropdb --if-exists $old >/dev/null 2>&1
 dropdb --if-exists $new >/dev/null 2>&1
 current=$(sed -nE "s/^default_version = '([^']+)'/\1/p" "$(dirname "$0")/../../schema_guard.control")
 
-echo "1..8"
+echo "1..10"
 createdb $old
 createdb $new
 
@@ -43,7 +43,16 @@ CREATE TABLE core_licence (licence_no text PRIMARY KEY, holder text NOT NULL, up
 SELECT schema_guard.stage_open('core_licence', '{licence_no}', 'ge') AS applied_batch \gset
 SELECT schema_guard.stage_rows(:applied_batch, '[{"licence_no": "L-1", "holder": "Acme"},
                                                {"licence_no": "L-2", "holder": null}]');
-SELECT * FROM schema_guard.stage_apply(:applied_batch);
+-- This library applies batches only once the update has run (see below);
+-- the batch is recorded as 0.1.0's stage_apply recorded it.
+INSERT INTO core_licence (licence_no, holder) VALUES ('L-1', 'Acme');
+UPDATE schema_guard.stage_batches SET status = 'applied', applied_at = now(), applied_by = current_user,
+  staged = 2, inserted = 1, updated = 0, unchanged = 0, stale = 0, superseded = 0, rejected = 1, skipped = 0
+WHERE batch_id = :applied_batch;
+INSERT INTO schema_guard.stage_rejected (batch_id, seq, key, problem, detail, payload)
+SELECT batch_id, seq, payload->>'licence_no', 'not_null',
+       'null value in column "holder" of relation "core_licence" violates not-null constraint', payload
+FROM schema_guard.staged_row WHERE batch_id = :applied_batch AND payload->>'licence_no' = 'L-2';
 SELECT schema_guard.stage_open('core_licence', '{licence_no}', 'ge') AS open_batch \gset
 SELECT schema_guard.stage_rows(:open_batch, '[{"licence_no": "L-3", "holder": "Beta"}]');
 SQL
@@ -56,6 +65,13 @@ PGDATABASE=$old pg_prove "$(dirname "$0")/../pgtap/null_arguments.sql" >"$tmp/nu
 ok $? "0.1.0's functions, served by this library, take NULL in every argument without an internal error" \
   || grep -E "^not ok|^#|Parse|Dubious" "$tmp/null.log" | head -20 | sed 's/^/# /'
 psql -X -q -d $old -c "DROP EXTENSION pgtap" >/dev/null 2>&1
+
+# The library is shared by both versions: 0.1.0's SQL calling this
+# library's stage_apply gets a clean error until the update.
+out=$(q $old -c "SELECT * FROM schema_guard.stage_apply((SELECT max(batch_id) FROM schema_guard.stage_batches))" 2>&1)
+grep -q "ERROR:  schema_guard's staging tables are at version 0.1.0" <<<"$out" \
+  && [ "$(psql -X -q -t -A -d $old -v VERBOSITY=verbose -c "SELECT * FROM schema_guard.stage_apply(1)" 2>&1 | grep -o '55000' | head -1)" = 55000 ]
+ok $? "before the update, 0.1.0's stage_apply is refused with 55000, naming ALTER EXTENSION" || echo "# $out"
 
 # Every row of every table the extension owns, in a stable order. The
 # update is DDL, so the audit gains rows: ddl_capture is compared up to the
@@ -159,5 +175,12 @@ ok $? "after the update the audit records DDL and check() sees the new tables" |
 out=$(q $old -c "SELECT inserted FROM schema_guard.stage_apply((SELECT max(batch_id) FROM schema_guard.stage_batches))" 2>&1)
 [ "$out" = 1 ]
 ok $? "a batch left open by 0.1.0 is applied after the update" || echo "# $out"
+out=$(q $old -f - 2>&1 <<'SQL'
+SELECT schema_guard.stage_open('core_licence', '{licence_no}', 'after') - (SELECT max(batch_id) FROM schema_guard.stage_batches WHERE source = 'ge');
+SELECT count(*) FROM schema_guard.stage_rejected WHERE payload->>'licence_no' = 'L-2' AND problem = 'not_null';
+SQL
+)
+[ "$out" = "$(printf '1\n1')" ]
+ok $? "after the update batch ids continue and 0.1.0's quarantine reads as json" || echo "# $out"
 
 exit $((fails > 0))

@@ -10,23 +10,6 @@
 namespace schema_guard::core {
 namespace {
 
-std::string Q(std::string_view name) {
-  // quote_identifier's rule, enough for the tests: quote unless lowercase.
-  bool plain = !name.empty();
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
-      plain = false;
-    }
-  }
-  if (plain) return std::string(name);
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string ErrorOf(std::string_view options) {
   try {
     ParseStageOptions(options);
@@ -106,20 +89,28 @@ TEST(StageOptions, ErrorsNameTheJsonPath) {
 }
 
 std::vector<StageColumn> SaleColumns() {
-  StageColumn id{"external_id", "uuid", true, false, false, false, true, false};
-  StageColumn ts{"client_timestamp",
-                 "timestamp with time zone",
-                 false,
-                 false,
-                 false,
-                 false,
-                 true,
-                 true};
-  StageColumn synced{
-      "synced_at", "timestamp with time zone", false, false, false, false, true,
-      true};
-  StageColumn note{"note", "json", false, false, false, false, false, false};
-  StageColumn total{"total", "numeric", false, false, true, false, true, false};
+  StageColumn id;
+  id.name = "external_id";
+  id.type = "uuid";
+  id.not_null = true;
+  id.orderable = true;
+  StageColumn ts;
+  ts.name = "client_timestamp";
+  ts.type = "timestamp with time zone";
+  ts.orderable = true;
+  ts.timestamp = true;
+  StageColumn synced = ts;
+  synced.name = "synced_at";
+  StageColumn note;
+  note.name = "note";
+  note.type = "json";
+  note.is_json = true;
+  note.comparable = false;
+  StageColumn total;
+  total.name = "total";
+  total.type = "numeric";
+  total.generated = true;
+  total.orderable = true;
   return {id, ts, synced, note, total};
 }
 
@@ -162,9 +153,6 @@ TEST(StageSetup, ChecksKeysAndOptionColumns) {
   touch.touch_column = "total";
   EXPECT_EQ(SetupError(touch, {"external_id"}),
             "touch column \"total\" cannot be set by the apply");
-  std::vector<StageColumn> reserved = SaleColumns();
-  reserved[3].name = "?seq";
-  EXPECT_THROW(CheckStageSetup("t", o, {"external_id"}, reserved), Error);
   StageOptions ignore;
   ignore.ignore_columns = {"external_id"};
   EXPECT_EQ(SetupError(ignore, {"external_id"}),
@@ -181,121 +169,6 @@ TEST(RenderKey, OneColumnIsTheValueSeveralAreARecord) {
   EXPECT_EQ(RenderKey({std::string("ключ 🔑"), std::string("x)")}),
             "(\"ключ 🔑\",\"x)\")");
   EXPECT_EQ(RenderKey({std::string("it's;--")}), "it's;--");
-}
-
-TEST(ConversionProblem, OverLengthIsTooLong) {
-  EXPECT_STREQ(ConversionProblem("22001"), "too_long");
-  EXPECT_STREQ(ConversionProblem("22P02"), "invalid_value");
-  EXPECT_STREQ(ConversionProblem("22008"), "invalid_value");
-}
-
-MergePlan SalePlan(ConflictRule rule) {
-  MergePlan plan;
-  plan.target = "public.app_sale";
-  plan.staged = "pg_temp.s1";
-  plan.key_columns = {"external_id"};
-  plan.columns = {"Qty", "note"};
-  plan.compare_as_text = {false, true};
-  plan.options.conflict = rule;
-  if (rule == ConflictRule::kNewerWins) {
-    plan.options.version_column = "client_timestamp";
-  }
-  plan.options.touch_column = "synced_at";
-  return plan;
-}
-
-TEST(MergeSql, OneUpsertUpdatingOnlyRowsThatDiffer) {
-  std::string sql = MergeSql(SalePlan(ConflictRule::kIncomingWins), Q);
-  EXPECT_EQ(
-      sql,
-      "WITH merged AS (INSERT INTO public.app_sale AS t (external_id, "
-      "\"Qty\", note, synced_at) SELECT s.external_id, s.\"Qty\", s.note, $1 "
-      "FROM pg_temp.s1 s ON CONFLICT (external_id) DO UPDATE SET \"Qty\" = "
-      "EXCLUDED.\"Qty\", note = EXCLUDED.note, synced_at = "
-      "EXCLUDED.synced_at WHERE (t.\"Qty\", t.note::pg_catalog.text) IS "
-      "DISTINCT FROM (EXCLUDED.\"Qty\", EXCLUDED.note::pg_catalog.text) "
-      "RETURNING (t.xmax = 0) AS inserted) SELECT pg_catalog.count(*) FILTER "
-      "(WHERE inserted), pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM "
-      "merged");
-}
-
-TEST(MergeSql, NewerWinsWritesOnlyNewerRows) {
-  std::string sql = MergeSql(SalePlan(ConflictRule::kNewerWins), Q);
-  EXPECT_NE(sql.find(" AND NOT (t.client_timestamp IS NOT NULL AND "
-                     "(EXCLUDED.client_timestamp IS NULL OR "
-                     "EXCLUDED.client_timestamp < t.client_timestamp))"),
-            std::string::npos)
-      << sql;
-  std::string stale = StaleCountSql(SalePlan(ConflictRule::kNewerWins), Q);
-  EXPECT_EQ(stale,
-            "SELECT pg_catalog.count(*) FROM pg_temp.s1 s JOIN "
-            "public.app_sale t ON t.external_id = s.external_id WHERE "
-            "(t.client_timestamp IS NOT NULL AND (s.client_timestamp IS NULL "
-            "OR s.client_timestamp < t.client_timestamp))");
-}
-
-TEST(MergeSql, KeepExistingAndKeyOnlyBatchesDoNothingOnConflict) {
-  EXPECT_NE(MergeSql(SalePlan(ConflictRule::kKeepExisting), Q)
-                .find("ON CONFLICT (external_id) DO NOTHING"),
-            std::string::npos);
-  MergePlan keys_only = SalePlan(ConflictRule::kIncomingWins);
-  keys_only.columns.clear();
-  keys_only.compare_as_text.clear();
-  EXPECT_NE(MergeSql(keys_only, Q).find("DO NOTHING"), std::string::npos);
-}
-
-TEST(DryRunSql, CountsWithoutWriting) {
-  std::string sql = DryRunSql(SalePlan(ConflictRule::kKeepExisting), Q);
-  EXPECT_EQ(sql.find("INSERT"), std::string::npos);
-  EXPECT_NE(sql.find("LEFT JOIN public.app_sale t ON t.external_id = "
-                     "s.external_id"),
-            std::string::npos);
-  EXPECT_NE(sql.find("FILTER (WHERE t.ctid IS NOT NULL AND true AND false)"),
-            std::string::npos)
-      << sql;
-}
-
-TEST(SupersedeSql, LastOrNewestRowOfAKeyWins) {
-  MergePlan plan = SalePlan(ConflictRule::kIncomingWins);
-  plan.key_columns = {"device", "Local Id"};
-  std::string sql = SupersedeSql(plan, Q);
-  EXPECT_NE(sql.find("GROUP BY s.device, s.\"Local Id\" HAVING"),
-            std::string::npos)
-      << sql;
-  EXPECT_NE(sql.find("ORDER BY s.\"?seq\" DESC"), std::string::npos);
-  EXPECT_NE(sql.find("GROUP BY s.device, s.\"Local Id\" HAVING "
-                     "pg_catalog.count(*) > 1), ranked AS (SELECT s.\"?seq\" "
-                     "AS seq, ROW(s.device, s.\"Local Id\")::pg_catalog.text "
-                     "AS key, pg_catalog.first_value(s.\"?seq\") OVER w AS "
-                     "winner, pg_catalog.row_number() OVER w AS rn FROM "
-                     "pg_temp.s1 s JOIN dup d"),
-            std::string::npos)
-      << sql;
-  EXPECT_EQ(sql.find("MATERIALIZED"), std::string::npos);
-  plan.candidates = "pg_temp.b1";
-  std::string filtered = SupersedeSql(plan, Q);
-  EXPECT_EQ(filtered.rfind("WITH c AS MATERIALIZED (SELECT s.* FROM "
-                           "pg_temp.s1 s WHERE s.\"?bucket\" IN (SELECT "
-                           "bucket FROM pg_temp.b1)), dup AS (SELECT "
-                           "s.device, s.\"Local Id\" FROM c s GROUP BY",
-                           0),
-            0u)
-      << filtered;
-  EXPECT_NE(filtered.find("FROM c s JOIN dup d"), std::string::npos);
-  EXPECT_NE(filtered.find("SELECT seq, key, winner FROM ranked WHERE rn > 1"),
-            std::string::npos);
-  EXPECT_EQ(filtered.find("DELETE"), std::string::npos);
-  std::string newer = SupersedeSql(SalePlan(ConflictRule::kNewerWins), Q);
-  EXPECT_NE(newer.find("ORDER BY s.client_timestamp DESC NULLS LAST, "
-                       "s.\"?seq\" DESC"),
-            std::string::npos);
-}
-
-TEST(KeyTextSql, OneColumnOrARow) {
-  EXPECT_EQ(KeyTextSql({"external_id"}, "s", Q),
-            "s.external_id::pg_catalog.text");
-  EXPECT_EQ(KeyTextSql({"a", "B"}, "x", Q),
-            "ROW(x.a, x.\"B\")::pg_catalog.text");
 }
 
 }  // namespace
