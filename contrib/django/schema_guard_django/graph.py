@@ -180,7 +180,7 @@ def migration_graph():
         entry = {
             "app": key[0],
             "name": key[1],
-            "dependencies": [list(p) for p in parents[key]],
+            "dependencies": [list(p) for p in sorted(parents[key])],
         }
         if migration.replaces:
             entry["replaces"] = [list(r) for r in migration.replaces]
