@@ -126,10 +126,13 @@ CREATE EVENT TRIGGER schema_guard_ddl_command_start ON ddl_command_start
 -- migrations always (failed rows and duplicates need no graph); with
 -- neither an expected schema nor a declared graph nor a watched history
 -- table there is nothing to check, and that is an error too (55000).
+-- Deliberately without a pinned search_path: a graph's unqualified "creates"
+-- tables are looked up through the caller's search_path, as a direct call of
+-- migration_check() does; everything here is qualified, and the function
+-- runs with the caller's rights.
 CREATE FUNCTION @extschema@.assert_clean(fail_on text DEFAULT 'error')
   RETURNS text
   LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   threshold integer;
@@ -164,7 +167,7 @@ BEGIN
     SELECT f.*, CASE f.severity WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END AS rank
     FROM f
   )
-  SELECT array_agg(pg_catalog.format('%s %s %s%s: %s', f.severity, f.kind, f.object,
+  SELECT pg_catalog.array_agg(pg_catalog.format('%s %s %s%s: %s', f.severity, f.kind, f.object,
                                      coalesce(' (app ' OPERATOR(pg_catalog.||) f.app OPERATOR(pg_catalog.||) ')', ''),
                                      f.message)
                    ORDER BY f.part, f.rank DESC, f.kind, f.object)

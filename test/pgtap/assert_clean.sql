@@ -56,7 +56,9 @@ SELECT is(pg_temp.raised('error'),
           'error type_mismatch ac.core_company.name (app core): column ac.core_company.name is text, expected character varying(255)',
           'errors fail the default level, each named in the detail');
 
--- The migration check counts too.
+-- The migration check counts too. The graph names its table unqualified:
+-- it is found through the caller's search_path (ac), as migration_check()
+-- finds it.
 DROP TABLE ac.core_note;
 CREATE TABLE ac.core_schemecode (id bigint PRIMARY KEY, code varchar(20) NOT NULL);
 ALTER TABLE ac.core_company ALTER COLUMN name TYPE varchar(255);
@@ -67,7 +69,7 @@ SELECT schema_guard.ignore('django_migrations', 'the history table');
 INSERT INTO ac.django_migrations (app, name, applied) VALUES ('core', '0001_initial', now());
 SELECT is(schema_guard.declare_migrations($$
 {"format": "schema_guard.migrations/1", "framework": "django", "history_table": "ac.django_migrations",
- "migrations": [{"app": "core", "name": "0001_initial", "creates": {"tables": ["ac.core_company"]}},
+ "migrations": [{"app": "core", "name": "0001_initial", "creates": {"tables": ["core_company"]}},
                 {"app": "core", "name": "0002_port", "dependencies": [["core", "0001_initial"]]}]}$$),
           2, 'a graph with a pending migration');
 SELECT lives_ok($$SELECT schema_guard.assert_clean()$$, 'a pending migration (a warning) passes the default level');
