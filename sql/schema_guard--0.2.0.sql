@@ -617,8 +617,9 @@ SELECT @extschema@.watch_history_tables();
 -- table there is nothing to check, and that is an error too (55000).
 -- Deliberately without a pinned search_path: a graph's unqualified "creates"
 -- tables are looked up through the caller's search_path, as a direct call of
--- migration_check() does; everything here is qualified, and the function
--- runs with the caller's rights.
+-- migration_check() does. So every function and operator here is qualified
+-- (no simple CASE: it compares with an unqualified =), and the function runs
+-- with the caller's rights (test/pgtap/search_path.sql plants look-alikes).
 CREATE FUNCTION @extschema@.assert_clean(fail_on text DEFAULT 'error')
   RETURNS text
   LANGUAGE plpgsql
@@ -630,7 +631,9 @@ DECLARE
   found text[];
   shown integer := 50;
 BEGIN
-  threshold := CASE fail_on WHEN 'error' THEN 2 WHEN 'warning' THEN 1 WHEN 'info' THEN 0 END;
+  threshold := CASE WHEN fail_on OPERATOR(pg_catalog.=) 'error' THEN 2
+                    WHEN fail_on OPERATOR(pg_catalog.=) 'warning' THEN 1
+                    WHEN fail_on OPERATOR(pg_catalog.=) 'info' THEN 0 END;
   IF threshold IS NULL THEN
     RAISE EXCEPTION 'invalid severity "%"', coalesce(fail_on, 'NULL')
       USING ERRCODE = '22023',
@@ -653,7 +656,8 @@ BEGIN
     SELECT 2, m.severity, m.kind, m.app, m.object, m.message
     FROM @extschema@.migration_check() m
   ), ranked AS (
-    SELECT f.*, CASE f.severity WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END AS rank
+    SELECT f.*, CASE WHEN f.severity OPERATOR(pg_catalog.=) 'error' THEN 2
+                     WHEN f.severity OPERATOR(pg_catalog.=) 'warning' THEN 1 ELSE 0 END AS rank
     FROM f
   )
   SELECT pg_catalog.array_agg(pg_catalog.format('%s %s %s%s: %s', f.severity, f.kind, f.object,
