@@ -187,3 +187,41 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.staged_batch_clean(bigint, text) IS
   'pgTAP: the staged batch has no rejected rows (applied) or none an apply would reject (open)';
+
+-- The migration script has no lint finding above info (schema_guard.lint()).
+-- Deliberately without a pinned search_path: the script's unqualified table
+-- names are looked up through the caller's search_path, as a direct call of
+-- lint() does. Everything here is qualified.
+CREATE FUNCTION @extschema@.lint_clean(sql text, description text DEFAULT NULL)
+  RETURNS text
+  LANGUAGE plpgsql
+AS $$
+DECLARE
+  problems text[];
+BEGIN
+  IF sql IS NULL THEN
+    RAISE EXCEPTION 'sql must not be NULL'
+      USING ERRCODE = '22004',
+            HINT = 'Pass the text of the migration script to lint.';
+  END IF;
+  -- One diagnostic per finding: rule, object, where, then the message and
+  -- the safe rewrite.
+  SELECT pg_catalog.array_agg(
+           l.rule OPERATOR(pg_catalog.||) coalesce(' ' OPERATOR(pg_catalog.||) l.object, '')
+           OPERATOR(pg_catalog.||) pg_catalog.format(' (statement %s, line %s)', l.statement_no, l.line)
+           OPERATOR(pg_catalog.||) CASE WHEN l.severity OPERATOR(pg_catalog.=) 'error' THEN ''
+                                        ELSE ' [' OPERATOR(pg_catalog.||) l.severity OPERATOR(pg_catalog.||) ']' END
+           OPERATOR(pg_catalog.||) E'\n    ' OPERATOR(pg_catalog.||) l.message
+           OPERATOR(pg_catalog.||) coalesce(E'\n    ' OPERATOR(pg_catalog.||) l.hint, '')
+           ORDER BY l.statement_no, l.line, l.rule)
+  INTO problems
+  FROM schema_guard.lint(sql) l
+  WHERE l.severity OPERATOR(pg_catalog.<>) 'info';
+  RETURN @extschema@._sg_ok(
+    problems IS NULL,
+    coalesce(description, 'the migration script is lock-safe'),
+    problems);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lint_clean(text, text) IS
+  'pgTAP: schema_guard.lint(sql) has no error or warning';

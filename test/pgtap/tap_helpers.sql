@@ -4,7 +4,7 @@
 -- the count and compares description and diagnostics).
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(61);
+SELECT plan(71);
 
 CREATE EXTENSION schema_guard_tap;
 
@@ -147,6 +147,34 @@ SELECT * FROM check_test(
   'staged batch -1 has no rejected rows', 'batch -1 does not exist');
 SELECT throws_ok($$SELECT staged_batch_clean(NULL)$$, '22004',
                  'batch must not be NULL', 'staged_batch_clean(NULL) is refused');
+
+-- ---------------------------------------------------------------------
+-- lint_clean(); the scripts name the table unqualified, found through the
+-- caller's search_path (tap) as lint() finds it.
+
+CREATE TABLE tap.core_branch (id bigint PRIMARY KEY, city text);
+SELECT * FROM check_test(
+  lint_clean($$CREATE INDEX CONCURRENTLY core_branch_city_idx ON core_branch (city);$$), true,
+  'lint_clean() of a lock-safe script', 'the migration script is lock-safe', '');
+-- On an empty table the risky index is advice (info): not a failure.
+SELECT * FROM check_test(
+  lint_clean($$CREATE INDEX core_branch_city_idx ON core_branch (city);$$, 'small table'), true,
+  'lint_clean() of a blocking index on an empty table', 'small table', '');
+INSERT INTO tap.core_branch SELECT g, 'city ' || g FROM generate_series(1, 20000) g;
+ANALYZE tap.core_branch;
+SELECT * FROM check_test(
+  lint_clean($$SET lock_timeout = '2s';
+CREATE INDEX core_branch_city_idx ON core_branch (city);
+SELEC 1;$$), false,
+  'lint_clean() of a blocking index on 20,000 rows and a typo',
+  'the migration script is lock-safe',
+  $$require-concurrent-index-creation core_branch_city_idx (statement 2, line 2) [warning]
+    creating index "core_branch_city_idx" without CONCURRENTLY blocks writes to table "tap.core_branch" while the index is built
+    Use CREATE INDEX CONCURRENTLY outside a transaction block (Django: AddIndexConcurrently in a migration with atomic = False).
+syntax-error (statement 3, line 3)
+    syntax error at or near "SELEC"
+    Fix the statement; the rest of the script is linted without it.$$);
+SELECT throws_ok($$SELECT lint_clean(NULL)$$, '22004', 'sql must not be NULL', 'lint_clean(NULL) is refused');
 
 -- ---------------------------------------------------------------------
 -- The extension lives with pgTAP.
