@@ -1,11 +1,11 @@
 # PGXS build: authoritative for make, make install and make installcheck.
-EXTENSION = schema_guard
+EXTENSION = schema_guard schema_guard_tap
 MODULE_big = schema_guard
 
 include sources.mk
 OBJS = $(CORE_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o)
 
-DATA = $(wildcard sql/schema_guard--*.sql)
+DATA = $(wildcard sql/schema_guard--*.sql) $(wildcard sql/schema_guard_tap--*.sql)
 REGRESS = demo bridge settings schema_check migration_check staging lint demo_sync
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 

@@ -236,3 +236,84 @@ GRANT EXECUTE ON FUNCTION @extschema@.next_staged_seq(regclass),
                           @extschema@.stage_feed_written(bigint),
                           @extschema@.stage_feed_in_batch(bigint, "any"),
                           @extschema@.stage_feed_carries(bigint, integer) TO schema_guard_sync;
+
+-- CI: one call that fails when the checks do.
+
+-- Raises SQLSTATE SG001 (class SG is schema_guard's own) when the schema
+-- check or the migration check has findings at or above fail_on, so
+-- psql -v ON_ERROR_STOP=1 -c 'SELECT schema_guard.assert_clean()' exits
+-- non-zero. The schema is checked when an expected schema is set, the
+-- migrations always (failed rows and duplicates need no graph); with
+-- neither an expected schema nor a declared graph nor a watched history
+-- table there is nothing to check, and that is an error too (55000).
+-- Deliberately without a pinned search_path: a graph's unqualified "creates"
+-- tables are looked up through the caller's search_path, as a direct call of
+-- migration_check() does. So every function and operator here is qualified
+-- (no simple CASE: it compares with an unqualified =), and the function runs
+-- with the caller's rights (test/pgtap/search_path.sql plants look-alikes).
+CREATE FUNCTION @extschema@.assert_clean(fail_on text DEFAULT 'error')
+  RETURNS text
+  LANGUAGE plpgsql
+AS $$
+DECLARE
+  threshold integer;
+  has_schema boolean;
+  has_migrations boolean;
+  found text[];
+  shown integer := 50;
+BEGIN
+  threshold := CASE WHEN fail_on OPERATOR(pg_catalog.=) 'error' THEN 2
+                    WHEN fail_on OPERATOR(pg_catalog.=) 'warning' THEN 1
+                    WHEN fail_on OPERATOR(pg_catalog.=) 'info' THEN 0 END;
+  IF threshold IS NULL THEN
+    RAISE EXCEPTION 'invalid severity "%"', coalesce(fail_on, 'NULL')
+      USING ERRCODE = '22023',
+            DETAIL = 'Findings at or above this severity fail the check.',
+            HINT = 'Pass ''error'', ''warning'' or ''info''.';
+  END IF;
+  has_schema := EXISTS (SELECT FROM @extschema@.expected_schema);
+  has_migrations := EXISTS (SELECT FROM @extschema@.migration_graph)
+                    OR EXISTS (SELECT FROM @extschema@.history_tables);
+  IF NOT has_schema AND NOT has_migrations THEN
+    RAISE EXCEPTION 'nothing to check'
+      USING ERRCODE = '55000',
+            DETAIL = 'No expected schema is set, no migration graph is declared and no migration history table is watched.',
+            HINT = 'Load the expected schema with schema_guard.expect() or schema_guard.baseline() and the graph with schema_guard.declare_migrations() first.';
+  END IF;
+  WITH f AS (
+    SELECT 1 AS part, c.severity, c.kind, c.app, c.object, c.message
+    FROM @extschema@.check() c WHERE has_schema
+    UNION ALL
+    SELECT 2, m.severity, m.kind, m.app, m.object, m.message
+    FROM @extschema@.migration_check() m
+  ), ranked AS (
+    SELECT f.*, CASE WHEN f.severity OPERATOR(pg_catalog.=) 'error' THEN 2
+                     WHEN f.severity OPERATOR(pg_catalog.=) 'warning' THEN 1 ELSE 0 END AS rank
+    FROM f
+  )
+  SELECT pg_catalog.array_agg(pg_catalog.format('%s %s %s%s: %s', f.severity, f.kind, f.object,
+                                     coalesce(' (app ' OPERATOR(pg_catalog.||) f.app OPERATOR(pg_catalog.||) ')', ''),
+                                     f.message)
+                   ORDER BY f.part, f.rank DESC, f.kind, f.object)
+  INTO found
+  FROM ranked f
+  WHERE f.rank OPERATOR(pg_catalog.>=) threshold;
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION '% finding% at or above %', pg_catalog.cardinality(found),
+                    CASE WHEN pg_catalog.cardinality(found) OPERATOR(pg_catalog.=) 1 THEN '' ELSE 's' END,
+                    fail_on
+      USING ERRCODE = 'SG001',
+            DETAIL = pg_catalog.array_to_string(found[1:shown], E'\n')
+                     OPERATOR(pg_catalog.||)
+                     CASE WHEN pg_catalog.cardinality(found) OPERATOR(pg_catalog.>) shown
+                          THEN pg_catalog.format(E'\n... and %s more', pg_catalog.cardinality(found) OPERATOR(pg_catalog.-) shown)
+                          ELSE '' END,
+            HINT = 'SELECT schema_check(); and SELECT migration_check(); show the reports and the fixes.';
+  END IF;
+  RETURN pg_catalog.format('schema_guard: no findings at or above %s (%s)', fail_on,
+                           CASE WHEN has_schema THEN 'schema and migrations checked'
+                                ELSE 'migrations checked; no expected schema is set' END);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.assert_clean(text) IS
+  'raise SQLSTATE SG001 when the schema or migration check has findings at or above fail_on';

@@ -19,7 +19,7 @@ SG_PACKAGES=(
   build-essential cmake clang-14 libfmt-dev libgtest-dev
   "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
   "postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
-  python3-django python3-psycopg2
+  python3-django python3-psycopg2 python3-venv python3-pip python3-setuptools
   alembic python3-alembic ruby-activerecord ruby-pg
 )
 

@@ -154,13 +154,17 @@ SELECT pg_temp.try('stage_validate', $$SELECT pg_catalog.count(*) FROM schema_gu
 SELECT pg_temp.try('stage_apply dry run', $$SELECT * FROM schema_guard.stage_apply(schema_guard.current_batch(), true)$$);
 SELECT pg_temp.try('stage_apply', $$SELECT * FROM schema_guard.stage_apply(schema_guard.current_batch())$$);
 SELECT pg_temp.try('stage_purge', $$SELECT schema_guard.stage_purge()$$);
+-- CI.
+SELECT pg_temp.try('assert_clean', $$SELECT schema_guard.assert_clean()$$);
+SELECT pg_temp.try('assert_clean raising', $sql$DO $do$ BEGIN PERFORM schema_guard.assert_clean('warning');
+  EXCEPTION WHEN SQLSTATE 'SG001' THEN NULL; END $do$$sql$);
 -- Clean-up functions.
 SELECT pg_temp.try('prune_audit', $$SELECT schema_guard.prune_audit('100 years')$$);
 SET search_path = pg_catalog, public;
 
 SELECT is((SELECT string_agg(what || ': ' || outcome, '; ' ORDER BY n) FROM calls WHERE outcome <> 'ok'), NULL,
   'every entry point works with the planted path first');
-SELECT is((SELECT count(*)::int FROM calls), 27, 'all of them ran');
+SELECT is((SELECT count(*)::int FROM calls), 29, 'all of them ran');
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM sg_evil.ran), NULL,
   'no planted function, operator or aggregate ran');
 SELECT ok((SELECT count(*) > 0 FROM schema_guard.ddl_event WHERE object_identity = 'public.sp_t'),

@@ -34,6 +34,9 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "$db
              "USER": "${PGUSER:-postgres}", "HOST": "${PGHOST:-}", "PORT": "${PGPORT:-5432}"}}
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# This test declares the graph by hand (schema_guard_graph), so migrate must
+# not re-declare it (test/shell/django_app.sh covers the post_migrate one).
+SCHEMA_GUARD_REDECLARE = False
 PYEOF
 cat >"$proj/manage.py" <<'PYEOF'
 import os, sys
