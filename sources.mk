@@ -24,7 +24,10 @@ PG_SOURCES = \
 	src/pg/attribution.cpp \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \
+	src/pg/catalog_consistency.cpp \
+	src/pg/catalog_print.cpp \
 	src/pg/catalog_reader.cpp \
+	src/pg/catalog_scans.cpp \
 	src/pg/datum.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/guard.cpp \
