@@ -43,4 +43,5 @@ PG_SOURCES = \
 	src/pg/settings.cpp \
 	src/pg/spi.cpp \
 	src/pg/staging.cpp \
-	src/pg/statement_capture.cpp
+	src/pg/statement_capture.cpp \
+	src/pg/type_check.cpp

@@ -179,9 +179,49 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
   return t;
 }
 
+// Refuses column types PostgreSQL cannot read (see ReadManifest).
+void CheckTypes(const Schema& schema, const Path& root,
+                const TypeChecker& check) {
+  std::unordered_map<std::string, TypeVerdict> verdicts;
+  auto declared = [&](std::string type) {
+    while (type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0)
+      type.resize(type.size() - 2);
+    for (const auto& e : schema.enums) {
+      if (type == e.name || type == e.schema + "." + e.name) return true;
+    }
+    return false;
+  };
+  Path tables = root.Member("tables");
+  for (std::size_t t = 0; t < schema.tables.size(); ++t) {
+    const Table& table = schema.tables[t];
+    // A path refers to its parent: each level is a variable of its own.
+    Path table_path = tables.Element(t);
+    Path columns = table_path.Member("columns");
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      const std::string& type = table.columns[c].type;
+      if (declared(type)) continue;
+      auto it = verdicts.find(type);
+      if (it == verdicts.end()) it = verdicts.emplace(type, check(type)).first;
+      const TypeVerdict& verdict = it->second;
+      Path column = columns.Element(c);
+      if (verdict.kind == TypeVerdict::Kind::kInvalid) {
+        Fail(column.Member("type"),
+             fmt::format("PostgreSQL cannot read the type \"{}\": {}", type,
+                         verdict.problem));
+      }
+      if (verdict.kind == TypeVerdict::Kind::kUnknown) {
+        Fail(column.Member("type"),
+             fmt::format("type \"{}\" does not exist in this database and "
+                         "the manifest does not declare it",
+                         type));
+      }
+    }
+  }
+}
+
 }  // namespace
 
-Schema ReadManifest(const Json& document) {
+Schema ReadManifest(const Json& document, const TypeChecker& check) {
   const Path root(kManifest);
   Expect(document, Json::Kind::kObject, root);
   OnlyKeys(document, root,
@@ -222,6 +262,7 @@ Schema ReadManifest(const Json& document) {
   });
   schema.join_tables = Strings(document, "join_tables", root, false);
   schema.names_matter = OptionalBool(document, "names_matter", root, false);
+  if (check) CheckTypes(schema, root, check);
   return schema;
 }
 

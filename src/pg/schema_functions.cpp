@@ -2,6 +2,7 @@
 // check_json, schema_check, fix_script. check() computes the findings;
 // check_json(), schema_check() and fix_script() render the same findings.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <malloc.h>
 
@@ -22,6 +23,7 @@
 #include "pg/catalog_reader.hpp"
 #include "pg/datum.hpp"
 #include "pg/spi.hpp"
+#include "pg/type_check.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -111,6 +113,32 @@ struct CheckRun {
   core::Summary summary;
 };
 
+// Refuses an app filter that names no app of the expected schema and no
+// app of a finding (an orphan's): such a filter would report a clean
+// schema for a typo.
+void RequireKnownApp(const std::string& app, const core::Schema& expected,
+                     const std::vector<core::Finding>& findings) {
+  std::set<std::string> apps;
+  for (const auto& t : expected.tables) apps.insert(core::AppOf(t));
+  for (const auto& f : findings) apps.insert(f.app);
+  if (apps.count(app) != 0) return;
+  std::vector<std::string> names(apps.begin(), apps.end());
+  constexpr std::size_t kListed = 30;
+  std::string list = fmt::format(
+      "{}", fmt::join(names.begin(),
+                      names.begin() + static_cast<std::ptrdiff_t>(
+                                          std::min(names.size(), kListed)),
+                      ", "));
+  if (names.size() > kListed)
+    list += fmt::format(" and {} more", names.size() - kListed);
+  throw core::Error(
+      core::ErrorCode::kUndefinedObject,
+      fmt::format("app \"{}\" is not in the expected schema", app),
+      names.empty() ? "The expected schema has no apps."
+                    : fmt::format("The known apps are: {}.", list),
+      "Pass one of the known apps, or NULL for every app.");
+}
+
 CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   SpiSession spi;
   std::optional<Expected> expected = LoadExpected(spi);
@@ -139,6 +167,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
   if (app) {
+    RequireKnownApp(*app, expected->schema, all);
     core::Schema scope;
     for (const auto& t : expected->schema.tables) {
       if (core::AppOf(t) == *app) scope.tables.push_back(t);
@@ -283,8 +312,8 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
   int tables = 0;
   GuardedLarge([&] {
     std::string text = sg::JsonbText(manifest);
-    schema_guard::core::Schema schema =
-        schema_guard::core::ReadManifest(schema_guard::core::ParseJson(text));
+    schema_guard::core::Schema schema = schema_guard::core::ReadManifest(
+        schema_guard::core::ParseJson(text), sg::CheckTypeSpelling);
     tables = sg::StoreExpected(schema, text, sg::OptionalTextArg(fcinfo, 1),
                                std::nullopt);
   });
