@@ -115,3 +115,7 @@ CREATE FUNCTION @extschema@.ddl_command_start() RETURNS event_trigger
 CREATE EVENT TRIGGER schema_guard_ddl_command_start ON ddl_command_start
   WHEN TAG IN ('ALTER TABLE', 'CREATE INDEX', 'DROP INDEX', 'DROP TABLE')
   EXECUTE FUNCTION @extschema@.ddl_command_start();
+
+-- A finding names the finding it follows from (a missing table's indexes
+-- and foreign keys follow from the missing table).
+ALTER TYPE @extschema@.finding ADD ATTRIBUTE cause text;

@@ -71,7 +71,8 @@ bool IsView(const RawRelation& r) {
 // Whether PostgreSQL's deparsers print anything for the relation.
 bool NeedsPrinting(const RawRelation& r) {
   if (IsView(r) || r.has_defaults || r.is_partition ||
-      r.kind == RELKIND_PARTITIONED_TABLE) {
+      r.kind == RELKIND_PARTITIONED_TABLE || r.trigger_count > 0 ||
+      r.policy_count > 0) {
     return true;
   }
   for (int k = 0; k < r.constraint_count; ++k) {
@@ -127,12 +128,10 @@ RawRelations& ConsistentRead::ReadRelationsOnce() {
   std::size_t namespace_count = namespaces_.size();
   PgTry([&]() noexcept {
     MemoryContext caller = MemoryContextSwitchTo(scratch_);
-    Oid* members = nullptr;
-    int member_count = 0;
-    ReadExtensionMembers(snapshot_, &members, &member_count);
-    ReadRelations(snapshot_, namespace_oids, namespace_count, members,
-                  static_cast<std::size_t>(member_count), &relations_);
+    ReadExtensionMembers(snapshot_, &relations_);
+    ReadRelations(snapshot_, namespace_oids, namespace_count, &relations_);
     ScanRelationDetails(ScanScope{snapshot_, InvalidOid}, &relations_);
+    ScanComments(snapshot_, &relations_);
     MemoryContextSwitchTo(caller);
   });
   return relations_;
@@ -151,7 +150,9 @@ bool ConsistentRead::Refresh(RawRelation* r) {
       present = false;
     } else {
       ClearRelationDetails(r);
-      RawRelations one{r, 1, all->names, all->name_count};
+      RawRelations one = *all;
+      one.items = r;
+      one.count = 1;
       ScanRelationDetails(ScanScope{nullptr, r->oid}, &one);
     }
     MemoryContextSwitchTo(caller);
@@ -229,6 +230,7 @@ void ConsistentRead::SettleView(
           return;
         }
         for (int k = 0; k < r->read_count; ++k) {
+          if (r->read_attnums[k] != 0) continue;
           if (!ConditionalLockRelationOid(r->reads[k], AccessShareLock)) {
             blocked = r->reads[k];
             return;
@@ -246,6 +248,7 @@ void ConsistentRead::SettleView(
         bool all_held = true;
         PgTry([&]() noexcept {
           for (int k = 0; k < r->read_count && all_held; ++k) {
+            if (r->read_attnums[k] != 0) continue;
             if (!ConditionalLockRelationOid(r->reads[k], AccessShareLock)) {
               all_held = false;
               blocked = r->reads[k];

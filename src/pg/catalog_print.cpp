@@ -14,9 +14,6 @@ extern "C" {
 
 namespace schema_guard::pg {
 
-namespace {
-
-// Calls a deparser; nullptr when it returns NULL (the object is gone).
 const char* CallPrinter(PGFunction printer, int nargs, Datum a, Datum b,
                         Datum c) {
   LOCAL_FCINFO(fcinfo, 3);
@@ -31,8 +28,6 @@ const char* CallPrinter(PGFunction printer, int nargs, Datum a, Datum b,
   if (fcinfo->isnull) return nullptr;
   return TextOf(result);
 }
-
-}  // namespace
 
 bool PrintRelationDetails(RawRelation* r) {
   for (int k = 0; k < r->constraint_count; ++k) {
@@ -86,7 +81,7 @@ bool PrintRelationDetails(RawRelation* r) {
     if (r->partition_parent == nullptr || r->partition_parent_schema == nullptr)
       return false;
   }
-  return true;
+  return PrintTriggersAndPolicies(r);
 }
 
 const char* PrintViewDefinition(Oid view) {

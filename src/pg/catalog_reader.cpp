@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
 #include "core/json.hpp"
 #include "pg/bridge.hpp"
 #include "pg/catalog_consistency.hpp"
+#include "pg/catalog_objects.hpp"
 #include "pg/catalog_raw.hpp"
+#include "pg/type_names.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -25,6 +28,7 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_description.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
@@ -32,7 +36,9 @@ extern "C" {
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -199,109 +205,281 @@ class Expressions {
   std::vector<std::string> texts_;
 };
 
-// Canonical type names by (type, typmod): format_type() once per pair.
-class TypeNames {
+// Relations outside the schemas read (what a foreign key refers to, an
+// inheritance parent): names and column names, looked up once.
+class OtherRelations {
  public:
-  const std::string& Get(Oid type, int32 typmod) {
-    std::uint64_t key = (static_cast<std::uint64_t>(type) << 32) |
-                        static_cast<std::uint32_t>(typmod);
-    auto it = names_.find(key);
-    if (it != names_.end()) return it->second;
-    const char* printed = nullptr;
-    PgTry([&]() noexcept {
-      printed = format_type_extended(
-          type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
-    });
-    return names_.emplace(key, core::CanonicalType(printed)).first->second;
+  std::pair<std::string, std::string> Name(Oid relid) {
+    Other& other = others_[relid];
+    if (!other.known) {
+      const char* schema = nullptr;
+      const char* name = nullptr;
+      PgTry([&]() noexcept {
+        name = get_rel_name(relid);
+        schema = get_namespace_name(get_rel_namespace(relid));
+      });
+      other.schema = Str(schema);
+      other.name = Str(name);
+      other.known = true;
+    }
+    return {other.schema, other.name};
+  }
+  std::string Column(Oid relid, int16 attnum) {
+    Other& other = others_[relid];
+    auto it = other.columns.find(attnum);
+    if (it != other.columns.end()) return it->second;
+    const char* name = nullptr;
+    PgTry([&]() noexcept { name = get_attname(relid, attnum, true); });
+    std::string text = name != nullptr ? name : std::to_string(attnum);
+    other.columns.emplace(attnum, text);
+    return text;
   }
 
  private:
-  std::unordered_map<std::uint64_t, std::string> names_;
+  struct Other {
+    bool known = false;
+    std::string schema;
+    std::string name;
+    std::unordered_map<int, std::string> columns;
+  };
+  std::unordered_map<Oid, Other> others_;
 };
 
-// The schema and name of a relation outside those read, and its column
-// names by attnum.
-struct OtherRelation {
-  std::string schema;
-  std::string name;
-  std::unordered_map<int, std::string> columns;
-};
-
-std::string OtherColumn(Oid relid, int16 attnum,
-                        std::unordered_map<Oid, OtherRelation>* others) {
-  OtherRelation& other = (*others)[relid];
-  auto it = other.columns.find(attnum);
-  if (it != other.columns.end()) return it->second;
-  const char* name = nullptr;
-  PgTry([&]() noexcept { name = get_attname(relid, attnum, true); });
-  std::string text = name != nullptr ? name : std::to_string(attnum);
-  other.columns.emplace(attnum, text);
-  return text;
-}
-
-void ReadEnums(Snapshot snapshot, const std::vector<Oid>& namespaces,
+// Turns the raw relations into the model's tables.
+class TableBuilder {
+ public:
+  TableBuilder(const RawRelations& raw,
                const std::unordered_map<Oid, std::string>& schema_names,
-               core::Schema* schema) {
-  struct RawLabel {
-    Oid type;
-    float4 order;
-    const char* label;
-  };
-  struct RawType {
-    Oid oid;
-    Oid namespace_oid;
-    const char* name;
-  };
-  RawLabel* labels = nullptr;
-  int label_count = 0;
-  PgTry([&]() noexcept {
-    int capacity = 0;
-    ScanCatalog(
-        EnumRelationId,
-        [&](HeapTuple tuple, TupleDesc) {
-          auto* e = reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple));
-          labels = Grow(labels, label_count, &capacity);
-          labels[label_count++] = {e->enumtypid, e->enumsortorder,
-                                   pstrdup(NameStr(e->enumlabel))};
-        },
-        snapshot);
-  });
-  std::sort(labels, labels + label_count,
-            [](const RawLabel& a, const RawLabel& b) {
-              return a.type != b.type ? a.type < b.type : a.order < b.order;
-            });
-  std::vector<core::EnumType> enums;
-  for (int i = 0; i < label_count;) {
-    RawType type{labels[i].type, InvalidOid, nullptr};
-    PgTry([&]() noexcept {
-      HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type.oid));
-      if (HeapTupleIsValid(tuple)) {
-        auto* form = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple));
-        type.namespace_oid = form->typnamespace;
-        type.name = pstrdup(NameStr(form->typname));
-        ReleaseSysCache(tuple);
-      }
-    });
-    int end = i;
-    while (end < label_count && labels[end].type == type.oid) ++end;
-    if (type.name != nullptr &&
-        std::find(namespaces.begin(), namespaces.end(), type.namespace_oid) !=
-            namespaces.end()) {
-      core::EnumType e;
-      e.schema = schema_names.at(type.namespace_oid);
-      e.name = type.name;
-      for (int k = i; k < end; ++k) e.labels.emplace_back(labels[k].label);
-      enums.push_back(std::move(e));
+               const Expressions& expressions, RoleNames& roles)
+      : raw_(raw),
+        schema_names_(schema_names),
+        expressions_(expressions),
+        roles_(roles) {}
+
+  core::Table Build(const RawRelation& r) {
+    core::Table t;
+    t.schema = schema_names_.at(r.namespace_oid);
+    t.name = r.name;
+    t.kind = r.kind == RELKIND_PARTITIONED_TABLE
+                 ? core::TableKind::kPartitionedTable
+             : r.kind == RELKIND_VIEW    ? core::TableKind::kView
+             : r.kind == RELKIND_MATVIEW ? core::TableKind::kMaterializedView
+                                         : core::TableKind::kTable;
+    t.partition_bound = Str(r.partition_bound);
+    if (r.partition_parent != nullptr) {
+      t.partition_of =
+          Str(r.partition_parent_schema) + "." + r.partition_parent;
     }
-    i = end;
+    t.partition_key = Str(r.partition_key);
+    t.view_definition = Str(r.view_definition);
+    t.unlogged = r.persistence == RELPERSISTENCE_UNLOGGED;
+    Columns(r, &t);
+    Constraints(r, &t);
+    Indexes(r, &t);
+    for (int k = 0; k < r.sequence_count; ++k) {
+      const RawColumn* c = ColumnByNumber(&r, r.sequences[k].attnum);
+      if (c != nullptr) t.sequences.push_back({c->name, r.sequences[k].name});
+    }
+    Surroundings(r, &t);
+    return t;
   }
-  std::sort(enums.begin(), enums.end(),
-            [](const core::EnumType& a, const core::EnumType& b) {
-              return a.schema != b.schema ? a.schema < b.schema
-                                          : a.name < b.name;
-            });
-  schema->enums = std::move(enums);
-}
+
+ private:
+  const char* Comment(Oid classoid, Oid objoid, int32 subid = 0) const {
+    return FindComment(&raw_, classoid, objoid, subid);
+  }
+  std::string RelationName(Oid relid) {
+    const RawRelation* r = FindRelation(raw_.items, raw_.count, relid);
+    if (r != nullptr) return schema_names_.at(r->namespace_oid) + "." + r->name;
+    auto [schema, name] = others_.Name(relid);
+    return schema + "." + name;
+  }
+
+  void Columns(const RawRelation& r, core::Table* t) {
+    t->columns.reserve(static_cast<std::size_t>(r.column_count));
+    for (int k = 0; k < r.column_count; ++k) {
+      const RawColumn& raw_column = r.columns[k];
+      core::Column c;
+      c.name = raw_column.name;
+      c.type = types_.Get(raw_column.type_oid, raw_column.typmod);
+      c.not_null = raw_column.not_null;
+      c.identity = raw_column.identity == ATTRIBUTE_IDENTITY_ALWAYS ? "always"
+                   : raw_column.identity == ATTRIBUTE_IDENTITY_BY_DEFAULT
+                       ? "by_default"
+                       : "";
+      if (raw_column.printed_default >= 0) {
+        std::string printed = expressions_.Text(raw_column.printed_default);
+        if (raw_column.generated == ATTRIBUTE_GENERATED_STORED) {
+          c.generated = std::move(printed);
+        } else {
+          c.default_expr = std::move(printed);
+        }
+      }
+      c.collation = Str(raw_column.collation);
+      c.comment = Str(Comment(RelationRelationId, r.oid, raw_column.attnum));
+      c.inherited = raw_column.inherited;
+      t->columns.push_back(std::move(c));
+    }
+  }
+
+  std::vector<std::string> KeyNames(const RawRelation& r, const int16* keys,
+                                    int count) {
+    std::vector<std::string> names;
+    for (int k = 0; k < count; ++k) {
+      const RawColumn* c = ColumnByNumber(&r, keys[k]);
+      names.push_back(c != nullptr ? std::string(c->name)
+                                   : std::to_string(keys[k]));
+    }
+    return names;
+  }
+
+  core::ForeignKey ForeignKey(const RawRelation& r, const RawConstraint& con) {
+    core::ForeignKey fk;
+    fk.name = con.name;
+    fk.columns = KeyNames(r, con.keys, con.key_count);
+    const RawRelation* ref =
+        FindRelation(raw_.items, raw_.count, con.ref_relid);
+    if (ref != nullptr) {
+      fk.ref_schema = schema_names_.at(ref->namespace_oid);
+      fk.ref_table = ref->name;
+      fk.ref_columns = KeyNames(*ref, con.ref_keys, con.ref_key_count);
+    } else {
+      std::tie(fk.ref_schema, fk.ref_table) = others_.Name(con.ref_relid);
+      for (int n = 0; n < con.ref_key_count; ++n)
+        fk.ref_columns.push_back(
+            others_.Column(con.ref_relid, con.ref_keys[n]));
+    }
+    fk.on_delete = Action(con.on_delete);
+    fk.on_update = Action(con.on_update);
+    fk.deferrable = con.deferrable;
+    fk.initially_deferred = con.deferred;
+    fk.validated = con.validated;
+    return fk;
+  }
+
+  void Constraints(const RawRelation& r, core::Table* t) {
+    for (int k = 0; k < r.constraint_count; ++k) {
+      const RawConstraint& con = r.constraints[k];
+      std::string comment = Str(Comment(ConstraintRelationId, con.oid));
+      if (con.type == CONSTRAINT_PRIMARY) {
+        t->primary_key = core::KeyConstraint{
+            con.name, KeyNames(r, con.keys, con.key_count), comment};
+      } else if (con.type == CONSTRAINT_UNIQUE) {
+        t->uniques.push_back(
+            {con.name, KeyNames(r, con.keys, con.key_count), comment});
+      } else if (con.type == CONSTRAINT_CHECK) {
+        t->checks.push_back({con.name, WithoutNotValid(Str(con.definition)),
+                             con.validated, comment});
+      } else if (con.type == CONSTRAINT_EXCLUSION) {
+        t->exclusions.push_back({con.name, Str(con.definition), comment});
+      } else if (con.type == CONSTRAINT_FOREIGN) {
+        t->foreign_keys.push_back(ForeignKey(r, con));
+        t->foreign_keys.back().comment = comment;
+      }
+    }
+  }
+
+  void Indexes(const RawRelation& r, core::Table* t) {
+    for (int k = 0; k < r.index_count; ++k) {
+      const RawIndex& raw_index = r.indexes[k];
+      core::Index index;
+      index.name = raw_index.name;
+      index.unique = raw_index.unique;
+      index.method = raw_index.method;
+      index.keys.assign(raw_index.keys, raw_index.keys + raw_index.key_count);
+      index.include.assign(raw_index.include,
+                           raw_index.include + raw_index.include_count);
+      index.predicate = Str(raw_index.predicate);
+      index.comment = Str(Comment(RelationRelationId, raw_index.oid));
+      t->indexes.push_back(std::move(index));
+    }
+    std::sort(t->indexes.begin(), t->indexes.end(),
+              [](const core::Index& a, const core::Index& b) {
+                return a.name < b.name;
+              });
+  }
+
+  // Owner, grants, comment, inheritance, triggers, policies, and what a
+  // view reads.
+  void Surroundings(const RawRelation& r, core::Table* t) {
+    t->access =
+        AccessOf(roles_, r.owner, r.acl, Comment(RelationRelationId, r.oid));
+    for (int k = 0; k < r.parent_count; ++k)
+      t->inherits.push_back(RelationName(r.parents[k]));
+    for (int k = 0; k < r.trigger_count; ++k) {
+      const RawTrigger& g = r.triggers[k];
+      t->triggers.push_back({g.name, Str(g.definition),
+                             TriggerEnabled(g.enabled),
+                             Str(Comment(TriggerRelationId, g.oid))});
+    }
+    t->row_security = r.row_security;
+    t->force_row_security = r.force_row_security;
+    for (int k = 0; k < r.policy_count; ++k) {
+      const RawPolicy& p = r.policies[k];
+      core::Policy policy;
+      policy.name = p.name;
+      policy.command = PolicyCommand(p.command);
+      policy.permissive = p.permissive;
+      for (int n = 0; n < p.role_count; ++n)
+        policy.roles.emplace_back(p.roles[n]);
+      std::sort(policy.roles.begin(), policy.roles.end());
+      policy.using_expr = Str(p.using_expr);
+      policy.check_expr = Str(p.check_expr);
+      t->policies.push_back(std::move(policy));
+    }
+    for (int k = 0; k < r.read_count; ++k) {
+      std::string relation = RelationName(r.reads[k]);
+      if (r.read_attnums[k] == 0) {
+        t->depends_on.push_back(relation);
+        continue;
+      }
+      const RawRelation* read =
+          FindRelation(raw_.items, raw_.count, r.reads[k]);
+      const RawColumn* c =
+          read != nullptr ? ColumnByNumber(read, r.read_attnums[k]) : nullptr;
+      std::string column = c != nullptr
+                               ? std::string(c->name)
+                               : others_.Column(r.reads[k], r.read_attnums[k]);
+      t->depends_on_columns.push_back(relation + "." + column);
+    }
+    std::sort(t->depends_on.begin(), t->depends_on.end());
+  }
+
+  static std::string TriggerEnabled(char enabled) {
+    switch (enabled) {
+      case TRIGGER_DISABLED:
+        return "disabled";
+      case TRIGGER_FIRES_ON_REPLICA:
+        return "replica";
+      case TRIGGER_FIRES_ALWAYS:
+        return "always";
+      default:
+        return "origin";
+    }
+  }
+
+  static std::string PolicyCommand(char command) {
+    switch (command) {
+      case 'r':
+        return "select";
+      case 'a':
+        return "insert";
+      case 'w':
+        return "update";
+      case 'd':
+        return "delete";
+      default:
+        return "all";
+    }
+  }
+
+  const RawRelations& raw_;
+  const std::unordered_map<Oid, std::string>& schema_names_;
+  const Expressions& expressions_;
+  RoleNames& roles_;
+  TypeNames types_;
+  OtherRelations others_;
+};
 
 }  // namespace
 
@@ -316,6 +494,7 @@ std::vector<std::string> UserSchemas(SpiSession& spi) {
 core::Schema ReadCatalog(SpiSession& spi,
                          const std::vector<std::string>& schemas) {
   core::Schema schema;
+  schema.kinds = core::Kinds::All();
   std::vector<Oid> namespaces;
   std::unordered_map<Oid, std::string> schema_names;
   for (const auto& name : schemas) {
@@ -329,7 +508,6 @@ core::Schema ReadCatalog(SpiSession& spi,
   }
   std::sort(schema.schemas.begin(), schema.schemas.end());
   schema.schemas_known = true;
-  std::sort(namespaces.begin(), namespaces.end());
 
   ConsistentRead read(namespaces);
   RawRelations& raw = read.ReadRelationsOnce();
@@ -341,137 +519,17 @@ core::Schema ReadCatalog(SpiSession& spi,
         column.printed_default = expressions.Print(column, r.oid);
     }
   });
-  std::unordered_map<Oid, const RawRelation*> raw_by_oid;
-  for (int i = 0; i < raw.count; ++i)
-    raw_by_oid.emplace(raw.items[i].oid, &raw.items[i]);
-  std::unordered_map<Oid, OtherRelation> others;
-  TypeNames types;
-
-  auto key_names = [](const RawRelation& r, const int16* keys, int count) {
-    std::vector<std::string> names;
-    for (int k = 0; k < count; ++k) {
-      const RawColumn* c = ColumnByNumber(&r, keys[k]);
-      names.push_back(c != nullptr ? std::string(c->name)
-                                   : std::to_string(keys[k]));
-    }
-    return names;
-  };
-
+  RoleNames roles;
+  TableBuilder builder(raw, schema_names, expressions, roles);
   schema.tables.reserve(static_cast<std::size_t>(raw.count));
   for (int i = 0; i < raw.count; ++i) {
     const RawRelation& r = raw.items[i];
-    if (r.gone) continue;
-    core::Table t;
-    t.schema = schema_names.at(r.namespace_oid);
-    t.name = r.name;
-    t.kind = r.kind == RELKIND_PARTITIONED_TABLE
-                 ? core::TableKind::kPartitionedTable
-             : r.kind == RELKIND_VIEW    ? core::TableKind::kView
-             : r.kind == RELKIND_MATVIEW ? core::TableKind::kMaterializedView
-                                         : core::TableKind::kTable;
-    t.partition_bound = Str(r.partition_bound);
-    if (r.partition_parent != nullptr) {
-      t.partition_of =
-          Str(r.partition_parent_schema) + "." + r.partition_parent;
+    if (r.gone || r.kind == RELKIND_SEQUENCE ||
+        r.kind == RELKIND_COMPOSITE_TYPE) {
+      continue;
     }
-    t.partition_key = Str(r.partition_key);
-    t.view_definition = Str(r.view_definition);
-    t.columns.reserve(static_cast<std::size_t>(r.column_count));
-    for (int k = 0; k < r.column_count; ++k) {
-      const RawColumn& raw_column = r.columns[k];
-      core::Column c;
-      c.name = raw_column.name;
-      c.type = types.Get(raw_column.type_oid, raw_column.typmod);
-      c.not_null = raw_column.not_null;
-      c.identity = raw_column.identity == ATTRIBUTE_IDENTITY_ALWAYS ? "always"
-                   : raw_column.identity == ATTRIBUTE_IDENTITY_BY_DEFAULT
-                       ? "by_default"
-                       : "";
-      if (raw_column.printed_default >= 0) {
-        std::string printed = expressions.Text(raw_column.printed_default);
-        if (raw_column.generated == ATTRIBUTE_GENERATED_STORED) {
-          c.generated = std::move(printed);
-        } else {
-          c.default_expr = std::move(printed);
-        }
-      }
-      c.collation = Str(raw_column.collation);
-      t.columns.push_back(std::move(c));
-    }
-    for (int k = 0; k < r.constraint_count; ++k) {
-      const RawConstraint& con = r.constraints[k];
-      std::vector<std::string> keys = key_names(r, con.keys, con.key_count);
-      if (con.type == CONSTRAINT_PRIMARY) {
-        t.primary_key = core::KeyConstraint{con.name, keys};
-      } else if (con.type == CONSTRAINT_UNIQUE) {
-        t.uniques.push_back({con.name, keys});
-      } else if (con.type == CONSTRAINT_CHECK) {
-        t.checks.push_back(
-            {con.name, WithoutNotValid(Str(con.definition)), con.validated});
-      } else if (con.type == CONSTRAINT_FOREIGN) {
-        core::ForeignKey fk;
-        fk.name = con.name;
-        fk.columns = std::move(keys);
-        auto ref = raw_by_oid.find(con.ref_relid);
-        if (ref != raw_by_oid.end()) {
-          fk.ref_schema = schema_names.at(ref->second->namespace_oid);
-          fk.ref_table = ref->second->name;
-          fk.ref_columns =
-              key_names(*ref->second, con.ref_keys, con.ref_key_count);
-        } else {
-          OtherRelation& other = others[con.ref_relid];
-          if (other.name.empty()) {
-            const char* ref_schema = nullptr;
-            const char* ref_name = nullptr;
-            Oid relid = con.ref_relid;
-            PgTry([&]() noexcept {
-              ref_name = get_rel_name(relid);
-              ref_schema = get_namespace_name(get_rel_namespace(relid));
-            });
-            other.schema = Str(ref_schema);
-            other.name = Str(ref_name);
-          }
-          fk.ref_schema = other.schema;
-          fk.ref_table = other.name;
-          for (int n = 0; n < con.ref_key_count; ++n) {
-            fk.ref_columns.push_back(
-                OtherColumn(con.ref_relid, con.ref_keys[n], &others));
-          }
-        }
-        fk.on_delete = Action(con.on_delete);
-        fk.on_update = Action(con.on_update);
-        fk.deferrable = con.deferrable;
-        fk.initially_deferred = con.deferred;
-        fk.validated = con.validated;
-        t.foreign_keys.push_back(std::move(fk));
-      }
-    }
-    for (int k = 0; k < r.index_count; ++k) {
-      const RawIndex& raw_index = r.indexes[k];
-      core::Index index;
-      index.name = raw_index.name;
-      index.unique = raw_index.unique;
-      index.method = raw_index.method;
-      index.keys.assign(raw_index.keys, raw_index.keys + raw_index.key_count);
-      index.include.assign(raw_index.include,
-                           raw_index.include + raw_index.include_count);
-      index.predicate = Str(raw_index.predicate);
-      t.indexes.push_back(std::move(index));
-    }
-    std::sort(t.indexes.begin(), t.indexes.end(),
-              [](const core::Index& a, const core::Index& b) {
-                return a.name < b.name;
-              });
-    for (int k = 0; k < r.sequence_count; ++k) {
-      const RawColumn* c = ColumnByNumber(&r, r.sequences[k].attnum);
-      if (c == nullptr) continue;
-      t.sequences.push_back({c->name, r.sequences[k].name});
-    }
-    schema.tables.push_back(std::move(t));
+    schema.tables.push_back(builder.Build(r));
   }
-
-  ReadEnums(read.snapshot(), namespaces, schema_names, &schema);
-
   std::vector<std::string> apps = KnownApps(spi, schema);
   for (auto& t : schema.tables) {
     t.app = core::DjangoApp(t.name, apps);
@@ -483,6 +541,8 @@ core::Schema ReadCatalog(SpiSession& spi,
               return a.schema != b.schema ? a.schema < b.schema
                                           : a.name < b.name;
             });
+  ObjectContext context{read, raw, schema_names, roles, &schema};
+  ReadObjects(context);
   schema.join_tables = core::DetectJoinTables(schema);
   return schema;
 }

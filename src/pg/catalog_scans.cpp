@@ -73,7 +73,8 @@ bool Contains(const Oid* sorted, std::size_t count, Oid oid) {
 
 bool IsReadKind(char kind) {
   return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ||
-         kind == RELKIND_VIEW || kind == RELKIND_MATVIEW;
+         kind == RELKIND_VIEW || kind == RELKIND_MATVIEW ||
+         kind == RELKIND_SEQUENCE || kind == RELKIND_COMPOSITE_TYPE;
 }
 
 // The pg_class fields of a relation (not its OID, which the caller set).
@@ -86,14 +87,17 @@ void FillRelationRow(RawRelation* r, HeapTuple tuple, TupleDesc desc) {
   r->row_security = form->relrowsecurity;
   r->force_row_security = form->relforcerowsecurity;
   r->owner = form->relowner;
+  r->type_oid = form->reltype;
   r->name = pstrdup(NameStr(form->relname));
   r->partition_bound_node = nullptr;
+  bool is_null = false;
   if (form->relispartition) {
-    bool is_null = false;
     Datum bound =
         heap_getattr(tuple, Anum_pg_class_relpartbound, desc, &is_null);
     if (!is_null) r->partition_bound_node = TextOf(bound);
   }
+  Datum acl = heap_getattr(tuple, Anum_pg_class_relacl, desc, &is_null);
+  r->acl = ReadAcl(acl, is_null);
 }
 
 // A copy of an int2[] column: the tuple's memory goes with the scan.
@@ -119,7 +123,8 @@ const RawName* CurrentName(Oid oid, RawName* out) {
   HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(oid));
   if (!HeapTupleIsValid(tuple)) return nullptr;
   auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-  *out = {oid, form->relkind, form->relam, pstrdup(NameStr(form->relname))};
+  *out = {oid, form->relkind, form->relam, pstrdup(NameStr(form->relname)),
+          form->relispartition};
   ReleaseSysCache(tuple);
   return out;
 }
@@ -135,10 +140,10 @@ const char* AccessMethodName(Oid am) {
 
 }  // namespace
 
-void ReadExtensionMembers(Snapshot snapshot, Oid** members, int* count) {
+void ReadExtensionMembers(Snapshot snapshot, RawRelations* out) {
   int capacity = 0;
-  *members = nullptr;
-  *count = 0;
+  out->members = nullptr;
+  out->member_count = 0;
   ScanCatalog(
       ExtensionRelationId,
       [&](HeapTuple ext, TupleDesc) {
@@ -148,22 +153,31 @@ void ReadExtensionMembers(Snapshot snapshot, Oid** members, int* count) {
             ExtensionRelationId, Anum_pg_depend_refobjid, ext_oid,
             [&](HeapTuple tuple, TupleDesc) {
               auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
-              if (dep->classid != RelationRelationId ||
-                  dep->deptype != DEPENDENCY_EXTENSION) {
-                return;
-              }
-              *members = Grow(*members, *count, &capacity);
-              (*members)[(*count)++] = dep->objid;
+              if (dep->deptype != DEPENDENCY_EXTENSION) return;
+              out->members = Grow(out->members, out->member_count, &capacity);
+              out->members[out->member_count++] = {dep->classid, dep->objid};
             },
             snapshot);
       },
       snapshot);
-  std::sort(*members, *members + *count);
+  std::sort(out->members, out->members + out->member_count,
+            [](const RawMember& a, const RawMember& b) {
+              return a.classid != b.classid ? a.classid < b.classid
+                                            : a.objid < b.objid;
+            });
+}
+
+bool IsExtensionMember(const RawRelations* all, Oid classid, Oid objid) {
+  return std::binary_search(
+      all->members, all->members + all->member_count, RawMember{classid, objid},
+      [](const RawMember& a, const RawMember& b) {
+        return a.classid != b.classid ? a.classid < b.classid
+                                      : a.objid < b.objid;
+      });
 }
 
 void ReadRelations(Snapshot snapshot, const Oid* namespaces,
-                   std::size_t namespace_count, const Oid* members,
-                   std::size_t member_count, RawRelations* out) {
+                   std::size_t namespace_count, RawRelations* out) {
   int capacity = 0;
   int name_capacity = 0;
   out->items = nullptr;
@@ -178,12 +192,13 @@ void ReadRelations(Snapshot snapshot, const Oid* namespaces,
             Contains(namespaces, namespace_count, form->relnamespace)) {
           out->names = Grow(out->names, out->name_count, &name_capacity);
           out->names[out->name_count++] = {form->oid, kind, form->relam,
-                                           pstrdup(NameStr(form->relname))};
-          return;
+                                           pstrdup(NameStr(form->relname)),
+                                           form->relispartition};
+          if (kind != RELKIND_SEQUENCE) return;
         }
         if (!IsReadKind(form->relkind) ||
             !Contains(namespaces, namespace_count, form->relnamespace) ||
-            Contains(members, member_count, form->oid)) {
+            IsExtensionMember(out, RelationRelationId, form->oid)) {
           return;
         }
         out->items = Grow(out->items, out->count, &capacity);
@@ -224,7 +239,7 @@ void ScanColumns(const ScanScope& scope, RawRelations* all) {
         auto* att = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
         if (att->attnum <= 0 || att->attisdropped) return;
         RawRelation* r = FindRelation(rels, count, att->attrelid);
-        if (r == nullptr) return;
+        if (r == nullptr || r->kind == RELKIND_SEQUENCE) return;
         r->columns = Grow(r->columns, r->column_count, &r->column_capacity);
         RawColumn* c = &r->columns[r->column_count++];
         memset(c, 0, sizeof(RawColumn));
@@ -236,9 +251,10 @@ void ScanColumns(const ScanScope& scope, RawRelations* all) {
         c->identity = att->attidentity;
         c->generated = att->attgenerated;
         c->printed_default = -1;
+        c->inherited = att->attinhcount > 0 && !att->attislocal;
         if (att->attcollation != InvalidOid &&
             att->attcollation != get_typcollation(att->atttypid)) {
-          c->collation = get_collation_name(att->attcollation);
+          c->collation = CollationName(att->attcollation);
         }
         r->has_defaults = r->has_defaults || att->atthasdef;
       });
@@ -289,6 +305,11 @@ void ScanConstraints(const ScanScope& scope, RawRelations* all) {
              type != CONSTRAINT_CHECK && type != CONSTRAINT_FOREIGN &&
              type != CONSTRAINT_EXCLUSION) ||
             con->conparentid != InvalidOid) {
+          return;
+        }
+        // A CHECK a parent gave it: the parent's.
+        if (type == CONSTRAINT_CHECK && con->coninhcount > 0 &&
+            !con->conislocal) {
           return;
         }
         r->constraints =
@@ -346,7 +367,8 @@ void ScanIndexes(const ScanScope& scope, RawRelations* all) {
           // Re-read under a lock: an index made after the first scan.
           name = CurrentName(form->indexrelid, &fresh);
         }
-        if (name == nullptr) return;
+        // An index attached to the parent's index is the parent's.
+        if (name == nullptr || name->is_partition) return;
         r->indexes = Grow(r->indexes, r->index_count, &r->index_capacity);
         RawIndex* out = &r->indexes[r->index_count++];
         memset(out, 0, sizeof(RawIndex));
@@ -384,6 +406,7 @@ void ScanDependencies(const ScanScope& scope, RawRelations* all) {
   struct RuleRead {
     Oid rule;
     Oid relation;
+    int16 attnum;
     bool own;  // the rule's internal dependency on its view
   };
   RuleRead* reads = nullptr;
@@ -395,7 +418,15 @@ void ScanDependencies(const ScanScope& scope, RawRelations* all) {
     if (dep->classid == RewriteRelationId) {
       reads = Grow(reads, read_count, &read_capacity);
       reads[read_count++] = {dep->objid, dep->refobjid,
+                             static_cast<int16>(dep->refobjsubid),
                              dep->deptype == DEPENDENCY_INTERNAL};
+      return;
+    }
+    if (dep->classid == RelationRelationId &&
+        dep->deptype == DEPENDENCY_INTERNAL && dep->refobjsubid > 0) {
+      RawRelation* sequence = FindRelation(rels, count, dep->objid);
+      if (sequence != nullptr && sequence->kind == RELKIND_SEQUENCE)
+        sequence->identity_sequence = true;
       return;
     }
     if (dep->classid != RelationRelationId || dep->deptype != DEPENDENCY_AUTO ||
@@ -453,14 +484,24 @@ void ScanDependencies(const ScanScope& scope, RawRelations* all) {
         reads[i].own ? FindRelation(rels, count, reads[i].relation) : nullptr;
     if (view != nullptr &&
         (view->kind == RELKIND_VIEW || view->kind == RELKIND_MATVIEW)) {
+      // Each relation once with attnum 0, then the columns it reads.
       for (int k = i + 1; k < end; ++k) {
         Oid relation = reads[k].relation;
-        bool seen = relation == view->oid;
-        for (int j = 0; j < view->read_count && !seen; ++j)
-          seen = view->reads[j] == relation;
-        if (seen) continue;
-        view->reads = Grow(view->reads, view->read_count, &view->read_capacity);
-        view->reads[view->read_count++] = relation;
+        if (relation == view->oid) continue;
+        for (int16 attnum : {static_cast<int16>(0), reads[k].attnum}) {
+          bool seen = false;
+          for (int j = 0; j < view->read_count && !seen; ++j) {
+            seen =
+                view->reads[j] == relation && view->read_attnums[j] == attnum;
+          }
+          if (seen) continue;
+          int capacity = view->read_capacity;
+          view->reads = Grow(view->reads, view->read_count, &capacity);
+          view->read_attnums =
+              Grow(view->read_attnums, view->read_count, &view->read_capacity);
+          view->reads[view->read_count] = relation;
+          view->read_attnums[view->read_count++] = attnum;
+        }
       }
     }
     i = end;
@@ -470,7 +511,6 @@ void ScanDependencies(const ScanScope& scope, RawRelations* all) {
               [](const RawSequence& a, const RawSequence& b) {
                 return a.attnum < b.attnum;
               });
-    std::sort(rels[i].reads, rels[i].reads + rels[i].read_count);
   }
 }
 
@@ -482,6 +522,9 @@ void ScanRelationDetails(const ScanScope& scope, RawRelations* rels) {
   ScanConstraints(scope, rels);
   ScanIndexes(scope, rels);
   ScanDependencies(scope, rels);
+  ScanInheritance(scope, rels);
+  ScanTriggers(scope, rels);
+  ScanPolicies(scope, rels);
 }
 
 void ClearRelationDetails(RawRelation* r) {
@@ -492,6 +535,7 @@ void ClearRelationDetails(RawRelation* r) {
   r->trigger_count = 0;
   r->policy_count = 0;
   r->read_count = 0;
+  r->parent_count = 0;
   r->backing_count = 0;
   r->has_defaults = false;
   r->view_definition = nullptr;

@@ -98,11 +98,23 @@ std::optional<Expected> LoadExpected(SpiSession& spi) {
   return expected;
 }
 
-// The schemas a manifest covers; "public" when it names none.
-std::vector<std::string> CoveredSchemas(const core::Schema& schema) {
+// The schemas a manifest covers (every user schema when it covers the
+// "schemas" kind: an unexpected schema is then a finding); "public" when
+// it names none.
+std::vector<std::string> CoveredSchemas(SpiSession& spi,
+                                        const core::Schema& schema) {
   std::set<std::string> names;
+  for (const auto& s : schema.schema_infos) names.insert(s.name);
   for (const auto& t : schema.tables) names.insert(t.schema);
   for (const auto& e : schema.enums) names.insert(e.schema);
+  for (const auto& t : schema.types) names.insert(t.schema);
+  for (const auto& s : schema.sequences) names.insert(s.schema);
+  for (const auto& f : schema.functions) names.insert(f.schema);
+  for (const auto& c : schema.collations) names.insert(c.schema);
+  for (const auto& x : schema.extensions) names.insert(x.schema);
+  if (schema.kinds.schemas) {
+    for (auto& s : UserSchemas(spi)) names.insert(std::move(s));
+  }
   if (names.empty()) names.insert("public");
   return {names.begin(), names.end()};
 }
@@ -146,7 +158,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
     spi.Finish();
     NoExpectedSchema();
   }
-  core::Schema actual = ReadCatalog(spi, CoveredSchemas(expected->schema));
+  core::Schema actual = ReadCatalog(spi, CoveredSchemas(spi, expected->schema));
   spi.Finish();
   // Name the apps of live tables the way the expected schema does.
   std::unordered_map<std::string, const core::Table*> expected_by_name;
@@ -229,6 +241,8 @@ core::Json FindingsJson(const CheckRun& run,
              f.fix.empty() ? core::Json::Null() : core::Json::String(f.fix));
     core::Json& hazards = item.Set("hazards", core::Json::Array());
     for (const auto& h : f.hazards) hazards.Push(core::Json::String(h));
+    item.Set("cause", f.cause.empty() ? core::Json::Null()
+                                      : core::Json::String(f.cause));
     list.Push(std::move(item));
   }
   return doc;
@@ -239,6 +253,8 @@ core::Schema SnapshotSchema(
   SpiSession spi;
   std::vector<std::string> names = schemas ? *schemas : UserSchemas(spi);
   core::Schema schema = ReadCatalog(spi, names);
+  // Only a snapshot of every user schema says which schemas there are.
+  schema.kinds.schemas = !schemas;
   QueryResult can_read = spi.Query(
       "SELECT pg_catalog.has_table_privilege('schema_guard.ignore_rule', "
       "'SELECT')");
