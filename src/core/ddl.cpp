@@ -395,6 +395,21 @@ std::vector<Grant> EffectiveGrants(std::string_view what,
   return out;
 }
 
+void NormalizeGrants(std::string_view what, Access* access) {
+  if (!access->grants) return;
+  std::vector<Grant> effective = EffectiveGrants(what, *access);
+  std::vector<Grant> defaults = DefaultGrants(what);
+  if (effective.size() != defaults.size()) return;
+  for (std::size_t i = 0; i < effective.size(); ++i) {
+    if (effective[i].grantee != defaults[i].grantee ||
+        effective[i].privileges != defaults[i].privileges ||
+        effective[i].grantable != defaults[i].grantable) {
+      return;
+    }
+  }
+  access->grants.reset();
+}
+
 std::string GrantsText(const std::vector<Grant>& grants) {
   if (grants.empty()) return "none";
   std::vector<std::string> parts;

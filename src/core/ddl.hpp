@@ -82,6 +82,10 @@ std::vector<Grant> DefaultGrants(std::string_view what);
 // grantee, without the owner's full entry and empty entries.
 std::vector<Grant> EffectiveGrants(std::string_view what, const Access& access);
 
+// Drops an explicit list of grants that amounts to the defaults (what
+// GRANT then REVOKE leave behind), so that it reads as the default.
+void NormalizeGrants(std::string_view what, Access* access);
+
 // "grantee: SELECT, INSERT*; ..." (* grantable), for messages.
 std::string GrantsText(const std::vector<Grant>& grants);
 

@@ -492,7 +492,10 @@ void Differ::MissingTable(const Table& e, std::vector<const Table*>& orphans) {
   for (auto it = orphans.begin(); it != orphans.end(); ++it) {
     const Table* o = *it;
     if (ExpectedOrphan(o->schema, o->name).empty() && o->kind == e.kind &&
-        !e.columns.empty() && ColumnShape(*o) == shape) {
+        !e.columns.empty() && ColumnShape(*o) == shape &&
+        o->partition_of == e.partition_of &&
+        FoldWhitespace(o->partition_bound) ==
+            FoldWhitespace(e.partition_bound)) {
       std::size_t f =
           Add(Severity::kWarning, "possible_rename", e, Key(e),
               fmt::format("{} is missing and {} has the same columns: renamed?",
@@ -509,8 +512,14 @@ void Differ::MissingTable(const Table& e, std::vector<const Table*>& orphans) {
             "TO {4};",
             word, QT(*o), Q(e.schema), QT(e.schema, o->name), Q(e.name));
       }
-      Step(f, FixPhase::kCreate, fix);
+      // First of all, so that every other fix finds it under its name;
+      // then the rest of what differs, in the same round.
+      Step(f, FixPhase::kDropDependent, fix, -1000);
       orphans.erase(it);
+      renamed_.push_back(*o);
+      renamed_.back().schema = e.schema;
+      renamed_.back().name = e.name;
+      CompareTable(e, renamed_.back());
       return;
     }
   }

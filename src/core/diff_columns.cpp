@@ -59,6 +59,13 @@ bool Differ::IsUserType(const std::string& type) const {
   return false;
 }
 
+// A sequence a column owns must have its table's owner.
+std::string Differ::SameOwner(const std::string& sequence,
+                              const Table& live) const {
+  if (live.access.owner.empty()) return "";
+  return ddl_.Owner("SEQUENCE", sequence, live.access.owner) + "\n";
+}
+
 std::string Differ::Setval(const Table& t, const Column& c) const {
   return fmt::format(
       "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('{0}', "
@@ -99,7 +106,12 @@ void Differ::CompareColumns(const Table& e, const Table& a) {
       Hazard(f, {kAccessExclusiveLock});
       Step(f, FixPhase::kAlter,
            fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {};", QT(e),
-                       Q((*renamed)->name), Q(m->name)));
+                       Q((*renamed)->name), Q(m->name)),
+           -2);
+      // The rest of what differs, under the new name, in the same round.
+      Column as_renamed = **renamed;
+      as_renamed.name = m->name;
+      CompareColumn(e, a, *m, as_renamed);
       extra.erase(renamed);
       continue;
     }
@@ -333,11 +345,12 @@ void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
                        Q(e.name)),
            kDropIdentityRank);
       Step(f, FixPhase::kAlter,
-           fmt::format("CREATE SEQUENCE {0} AS {1} OWNED BY {2}.{3};\n{4}\n"
+           fmt::format("CREATE SEQUENCE {0} AS {1};\n{6}"
+                       "ALTER SEQUENCE {0} OWNED BY {2}.{3};\n{4}\n"
                        "ALTER TABLE {2} ALTER COLUMN {3} SET DEFAULT "
                        "nextval('{5}'::regclass);",
                        seq, e.type, QT(et), Q(e.name), Setval(et, e),
-                       Ddl::Escape(seq)),
+                       Ddl::Escape(seq), SameOwner(seq, at)),
            kAddIdentityRank);
     }
     return;
@@ -432,12 +445,13 @@ void Differ::CompareSerialSequences(const Table& e, const Table& a) {
     F(f).actual = ac->default_expr.value_or("");
     Hazard(f, {kAccessExclusiveLock});
     Step(f, FixPhase::kAlter,
-         fmt::format("CREATE SEQUENCE IF NOT EXISTS {0} OWNED BY {1}.{2};\n"
+         fmt::format("CREATE SEQUENCE IF NOT EXISTS {0};\n{4}"
+                     "ALTER SEQUENCE {0} OWNED BY {1}.{2};\n"
                      "SELECT pg_catalog.setval('{3}', coalesce(max({2}), 0) + "
                      "1, false) FROM {1};\n"
                      "ALTER TABLE {1} ALTER COLUMN {2} SET DEFAULT "
                      "nextval('{3}'::regclass);",
-                     seq, QT(e), Q(c.name), Ddl::Escape(seq)),
+                     seq, QT(e), Q(c.name), Ddl::Escape(seq), SameOwner(seq, a)),
          kDefaultRank);
   }
   for (const auto& s : a.sequences) {

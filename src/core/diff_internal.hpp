@@ -6,6 +6,7 @@
 // views and foreign keys dropped and made again around it).
 #pragma once
 
+#include <deque>
 #include <initializer_list>
 #include <map>
 #include <set>
@@ -95,6 +96,7 @@ class Differ {
   void CompareSerialSequences(const Table& e, const Table& a);
   bool IsUserType(const std::string& type) const;
   std::string Setval(const Table& t, const Column& c) const;
+  std::string SameOwner(const std::string& sequence, const Table& live) const;
 
   // --- Constraints and indexes (diff_constraints.cpp) ---
   void CompareKeys(const Table& e, const Table& a);
@@ -174,6 +176,8 @@ class Differ {
   std::map<std::string, std::size_t> replaced_views_;
   // Columns whose default the type change sets.
   std::set<std::string> defaults_handled_;
+  // Orphans a possible_rename renames, under their expected names.
+  std::deque<Table> renamed_;
 };
 
 }  // namespace schema_guard::core

@@ -344,23 +344,31 @@ void Differ::RecreateEnum(std::size_t f, const EnumType& e, const EnumType& a) {
   Step(f, FixPhase::kType,
        fmt::format("ALTER TYPE {} RENAME TO {};", type, Q(old_name)), -1);
   Step(f, FixPhase::kType, ddl_.CreateEnum(e), -1);
+  auto is_this = [&](const std::string& column_type) {
+    std::string base = TypeBase(column_type);
+    return base == e.name || base == e.schema + "." + e.name;
+  };
   for (const auto& t : actual_.tables) {
     if (t.kind != TableKind::kTable && t.kind != TableKind::kPartitionedTable)
       continue;
+    // Columns the expected schema keeps of this type; the others are
+    // dropped or retyped by findings of their own.
+    const Table* et = ExpectedTable(Key(t));
+    if (et == nullptr || et->kind != t.kind) continue;
     for (const auto& c : t.columns) {
-      if (c.inherited) continue;
-      std::string base = TypeBase(c.type);
-      if (base != e.name && base != e.schema + "." + e.name) continue;
-      std::string suffix = c.type.substr(base.size());
+      const Column* ec = et->FindColumn(c.name);
+      if (c.inherited || !is_this(c.type) || ec == nullptr ||
+          !is_this(ec->type)) {
+        continue;
+      }
+      std::string suffix = c.type.substr(TypeBase(c.type).size());
       std::string sql = fmt::format("ALTER TABLE {} ", QT(t));
       if (c.default_expr) {
         sql += fmt::format("ALTER COLUMN {} DROP DEFAULT, ", Q(c.name));
       }
       sql += fmt::format("ALTER COLUMN {0} TYPE {1}{2} USING {0}::text::{1}{2}",
                          Q(c.name), type, suffix);
-      const Table* et = ExpectedTable(Key(t));
-      const Column* ec = et != nullptr ? et->FindColumn(c.name) : nullptr;
-      if (c.default_expr && ec != nullptr && NormalDefault(ec->default_expr)) {
+      if (NormalDefault(ec->default_expr)) {
         sql += fmt::format(", ALTER COLUMN {} SET DEFAULT {}", Q(c.name),
                            FoldWhitespace(*ec->default_expr));
       }
@@ -522,10 +530,12 @@ void Differ::CompareSequences() {
                           fmt::format("sequence {} is missing", object));
       F(f).expected = ddl_.CreateSequence(e);
       Step(f, FixPhase::kSequence, ddl_.CreateSequence(e));
+      // OWNED BY needs the table and the same owner as the table: after
+      // the owners are set.
       if (!e.owned_by.empty()) {
-        Step(f, FixPhase::kAlter,
+        Step(f, FixPhase::kAccess,
              fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)),
-             5);
+             2);
       }
       AccessSteps(f, "SEQUENCE", "SEQUENCE", name, e.access, nullptr);
       continue;
@@ -554,8 +564,8 @@ void Differ::CompareSequences() {
                           e.owned_by.empty() ? "nothing" : e.owned_by));
       F(f).expected = e.owned_by;
       F(f).actual = a->owned_by;
-      Step(f, FixPhase::kAlter,
-           fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)), 5);
+      Step(f, FixPhase::kAccess,
+           fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)), 2);
     }
   }
   for (const auto& a : actual_.sequences) {

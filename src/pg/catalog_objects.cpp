@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ddl.hpp"
 #include "core/schema.hpp"
 #include "pg/bridge.hpp"
 #include "pg/catalog_raw.hpp"
@@ -44,8 +45,8 @@ const std::string& RoleNames::Get(Oid role) {
   return names_.emplace(role, std::string(name)).first->second;
 }
 
-core::Access AccessOf(RoleNames& roles, Oid owner, const RawAcl& acl,
-                      const char* comment) {
+core::Access AccessOf(RoleNames& roles, std::string_view what, Oid owner,
+                      const RawAcl& acl, const char* comment) {
   // In the manifest's fixed order.
   static const std::pair<uint32, const char*> kBits[] = {
       {ACL_SELECT, "SELECT"},     {ACL_INSERT, "INSERT"},
@@ -73,6 +74,7 @@ core::Access AccessOf(RoleNames& roles, Oid owner, const RawAcl& acl,
             [](const core::Grant& a, const core::Grant& b) {
               return a.grantee < b.grantee;
             });
+  core::NormalizeGrants(what, &access);
   return access;
 }
 
@@ -101,7 +103,7 @@ void ReadSchemaInfos(Context& c) {
     if (!found) continue;
     c.schema->schema_infos.push_back(
         {name,
-         AccessOf(c.roles, owner, acl, c.Comment(NamespaceRelationId, space))});
+         AccessOf(c.roles, "SCHEMA", owner, acl, c.Comment(NamespaceRelationId, space))});
   }
   std::sort(c.schema->schema_infos.begin(), c.schema->schema_infos.end(),
             [](const core::SchemaInfo& a, const core::SchemaInfo& b) {
@@ -284,7 +286,7 @@ void ReadSequences(Context& c) {
     auto owner = owned_by.find(r.oid);
     if (owner != owned_by.end()) out.owned_by = owner->second;
     out.access =
-        AccessOf(c.roles, r.owner, r.acl, c.Comment(RelationRelationId, r.oid));
+        AccessOf(c.roles, "SEQUENCE", r.owner, r.acl, c.Comment(RelationRelationId, r.oid));
     c.schema->sequences.push_back(std::move(out));
   }
   std::sort(c.schema->sequences.begin(), c.schema->sequences.end(),
@@ -435,7 +437,7 @@ void ReadFunctions(Context& c) {
     out.body_md5 = f.md5;
     out.definition = f.definition;
     out.access =
-        AccessOf(c.roles, f.owner, f.acl, c.Comment(ProcedureRelationId, oid));
+        AccessOf(c.roles, "FUNCTION", f.owner, f.acl, c.Comment(ProcedureRelationId, oid));
     c.schema->functions.push_back(std::move(out));
   }
   std::sort(c.schema->functions.begin(), c.schema->functions.end(),

@@ -20,9 +20,10 @@ class RoleNames {
   std::unordered_map<Oid, std::string> names_;
 };
 
-// An object's owner, grants and comment.
-core::Access AccessOf(RoleNames& roles, Oid owner, const RawAcl& acl,
-                      const char* comment);
+// An object's owner, grants and comment; `what` is its kind as GRANT
+// names it (TABLE, SEQUENCE, FUNCTION, SCHEMA, TYPE).
+core::Access AccessOf(RoleNames& roles, std::string_view what, Oid owner,
+                      const RawAcl& acl, const char* comment);
 
 // What the object readers share: the read, its relations, the names of
 // the namespaces read, role names, and the schema being filled.

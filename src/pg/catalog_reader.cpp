@@ -403,7 +403,7 @@ class TableBuilder {
   // view reads.
   void Surroundings(const RawRelation& r, core::Table* t) {
     t->access =
-        AccessOf(roles_, r.owner, r.acl, Comment(RelationRelationId, r.oid));
+        AccessOf(roles_, "TABLE", r.owner, r.acl, Comment(RelationRelationId, r.oid));
     for (int k = 0; k < r.parent_count; ++k)
       t->inherits.push_back(RelationName(r.parents[k]));
     for (int k = 0; k < r.trigger_count; ++k) {

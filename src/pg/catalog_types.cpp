@@ -176,7 +176,7 @@ void ReadEnums(ObjectContext& c) {
         [](const RawLabel& l, Oid oid) { return l.type < oid; });
     for (; it != labels + label_count && it->type == type.oid; ++it)
       e.labels.emplace_back(it->label);
-    e.access = AccessOf(c.roles, type.owner, type.acl,
+    e.access = AccessOf(c.roles, "TYPE", type.owner, type.acl,
                         c.Comment(TypeRelationId, type.oid));
     c.schema->enums.push_back(std::move(e));
   }
@@ -223,7 +223,7 @@ void ReadTypes(ObjectContext& c) {
     } else {
       continue;
     }
-    out.access = AccessOf(c.roles, type.owner, type.acl,
+    out.access = AccessOf(c.roles, "TYPE", type.owner, type.acl,
                           c.Comment(TypeRelationId, type.oid));
     c.schema->types.push_back(std::move(out));
   }
