@@ -444,17 +444,27 @@ void Differ::CompareSerialSequences(const Table& e, const Table& a) {
     F(f).expected = "nextval('" + e.schema + "." + name + "')";
     F(f).actual = ac->default_expr.value_or("");
     Hazard(f, {kAccessExclusiveLock});
-    Step(f, FixPhase::kAlter,
-         fmt::format("CREATE SEQUENCE IF NOT EXISTS {0};\n{4}"
-                     "ALTER SEQUENCE {0} OWNED BY {1}.{2};\n"
-                     "SELECT pg_catalog.setval('{3}', coalesce(max({2}), 0) + "
-                     "1, false) FROM {1};\n"
-                     "ALTER TABLE {1} ALTER COLUMN {2} SET DEFAULT "
-                     "nextval('{3}'::regclass);",
-                     seq, QT(e), Q(c.name), Ddl::Escape(seq), SameOwner(seq, a)),
-         kDefaultRank);
+    Step(
+        f, FixPhase::kAlter,
+        fmt::format("CREATE SEQUENCE IF NOT EXISTS {0};\n{4}"
+                    "ALTER SEQUENCE {0} OWNED BY {1}.{2};\n"
+                    "SELECT pg_catalog.setval('{3}', coalesce(max({2}), 0) + "
+                    "1, false) FROM {1};\n"
+                    "ALTER TABLE {1} ALTER COLUMN {2} SET DEFAULT "
+                    "nextval('{3}'::regclass);",
+                    seq, QT(e), Q(c.name), Ddl::Escape(seq), SameOwner(seq, a)),
+        kDefaultRank);
   }
   for (const auto& s : a.sequences) {
+    // A sequence the expected schema keeps on its own (OWNED BY): its
+    // sequence_mismatch says so.
+    bool standalone =
+        expected_.kinds.sequences &&
+        std::any_of(expected_.sequences.begin(), expected_.sequences.end(),
+                    [&](const Sequence& x) {
+                      return x.schema == a.schema && x.name == s.name;
+                    });
+    if (standalone) continue;
     const Column* ec = e.FindColumn(s.column);
     if (ec == nullptr || SerialLike(e, *ec) ||
         SequenceOf(e, s.column) != nullptr)

@@ -568,8 +568,17 @@ void Differ::CompareSequences() {
            fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)), 2);
     }
   }
+  // The sequences of the expected schema's serial columns are not
+  // standalone ones, even where the live column lost its default.
+  std::set<std::string> serial;
+  for (const auto& t : expected_.tables) {
+    for (const auto& s : t.sequences) serial.insert(t.schema + "." + s.name);
+  }
   for (const auto& a : actual_.sequences) {
-    if (FindNamed(expected_.sequences, a.schema, a.name) != nullptr) continue;
+    if (FindNamed(expected_.sequences, a.schema, a.name) != nullptr ||
+        serial.count(a.schema + "." + a.name) != 0) {
+      continue;
+    }
     std::string object = a.schema + "." + a.name;
     std::string reason = ExpectedOrphan(a.schema, a.name);
     std::size_t f = Add(

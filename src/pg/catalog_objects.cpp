@@ -102,8 +102,8 @@ void ReadSchemaInfos(Context& c) {
     });
     if (!found) continue;
     c.schema->schema_infos.push_back(
-        {name,
-         AccessOf(c.roles, "SCHEMA", owner, acl, c.Comment(NamespaceRelationId, space))});
+        {name, AccessOf(c.roles, "SCHEMA", owner, acl,
+                        c.Comment(NamespaceRelationId, space))});
   }
   std::sort(c.schema->schema_infos.begin(), c.schema->schema_infos.end(),
             [](const core::SchemaInfo& a, const core::SchemaInfo& b) {
@@ -285,8 +285,8 @@ void ReadSequences(Context& c) {
     out.cycle = p->cycle;
     auto owner = owned_by.find(r.oid);
     if (owner != owned_by.end()) out.owned_by = owner->second;
-    out.access =
-        AccessOf(c.roles, "SEQUENCE", r.owner, r.acl, c.Comment(RelationRelationId, r.oid));
+    out.access = AccessOf(c.roles, "SEQUENCE", r.owner, r.acl,
+                          c.Comment(RelationRelationId, r.oid));
     c.schema->sequences.push_back(std::move(out));
   }
   std::sort(c.schema->sequences.begin(), c.schema->sequences.end(),
@@ -436,8 +436,8 @@ void ReadFunctions(Context& c) {
       out.config.emplace_back(f.config[k]);
     out.body_md5 = f.md5;
     out.definition = f.definition;
-    out.access =
-        AccessOf(c.roles, "FUNCTION", f.owner, f.acl, c.Comment(ProcedureRelationId, oid));
+    out.access = AccessOf(c.roles, "FUNCTION", f.owner, f.acl,
+                          c.Comment(ProcedureRelationId, oid));
     c.schema->functions.push_back(std::move(out));
   }
   std::sort(c.schema->functions.begin(), c.schema->functions.end(),

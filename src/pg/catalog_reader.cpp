@@ -402,8 +402,8 @@ class TableBuilder {
   // Owner, grants, comment, inheritance, triggers, policies, and what a
   // view reads.
   void Surroundings(const RawRelation& r, core::Table* t) {
-    t->access =
-        AccessOf(roles_, "TABLE", r.owner, r.acl, Comment(RelationRelationId, r.oid));
+    t->access = AccessOf(roles_, "TABLE", r.owner, r.acl,
+                         Comment(RelationRelationId, r.oid));
     for (int k = 0; k < r.parent_count; ++k)
       t->inherits.push_back(RelationName(r.parents[k]));
     for (int k = 0; k < r.trigger_count; ++k) {

@@ -552,7 +552,9 @@ SELECT is((SELECT row(expected, actual)::text FROM f_types WHERE kind = 'type_mi
 SELECT is((SELECT row(message, expected, fix)::text FROM f_types WHERE kind = 'missing_sequence'),
   row('column sc_types.seqless.n has no sequence default, expected serial',
       'nextval(''sc_types.seqless_n_seq'')',
-      E'CREATE SEQUENCE IF NOT EXISTS sc_types.seqless_n_seq OWNED BY sc_types.seqless.n;\n' ||
+      E'CREATE SEQUENCE IF NOT EXISTS sc_types.seqless_n_seq;\n' ||
+      E'ALTER SEQUENCE sc_types.seqless_n_seq OWNER TO postgres;\n' ||
+      E'ALTER SEQUENCE sc_types.seqless_n_seq OWNED BY sc_types.seqless.n;\n' ||
       E'SELECT pg_catalog.setval(''sc_types.seqless_n_seq'', coalesce(max(n), 0) + 1, false) FROM sc_types.seqless;\n' ||
       'ALTER TABLE sc_types.seqless ALTER COLUMN n SET DEFAULT nextval(''sc_types.seqless_n_seq''::regclass);')::text,
   'missing_sequence: the fix creates the sequence and the default');

@@ -315,7 +315,8 @@ def is_parent(b, t):
 def referenced(b, t):
     key = (t["schema"], t["name"])
     return any(fk[2] == key for o in b["tables"].values() for fk in o["fks"]) or \
-        any(v["from"] == key for v in b["views"].values())
+        any(v["from"] == key for v in b["views"].values()) or \
+        any(s["owned_by"] and s["owned_by"][0] == key for s in b["sequences"].values())
 
 
 def drop_view_tree(b, key):
@@ -338,7 +339,7 @@ def m_add_table(b, rng):
 
 def column_used(t, name):
     return (t["pk"] and name in t["pk"]) or any(name in u[1] for u in t["uniques"]) or \
-        any(name in fk[1] for fk in t["fks"])
+        any(name in fk[1] for fk in t["fks"]) or name in t.get("owns", ())
 
 
 def drop_column_refs(b, t, name):
@@ -549,16 +550,28 @@ def m_composite(b, rng):
 
 
 def m_sequence(b, rng):
-    if b["sequences"] and rng.random() < 0.6:
+    if b["sequences"] and rng.random() < 0.7:
         key = rng.choice(list(b["sequences"]))
         s = b["sequences"][key]
         r = rng.random()
-        if r < 0.3:
+        if r < 0.25:
             del b["sequences"][key]
-        elif r < 0.6:
+        elif r < 0.45:
             s["increment"] += 1
-        else:
+        elif r < 0.6:
             s["cycle"] = not s["cycle"]
+        elif r < 0.8:
+            s["owner"] = None if s["owner"] else rng.choice(OWNERS)
+        else:
+            # OWNED BY a column of a table of its schema (same owner).
+            cands = [(t, c) for t in tables(b) if t["schema"] == key[0]
+                     for c in t["columns"][1:] if c["type"] in ("integer", "bigint")]
+            if s["owned_by"] or not cands:
+                s["owned_by"] = None
+            else:
+                t, c = rng.choice(cands)
+                s["owned_by"] = ((t["schema"], t["name"]), c["name"])
+                t.setdefault("owns", []).append(c["name"])
     else:
         b["sequences"][(rng.choice(b["schemas"]), b["names"]("seq"))] = {
             "increment": 1, "cycle": False, "owned_by": None, "owner": None, "grants": {}, "comment": None}
@@ -637,8 +650,14 @@ def m_grants(b, rng):
 
 
 def m_owner(b, rng):
-    cands = list(b["tables"].values())
-    if cands:
+    cands = [t for t in b["tables"].values()
+             if not any(s["owned_by"] and s["owned_by"][0] == (t["schema"], t["name"])
+                        for s in b["sequences"].values())]
+    plain = [f for f in b["functions"].values() if not f["trigger"]]
+    if plain and rng.random() < 0.3:
+        f = rng.choice(plain)
+        f["owner"] = None if f["owner"] else rng.choice(OWNERS)
+    elif cands:
         t = rng.choice(cands)
         t["owner"] = rng.choice([None] + OWNERS)
 
@@ -798,6 +817,15 @@ def render(m):
     for key, s in m["sequences"].items():
         for role, privs in s["grants"].items():
             emit("GRANT %s ON SEQUENCE %s TO %s;" % (", ".join(privs), qual(key), role))
+        owner = s["owner"]
+        if s["owned_by"] and s["owned_by"][0] in m["tables"]:
+            table = m["tables"][s["owned_by"][0]]
+            owner = table["owner"]
+            if owner:
+                emit("ALTER SEQUENCE %s OWNER TO %s;" % (qual(key), owner))
+            emit("ALTER SEQUENCE %s OWNED BY %s.%s;" % (qual(key), qual(s["owned_by"][0]), s["owned_by"][1]))
+        elif owner:
+            emit("ALTER SEQUENCE %s OWNER TO %s;" % (qual(key), owner))
     for s, comment in m["schema_comments"].items():
         if s in m["schemas"]:
             emit("COMMENT ON SCHEMA %s IS '%s';" % (q(s), comment))
@@ -821,6 +849,8 @@ def render_function(key, f):
                 sql += "\nGRANT %s ON FUNCTION %s(%s) TO %s;" % (", ".join(privs), qual(key), args, role)
     if f["comment"]:
         sql += "\nCOMMENT ON FUNCTION %s(%s) IS '%s';" % (qual(key), args, f["comment"])
+    if f["owner"]:
+        sql += "\nALTER FUNCTION %s(%s) OWNER TO %s;" % (qual(key), args, f["owner"])
     return sql
 
 
