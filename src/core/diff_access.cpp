@@ -15,6 +15,13 @@ bool SamePolicy(const Policy& a, const Policy& b) {
          FoldWhitespace(a.check_expr) == FoldWhitespace(b.check_expr);
 }
 
+std::string EnabledText(const std::string& enabled) {
+  if (enabled == "origin") return "enabled";
+  if (enabled == "replica") return "enabled on replicas only";
+  if (enabled == "always") return "enabled always";
+  return enabled;
+}
+
 std::string PolicyText(const Policy& p) {
   std::string text = fmt::format("{} FOR {} TO {}",
                                  p.permissive ? "PERMISSIVE" : "RESTRICTIVE",
@@ -62,7 +69,8 @@ void Differ::CompareTriggers(const Table& e, const Table& a) {
     if (x->enabled != t.enabled) {
       std::size_t f = Add(Severity::kWarning, "trigger_mismatch", e, object,
                           fmt::format("trigger {} on {} is {}, expected {}",
-                                      t.name, Key(e), x->enabled, t.enabled));
+                                      t.name, Key(e), EnabledText(x->enabled),
+                                      EnabledText(t.enabled)));
       F(f).expected = t.enabled;
       F(f).actual = x->enabled;
       Step(f, FixPhase::kTrigger, ddl_.TriggerEnabled(e, t), 1);
