@@ -21,6 +21,7 @@ CORE_SOURCES = \
 	src/core/migration.cpp \
 	src/core/migration_check.cpp \
 	src/core/migration_graph.cpp \
+	src/core/migration_hints.cpp \
 	src/core/migration_report.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \

@@ -67,10 +67,10 @@ void Differ::CompareTriggers(const Table& e, const Table& a) {
       continue;
     }
     if (x->enabled != t.enabled) {
-      std::size_t f = Add(Severity::kWarning, "trigger_mismatch", e, object,
-                          fmt::format("trigger {} on {} is {}, expected {}",
-                                      t.name, Key(e), EnabledText(x->enabled),
-                                      EnabledText(t.enabled)));
+      std::size_t f =
+          Add(Severity::kWarning, "trigger_mismatch", e, object,
+              fmt::format("trigger {} on {} is {}, expected {}", t.name, Key(e),
+                          EnabledText(x->enabled), EnabledText(t.enabled)));
       F(f).expected = t.enabled;
       F(f).actual = x->enabled;
       Step(f, FixPhase::kTrigger, ddl_.TriggerEnabled(e, t), 1);

@@ -18,10 +18,12 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/manifest.hpp"
+#include "core/migration_hints.hpp"
 #include "core/report.hpp"
 #include "pg/bridge.hpp"
 #include "pg/catalog_reader.hpp"
 #include "pg/datum.hpp"
+#include "pg/migration_checks.hpp"
 #include "pg/spi.hpp"
 #include "pg/type_check.hpp"
 
@@ -178,6 +180,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   CheckRun run;
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
+  core::AttributeToMigrations(MigrationChecksForSchemaCheck(), &all);
   if (app) {
     RequireKnownApp(*app, expected->schema, all);
     core::Schema scope;
