@@ -169,12 +169,16 @@ SELECT schema_guard.snapshot();
 
 
 def setup(db):
+    """A database of the run's own (one per job, made one after the other:
+    CREATE EXTENSION makes roles, which two databases cannot make at once)."""
     subprocess.run(["dropdb", "--if-exists", "--force", db], capture_output=True)
     subprocess.run(["createdb", db], check=True, capture_output=True)
     roles = gen.ROLES + gen.OWNERS
-    psql(db, ["-c", "CREATE EXTENSION schema_guard"] + sum(
+    rc, _, err = psql(db, ["-c", "CREATE EXTENSION schema_guard"] + sum(
         (["-c", "DO $$BEGIN CREATE ROLE %s NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$" % r]
          for r in roles), []))
+    if rc != 0:
+        raise SystemExit("cannot set up %s: %s" % (db, err.strip()))
 
 
 def main():
@@ -196,7 +200,6 @@ def main():
         work = os.path.join(work_root, str(j))
         os.makedirs(work)
         os.chmod(work, 0o755)
-        setup(db)
         for seed in seeds[j::opts.jobs]:
             problem = load_expected(db, work, seed)
             for mode in MODES:
@@ -210,6 +213,8 @@ def main():
                     shutil.copytree(work, keep, dirs_exist_ok=True)
         subprocess.run(["dropdb", "--if-exists", "--force", db], capture_output=True)
 
+    for j in range(opts.jobs):
+        setup("sg_roundtrip_%d" % j)
     threads = [threading.Thread(target=worker, args=(j,)) for j in range(opts.jobs)]
     for t in threads:
         t.start()
