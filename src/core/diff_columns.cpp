@@ -222,10 +222,28 @@ void Differ::CompareType(const Table& et, const Column& e, const Column& a) {
   F(f).expected = e.type;
   F(f).actual = a.type;
   Hazard(f, {kAccessExclusiveLock, kTableRewrite});
-  std::string cast = IsUserType(e.type) || IsUserType(a.type)
-                         ? fmt::format("{}::text::{}", Q(e.name), e.type)
-                         : fmt::format("{}::{}", Q(e.name), e.type);
+  bool user = IsUserType(e.type) || IsUserType(a.type);
+  bool castable =
+      user || !options_.can_cast || options_.can_cast(a.type, e.type);
+  std::string cast = user ? fmt::format("{}::text::{}", Q(e.name), e.type)
+                          : fmt::format("{}::{}", Q(e.name), e.type);
   std::string sql = fmt::format("ALTER TABLE {} ", QT(et));
+  if (!castable) {
+    // No cast: the values cannot be kept. The column gets the expected
+    // type with its values set to NULL, which loses them: destructive,
+    // and the script says what to write instead.
+    Hazard(f, {kDeletesData});
+    Destructive(f);
+    Note(f, FixPhase::kAlter,
+         fmt::format("PostgreSQL has no cast from {} to {}: the values of {} "
+                     "are lost below; to keep them, write the USING "
+                     "expression that converts them instead of NULL",
+                     a.type, e.type, object),
+         -2);
+    cast = "NULL";
+    if (a.not_null)
+      sql += fmt::format("ALTER COLUMN {} DROP NOT NULL, ", Q(e.name));
+  }
   bool reset_default = a.default_expr && !IsNextval(a.default_expr) &&
                        a.identity.empty() && a.generated.empty();
   if (reset_default) {
@@ -240,6 +258,12 @@ void Differ::CompareType(const Table& et, const Column& e, const Column& a) {
                        FoldWhitespace(*e.default_expr));
   }
   Step(f, FixPhase::kAlter, sql + ";", -1);
+  if (!castable && a.not_null && e.not_null) {
+    Step(f, FixPhase::kAlter,
+         fmt::format("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL;", QT(et),
+                     Q(e.name)),
+         kNullabilityRank);
+  }
   if (reset_default) defaults_handled_.insert(object);
   Disturb(f, Key(et), e.name);
 }

@@ -540,7 +540,11 @@ void Differ::CompareSequences() {
       AccessSteps(f, "SEQUENCE", "SEQUENCE", name, e.access, nullptr);
       continue;
     }
-    CompareAccess(app, object, "SEQUENCE", "SEQUENCE", name, e.access,
+    // A sequence OWNED BY a column has its table's owner: ALTER TABLE
+    // ... OWNER TO moves it along.
+    Access compared = e.access;
+    if (!e.owned_by.empty()) compared.owner = a->access.owner;
+    CompareAccess(app, object, "SEQUENCE", "SEQUENCE", name, compared,
                   a->access);
     if (e.type != a->type || e.start != a->start ||
         e.increment != a->increment || e.min != a->min || e.max != a->max ||
@@ -564,8 +568,18 @@ void Differ::CompareSequences() {
                           e.owned_by.empty() ? "nothing" : e.owned_by));
       F(f).expected = e.owned_by;
       F(f).actual = a->owned_by;
-      Step(f, FixPhase::kAccess,
-           fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)), 2);
+      // Unlinked first: a sequence goes with the table or column that
+      // owns it, and must be free to change owner. Linked again once the
+      // table and the owners are as expected.
+      if (!a->owned_by.empty()) {
+        Step(f, FixPhase::kDropDependent,
+             fmt::format("ALTER SEQUENCE {} OWNED BY NONE;", name), -1);
+      }
+      if (!e.owned_by.empty()) {
+        Step(f, FixPhase::kAccess,
+             fmt::format("ALTER SEQUENCE {} OWNED BY {};", name, owned_by(e)),
+             2);
+      }
     }
   }
   // The sequences of the expected schema's serial columns are not

@@ -56,6 +56,7 @@ core::DiffOptions Options(bool online) {
   core::DiffOptions options;
   options.online = online;
   options.quote = Quote;
+  options.can_cast = CastChecker();
   return options;
 }
 

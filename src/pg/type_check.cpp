@@ -1,5 +1,9 @@
 #include "pg/type_check.hpp"
 
+#include <map>
+#include <memory>
+#include <utility>
+
 #include "pg/bridge.hpp"
 
 extern "C" {
@@ -9,6 +13,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "nodes/pg_list.h"
 #include "nodes/value.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
 #include "utils/catcache.h"
 #include "utils/syscache.h"
@@ -51,6 +56,53 @@ core::TypeVerdict CheckTypeSpelling(const std::string& type) {
   }
   if (!found && !elsewhere) verdict.kind = core::TypeVerdict::Kind::kUnknown;
   return verdict;
+}
+
+namespace {
+
+// The type a spelling names here, or InvalidOid (also for one PostgreSQL
+// cannot read: the parser's error is rolled back).
+Oid TypeOf(const std::string& type) {
+  const char* spelling = type.c_str();
+  Oid oid = InvalidOid;
+  try {
+    InRolledBackSubtransaction([&] {
+      PgTry([&]() noexcept {
+        TypeName* name = typeStringToTypeName(spelling);
+        int32 typmod = -1;
+        Type tuple = LookupTypeName(nullptr, name, &typmod, true);
+        if (tuple != nullptr) {
+          oid = typeTypeId(tuple);
+          ReleaseSysCache(tuple);
+        }
+      });
+    });
+  } catch (const PgError&) {
+    oid = InvalidOid;
+  }
+  return oid;
+}
+
+}  // namespace
+
+std::function<bool(const std::string&, const std::string&)> CastChecker() {
+  auto known =
+      std::make_shared<std::map<std::pair<std::string, std::string>, bool>>();
+  return [known](const std::string& from, const std::string& to) {
+    auto key = std::make_pair(from, to);
+    auto it = known->find(key);
+    if (it != known->end()) return it->second;
+    Oid source = TypeOf(from);
+    Oid target = TypeOf(to);
+    bool castable = true;
+    if (source != InvalidOid && target != InvalidOid) {
+      PgTry([&]() noexcept {
+        castable = can_coerce_type(1, &source, &target, COERCION_EXPLICIT);
+      });
+    }
+    known->emplace(std::move(key), castable);
+    return castable;
+  };
 }
 
 }  // namespace schema_guard::pg

@@ -9,7 +9,7 @@
 -- is run by schema_roundtrip.sql and test/roundtrip.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(41);
+SELECT plan(45);
 
 CREATE FUNCTION pg_temp.set_expected(s text) RETURNS void LANGUAGE sql AS $$
   SELECT NULL::void FROM schema_guard.expect(schema_guard.snapshot(ARRAY[s]), 'test ' || s)
@@ -230,6 +230,22 @@ DROP COLLATION fo_small.ci;
 SELECT alike((SELECT fix FROM schema_guard.check() WHERE kind = 'collation_mismatch'),
   '-- collation fo_small.ci does not exist in this database: create it first%',
   'a collation the script cannot make is an instruction, not DDL that fails');
+
+-- A type change PostgreSQL has no cast for: the values cannot be kept.
+CREATE SCHEMA fo_cast;
+CREATE TABLE fo_cast.t (flag smallint NOT NULL);
+SELECT pg_temp.set_expected('fo_cast');
+ALTER TABLE fo_cast.t ALTER COLUMN flag TYPE boolean USING flag <> 0;
+SELECT is((SELECT fix FROM schema_guard.check() WHERE kind = 'type_mismatch'),
+  E'-- PostgreSQL has no cast from boolean to smallint: the values of fo_cast.t.flag are lost below; to keep them, write the USING expression that converts them instead of NULL\n' ||
+  E'ALTER TABLE fo_cast.t ALTER COLUMN flag DROP NOT NULL, ALTER COLUMN flag TYPE smallint USING NULL;\n' ||
+  'ALTER TABLE fo_cast.t ALTER COLUMN flag SET NOT NULL;',
+  'a type without a cast: the script says the values are lost and how to keep them');
+SELECT is((SELECT hazards FROM schema_guard.check() WHERE kind = 'type_mismatch'),
+  '{ACQUIRES_ACCESS_EXCLUSIVE_LOCK,TABLE_REWRITE,DELETES_DATA}'::text[], 'it deletes data');
+SELECT alike(schema_guard.fix_script(NULL, false, false), '%-- ALTER TABLE fo_cast.t ALTER COLUMN flag DROP NOT NULL%',
+  'so it is commented out unless drops are asked for');
+SELECT lives_ok('SELECT pg_temp.fix()', 'with them, the script runs on the empty table');
 
 SELECT * FROM finish();
 ROLLBACK;
