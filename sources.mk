@@ -1,7 +1,13 @@
 # The one list of sources, read by the PGXS Makefile and by CMakeLists.txt.
 CORE_SOURCES = \
 	src/core/alembic_check.cpp \
+	src/core/ddl.cpp \
 	src/core/diff.cpp \
+	src/core/diff_access.cpp \
+	src/core/diff_columns.cpp \
+	src/core/diff_constraints.cpp \
+	src/core/diff_dependents.cpp \
+	src/core/diff_objects.cpp \
 	src/core/django_check.cpp \
 	src/core/django_loader.cpp \
 	src/core/generic_check.cpp \
@@ -12,10 +18,12 @@ CORE_SOURCES = \
 	src/core/lint_table_rules.cpp \
 	src/core/lint_text.cpp \
 	src/core/manifest.cpp \
+	src/core/manifest_write.cpp \
 	src/core/migration.cpp \
 	src/core/migration_check.cpp \
 	src/core/migration_graph.cpp \
 	src/core/migration_graph_digest.cpp \
+	src/core/migration_hints.cpp \
 	src/core/migration_report.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
@@ -30,7 +38,13 @@ PG_SOURCES = \
 	src/pg/attribution.cpp \
 	src/pg/audit_store.cpp \
 	src/pg/bridge.cpp \
+	src/pg/catalog_consistency.cpp \
+	src/pg/catalog_extras.cpp \
+	src/pg/catalog_objects.cpp \
+	src/pg/catalog_print.cpp \
 	src/pg/catalog_reader.cpp \
+	src/pg/catalog_scans.cpp \
+	src/pg/catalog_types.cpp \
 	src/pg/datum.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/guard.cpp \
@@ -55,4 +69,5 @@ PG_SOURCES = \
 	src/pg/staging_run.cpp \
 	src/pg/staging_scan_cache.cpp \
 	src/pg/staging_target.cpp \
-	src/pg/statement_capture.cpp
+	src/pg/statement_capture.cpp \
+	src/pg/type_check.cpp

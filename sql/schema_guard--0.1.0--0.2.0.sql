@@ -317,3 +317,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.assert_clean(text) IS
   'raise SQLSTATE SG001 when the schema or migration check has findings at or above fail_on';
+
+-- A finding names the finding it follows from (a missing table's indexes
+-- and foreign keys follow from the missing table).
+ALTER TYPE @extschema@.finding ADD ATTRIBUTE cause text;

@@ -264,7 +264,8 @@ CREATE TYPE @extschema@.finding AS (
   expected text,
   actual   text,
   fix      text,      -- DDL that fixes it, or NULL
-  hazards  text[]     -- what running the fix does: ACQUIRES_ACCESS_EXCLUSIVE_LOCK, ...
+  hazards  text[],    -- what running the fix does: ACQUIRES_ACCESS_EXCLUSIVE_LOCK, ...
+  cause    text       -- the finding this one follows from ("missing_table public.x"), or NULL
 );
 
 CREATE FUNCTION @extschema@.snapshot(schemas text[] DEFAULT NULL) RETURNS jsonb

@@ -17,6 +17,9 @@ struct DiffOptions {
   // Quotes an identifier for SQL (the boundary passes PostgreSQL's
   // quote_identifier).
   std::function<std::string(std::string_view)> quote;
+  // Whether PostgreSQL casts a value of the first type to the second
+  // (explicitly); unset: every cast is taken to exist.
+  std::function<bool(const std::string&, const std::string&)> can_cast;
 };
 
 std::vector<Finding> Diff(const Schema& expected, const Schema& actual,

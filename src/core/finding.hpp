@@ -22,20 +22,52 @@ inline constexpr std::string_view kDeletesData = "DELETES_DATA";
 inline constexpr std::string_view kTableRewrite = "TABLE_REWRITE";
 inline constexpr std::string_view kValidationScan = "VALIDATION_SCAN";
 
-// The order fixes run in: schemas and types before the tables that use
-// them, tables before their partitions and the keys that reference them,
-// views after the columns they read, destructive changes last.
+// The order fix steps run in. First what must go before anything it
+// depends on changes: dependent views, triggers and policies, then foreign
+// keys, other constraints, indexes, columns and tables (dependants first).
+// Then what is made, each after what it needs: schemas, extensions,
+// collations, types, sequences, functions (bodies are not checked),
+// tables (parents first), partitions, columns, keys, checks, foreign keys,
+// indexes, views (in dependency order), triggers, policies, owners and
+// grants, comments. Last the drops of what nothing uses any more:
+// sequences, functions, types, extensions, schemas.
 enum class FixPhase {
+  kDropDependent,
+  kDropForeignKey,
+  kDropConstraint,
+  kDropIndex,
+  kDropColumn,
+  kDropTable,
   kSchema,
+  kExtension,
+  kCollation,
   kType,
+  kSequence,
+  kFunction,
   kCreate,
   kPartition,
   kAlter,
   kConstraint,
+  kForeignKey,
   kIndex,
   kView,
-  kDrop,
+  kTrigger,
+  kPolicy,
+  kAccess,
+  kComment,
+  kFinalDrop,
   kNone
+};
+
+// One statement group of a fix, placed in the script by phase, then rank
+// (dependency depth within the phase), then the order findings came in.
+struct FixStep {
+  FixPhase phase = FixPhase::kNone;
+  int rank = 0;
+  std::string sql;
+  // A comment line that says what must be done by hand and why, when
+  // there is no DDL (sql empty) or as a warning above it.
+  std::string note;
 };
 
 struct Finding {
@@ -46,12 +78,18 @@ struct Finding {
   std::string message;
   std::string expected;
   std::string actual;
-  std::string fix;  // DDL, empty when none
+  std::string fix;  // DDL, empty when none: the steps' SQL in script order
   std::vector<std::string> hazards;
-  FixPhase phase = FixPhase::kNone;
+  std::vector<FixStep> steps;
   bool destructive = false;  // fix_script comments it out unless asked
   // A pending migration's step in the apply plan (1-based); 0 otherwise.
   std::size_t plan_step = 0;
+  // The root finding this one follows from ("missing_table public.x"), or
+  // "": reports fold it under its cause.
+  std::string cause;
 };
+
+// "kind object": how a finding is named as another's cause.
+std::string FindingName(const Finding& f);
 
 }  // namespace schema_guard::core

@@ -384,6 +384,12 @@ void Write(std::string& out, const Json& value) {
 
 Json ParseJson(std::string_view text) { return Parser(text).ParseDocument(); }
 
+void JsonTokens::NumberMember(std::string_view key, long long value) {
+  kept_.push_back(std::to_string(value));
+  Key(key);
+  Number(kept_.back());
+}
+
 void JsonTokens::StringsMember(std::string_view key,
                                const std::vector<std::string>& values) {
   Key(key);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -101,6 +102,8 @@ class JsonTokens {
   }
   void StringsMember(std::string_view key,
                      const std::vector<std::string>& values);
+  // A number made while writing: the stream keeps its text.
+  void NumberMember(std::string_view key, long long value);
 
  private:
   void Add(JsonToken::Kind kind, bool boolean = false,
@@ -108,6 +111,7 @@ class JsonTokens {
     tokens_.push_back({kind, boolean, text});
   }
   std::vector<JsonToken> tokens_;
+  std::deque<std::string> kept_;  // texts the stream owns (stable addresses)
 };
 
 // The tree the tokens describe (they must form one value).

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace schema_guard::core {
 namespace {
@@ -16,18 +18,105 @@ bool IsColumnKind(const std::string& kind) {
          kind == "missing_sequence";
 }
 
-std::string Line(const Finding& f) {
-  std::string line = fmt::format("    {}", f.message);
+bool IsTableLevel(const Finding& f) {
+  return f.object.find('.') == f.object.rfind('.') &&
+         f.object.compare(0, 6, "index ") != 0;
+}
+
+// The report section of a finding.
+int SectionOf(const Finding& f) {
+  const std::string& k = f.kind;
+  if (k == "missing_table" || (k == "possible_rename" && IsTableLevel(f)))
+    return 0;
+  if (k == "orphan_table") return 1;
+  if ((IsColumnKind(k) && !(k == "type_mismatch" && IsTableLevel(f))) ||
+      k == "possible_rename") {
+    return 2;
+  }
+  if (k == "missing_schema" || k == "extra_schema" ||
+      k == "missing_extension" || k == "extra_extension" ||
+      k == "extension_mismatch") {
+    return 3;
+  }
+  if (k == "missing_function" || k == "extra_function" ||
+      k == "function_mismatch") {
+    return 5;
+  }
+  if (k == "missing_trigger" || k == "extra_trigger" ||
+      k == "trigger_mismatch" || k == "missing_policy" || k == "extra_policy" ||
+      k == "policy_mismatch" || k == "row_security_mismatch") {
+    return 6;
+  }
+  if (k == "owner_mismatch" || k == "privilege_mismatch" ||
+      k == "comment_mismatch") {
+    return 7;
+  }
+  return 4;
+}
+
+constexpr const char* kSections[] = {
+    "missing tables",
+    "orphaned tables",
+    "column differences",
+    "schemas and extensions",
+    "indexes, constraints, views and types",
+    "functions",
+    "triggers and policies",
+    "owners, privileges and comments",
+};
+
+std::string Plural(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// What follows from each root finding, as "2 indexes and 2 foreign keys".
+std::map<std::string, std::string> FoldSummaries(
+    const std::vector<Finding>& findings) {
+  std::map<std::string, std::map<std::string, std::size_t>> counts;
+  for (const auto& f : findings) {
+    if (f.cause.empty()) continue;
+    std::string what =
+        f.kind == "missing_index"                        ? "index"
+        : f.kind == "orphan_table"                       ? "table"
+        : f.message.compare(0, 11, "foreign key") == 0   ? "foreign key"
+        : f.kind.find("constraint") != std::string::npos ? "constraint"
+                                                         : "other difference";
+    ++counts[f.cause][what];
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [cause, kinds] : counts) {
+    std::vector<std::string> parts;
+    for (const auto& what :
+         {"table", "index", "constraint", "foreign key", "other difference"}) {
+      auto it = kinds.find(what);
+      if (it == kinds.end()) continue;
+      std::string many =
+          std::string(what) == "index" ? "indexes" : std::string(what) + "s";
+      parts.push_back(Plural(it->second, what, many));
+    }
+    std::string text;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i > 0) text += i + 1 == parts.size() ? " and " : ", ";
+      text += parts[i];
+    }
+    out[cause] = text;
+  }
+  return out;
+}
+
+std::string Message(const Finding& f,
+                    const std::map<std::string, std::string>& folds) {
+  auto it = folds.find(FindingName(f));
+  if (it == folds.end()) return f.message;
+  return fmt::format("{}, with {}", f.message, it->second);
+}
+
+std::string Line(const Finding& f,
+                 const std::map<std::string, std::string>& folds) {
+  std::string line = fmt::format("    {}", Message(f, folds));
   if (f.severity != Severity::kError)
     line += fmt::format("  [{}]", SeverityName(f.severity));
   return line + "\n";
-}
-
-void Section(std::string& out, std::string_view title,
-             const std::vector<const Finding*>& items) {
-  if (items.empty()) return;
-  out += fmt::format("  {} ({}):\n", title, items.size());
-  for (const Finding* f : items) out += Line(*f);
 }
 
 }  // namespace
@@ -40,28 +129,20 @@ std::string RenderSchemaReport(const std::vector<Finding>& findings,
       "schema_guard: live schema against \"{}\" (expected schema set {})\n",
       header.source, header.set_at);
   if (!header.app.empty()) out += fmt::format("app: {}\n", header.app);
+  std::map<std::string, std::string> folds = FoldSummaries(findings);
   std::map<std::string, std::vector<const Finding*>> by_app;
-  for (const auto& f : findings) by_app[f.app].push_back(&f);
+  for (const auto& f : findings) {
+    if (f.cause.empty()) by_app[f.app].push_back(&f);
+  }
   for (const auto& [app, items] : by_app) {
-    std::vector<const Finding*> missing, orphans, columns, other;
-    for (const Finding* f : items) {
-      if (f->kind == "missing_table" ||
-          (f->kind == "possible_rename" &&
-           f->object.find('.') == f->object.rfind('.'))) {
-        missing.push_back(f);
-      } else if (f->kind == "orphan_table") {
-        orphans.push_back(f);
-      } else if (IsColumnKind(f->kind) || f->kind == "possible_rename") {
-        columns.push_back(f);
-      } else {
-        other.push_back(f);
-      }
-    }
+    std::vector<const Finding*> sections[std::size(kSections)];
+    for (const Finding* f : items) sections[SectionOf(*f)].push_back(f);
     out += fmt::format("\n[{}]\n", app.empty() ? "(no app)" : app);
-    Section(out, "missing tables", missing);
-    Section(out, "orphaned tables", orphans);
-    Section(out, "column differences", columns);
-    Section(out, "indexes, constraints, views and types", other);
+    for (std::size_t s = 0; s < std::size(kSections); ++s) {
+      if (sections[s].empty()) continue;
+      out += fmt::format("  {} ({}):\n", kSections[s], sections[s].size());
+      for (const Finding* f : sections[s]) out += Line(*f, folds);
+    }
   }
   if (expected_for_verbose != nullptr) {
     out += "\nexpected tables:\n";
@@ -96,6 +177,28 @@ std::string RenderSchemaReport(const std::vector<Finding>& findings,
   return out;
 }
 
+namespace {
+
+std::string Commented(const std::string& sql) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= sql.size()) {
+    std::size_t end = sql.find('\n', start);
+    if (end == std::string::npos) end = sql.size();
+    out += "-- " + sql.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+struct PlacedStep {
+  const Finding* finding;
+  const FixStep* step;
+  std::size_t order;  // finding order, then step order
+};
+
+}  // namespace
+
 std::string RenderFixScript(const std::vector<Finding>& findings,
                             const ReportHeader& header, bool online,
                             bool include_drops) {
@@ -107,36 +210,68 @@ std::string RenderFixScript(const std::vector<Finding>& findings,
         "-- Lock-safe forms: run it outside a transaction block (CREATE INDEX "
         "CONCURRENTLY).\n";
   }
-  std::vector<const Finding*> fixes;
+  std::vector<PlacedStep> steps;
+  std::vector<const Finding*> unfixed;
   for (const auto& f : findings) {
-    if (!f.fix.empty()) fixes.push_back(&f);
+    for (const auto& s : f.steps) steps.push_back({&f, &s, steps.size()});
+    if (f.steps.empty() && f.severity != Severity::kInfo) unfixed.push_back(&f);
   }
-  std::stable_sort(
-      fixes.begin(), fixes.end(), [](const Finding* a, const Finding* b) {
-        return static_cast<int>(a->phase) < static_cast<int>(b->phase);
+  if (steps.empty() && unfixed.empty()) return out + "-- Nothing to fix.\n";
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const PlacedStep& a, const PlacedStep& b) {
+                     return std::tie(a.step->phase, a.step->rank, a.order) <
+                            std::tie(b.step->phase, b.step->rank, b.order);
+                   });
+  bool functions =
+      std::any_of(steps.begin(), steps.end(), [](const PlacedStep& s) {
+        return s.step->phase == FixPhase::kFunction && !s.step->sql.empty();
       });
-  if (fixes.empty()) return out + "-- Nothing to fix.\n";
-  for (const Finding* f : fixes) {
-    out += fmt::format("\n-- {}: {}\n", f->kind, f->message);
-    if (!f->hazards.empty()) {
-      std::string hazards;
-      for (const auto& h : f->hazards)
-        hazards += (hazards.empty() ? "" : ", ") + h;
-      out += fmt::format("-- hazards: {}\n", hazards);
-    }
-    if (f->destructive && !include_drops) {
-      std::string commented;
-      std::size_t start = 0;
-      while (start <= f->fix.size()) {
-        std::size_t end = f->fix.find('\n', start);
-        if (end == std::string::npos) end = f->fix.size();
-        commented += "-- " + f->fix.substr(start, end - start) + "\n";
-        start = end + 1;
+  if (functions) {
+    out +=
+        "-- Function bodies are checked when they are called, not here: they "
+        "may use what comes later.\nSET check_function_bodies = false;\n";
+  }
+  std::map<std::string, std::string> folds = FoldSummaries(findings);
+  std::set<std::pair<FixPhase, std::string>> done;
+  std::set<const Finding*> introduced;
+  const Finding* current = nullptr;
+  for (const auto& placed : steps) {
+    const Finding& f = *placed.finding;
+    if (&f != current) {
+      current = &f;
+      std::string cause =
+          f.cause.empty() ? "" : fmt::format(" (follows from {})", f.cause);
+      bool first = introduced.insert(&f).second;
+      out += fmt::format("\n-- {}: {}{}{}\n", f.kind, Message(f, folds), cause,
+                         first ? "" : " (continued)");
+      if (first && !f.hazards.empty()) {
+        std::string hazards;
+        for (const auto& h : f.hazards)
+          hazards += (hazards.empty() ? "" : ", ") + h;
+        out += fmt::format("-- hazards: {}\n", hazards);
       }
-      out += commented;
-    } else {
-      out += f->fix + "\n";
     }
+    const FixStep& s = *placed.step;
+    if (s.sql.empty()) {
+      out += "-- " + s.note + "\n";
+      continue;
+    }
+    bool commented = f.destructive && !include_drops;
+    if (commented) {
+      out += Commented(s.sql);
+      continue;
+    }
+    if (!done.insert({s.phase, s.sql}).second) {
+      out += "-- (done above)\n";
+      continue;
+    }
+    out += s.sql + "\n";
+  }
+  for (const Finding* f : unfixed) {
+    out += fmt::format(
+        "\n-- {}: {}\n-- schema_guard writes no DDL for this: resolve it by "
+        "hand, or update the expected schema if the live one is right.\n",
+        f->kind, Message(*f, folds));
   }
   return out;
 }

@@ -21,6 +21,24 @@ std::string_view TableKindName(TableKind kind) {
   return "table";
 }
 
+Kinds Kinds::All() {
+  Kinds k;
+  k.schemas = k.extensions = k.types = k.collations = k.sequences = true;
+  k.functions = k.triggers = k.policies = k.privileges = k.owners = true;
+  k.comments = k.exclusions = k.persistence = true;
+  return k;
+}
+
+bool Kinds::Any() const {
+  return schemas || extensions || types || collations || sequences ||
+         functions || triggers || policies || privileges || owners ||
+         comments || exclusions || persistence;
+}
+
+std::string Function::Signature() const {
+  return schema + "." + name + "(" + identity + ")";
+}
+
 const Column* Table::FindColumn(std::string_view column) const {
   for (const auto& c : columns) {
     if (c.name == column) return &c;

@@ -10,6 +10,24 @@
 
 namespace schema_guard::core {
 
+// One entry of an access control list: what a role (a name as written, or
+// PUBLIC) holds, as privilege keywords (SELECT, INSERT, ..., EXECUTE,
+// USAGE, CREATE) in a fixed order, and which of those it may grant on.
+struct Grant {
+  std::string grantee;
+  std::vector<std::string> privileges;
+  std::vector<std::string> grantable;
+};
+
+// Owner, privileges and comment of an object. `grants` absent means the
+// object type's default privileges (a NULL acl); the owner's own entry
+// is left out while it holds everything.
+struct Access {
+  std::string owner;
+  std::optional<std::vector<Grant>> grants;
+  std::string comment;
+};
+
 struct Column {
   std::string name;
   std::string type;  // canonical
@@ -19,17 +37,29 @@ struct Column {
   std::string generated;                    // generation expression, or ""
   std::string collation;  // "" for the type's default collation
   bool serial = false;    // declared serial: integer with a sequence default
+  std::string comment;
+  // Inherited from a parent (a partition's columns, an inheritance child's
+  // inherited ones) and not declared by the table itself.
+  bool inherited = false;
 };
 
 struct KeyConstraint {  // primary key or unique constraint
   std::string name;
   std::vector<std::string> columns;
+  std::string comment;
 };
 
 struct CheckConstraint {
   std::string name;
   std::string expression;  // as pg_get_constraintdef prints it
   bool validated = true;
+  std::string comment;
+};
+
+struct ExclusionConstraint {
+  std::string name;
+  std::string definition;  // "EXCLUDE USING gist (...)", as printed
+  std::string comment;
 };
 
 struct ForeignKey {
@@ -43,6 +73,7 @@ struct ForeignKey {
   bool deferrable = false;
   bool initially_deferred = false;
   bool validated = true;
+  std::string comment;
 };
 
 struct Index {
@@ -52,6 +83,23 @@ struct Index {
   std::string method = "btree";
   std::string predicate;  // "" when not partial
   std::vector<std::string> include;
+  std::string comment;
+};
+
+struct Trigger {
+  std::string name;
+  std::string definition;          // pg_get_triggerdef
+  std::string enabled = "origin";  // "origin", "disabled", "replica", "always"
+  std::string comment;
+};
+
+struct Policy {
+  std::string name;
+  std::string command = "all";  // all, select, insert, update, delete
+  bool permissive = true;
+  std::vector<std::string> roles;  // sorted; {"public"} for everyone
+  std::string using_expr;
+  std::string check_expr;
 };
 
 struct OwnedSequence {
@@ -80,6 +128,18 @@ struct Table {
   std::string partition_bound;  // partitions: "FOR VALUES ..."
   std::string partition_of;     // partitions: the parent, "schema.table"
   std::string partition_key;    // partitioned tables: "RANGE (created_at)"
+  std::vector<std::string> inherits;  // parents, "schema.table", in order
+  bool unlogged = false;
+  std::vector<ExclusionConstraint> exclusions;
+  std::vector<Trigger> triggers;
+  bool row_security = false;
+  bool force_row_security = false;
+  std::vector<Policy> policies;
+  Access access;
+  // Views: the relations the view reads ("schema.table"); the live schema
+  // also knows the columns ("schema.table.column").
+  std::vector<std::string> depends_on;
+  std::vector<std::string> depends_on_columns;
 
   const Column* FindColumn(std::string_view column) const;
 };
@@ -88,6 +148,85 @@ struct EnumType {
   std::string schema;
   std::string name;
   std::vector<std::string> labels;
+  Access access;
+};
+
+// A composite type (CREATE TYPE ... AS) or a domain.
+struct TypeAttribute {
+  std::string name;
+  std::string type;
+  std::string collation;
+};
+
+struct UserType {
+  std::string schema;
+  std::string name;
+  std::string kind = "composite";           // "composite" or "domain"
+  std::vector<TypeAttribute> attributes;    // composite
+  std::string base;                         // domain: the base type
+  bool not_null = false;                    // domain
+  std::optional<std::string> default_expr;  // domain
+  std::string collation;                    // domain
+  std::vector<CheckConstraint> checks;      // domain
+  Access access;
+};
+
+struct Collation {
+  std::string schema;
+  std::string name;
+  std::string provider;  // "libc", "icu"
+  std::string locale;    // icu: the locale; libc: LC_COLLATE
+  std::string ctype;     // libc: LC_CTYPE
+  bool deterministic = true;
+  std::string comment;
+};
+
+// A sequence that is not a serial column's (those are the table's
+// "sequences"); owned_by is "schema.table.column" or "".
+struct Sequence {
+  std::string schema;
+  std::string name;
+  std::string type = "bigint";
+  long long start = 1;
+  long long increment = 1;
+  long long min = 1;
+  long long max = 9223372036854775807LL;
+  long long cache = 1;
+  bool cycle = false;
+  std::string owned_by;
+  Access access;
+};
+
+struct Function {
+  std::string schema;
+  std::string name;
+  std::string kind = "function";  // "function" or "procedure"
+  std::string identity;   // argument types: "integer, text" (what identifies)
+  std::string arguments;  // with names, modes and defaults, as printed
+  std::string result;     // functions: the result type, as printed
+  std::string language;
+  std::string volatility = "volatile";  // immutable, stable, volatile
+  bool strict = false;
+  bool security_definer = false;
+  std::vector<std::string> config;  // "search_path=pg_catalog, pg_temp"
+  std::string body_md5;             // md5 of the body (prosrc)
+  std::string definition;           // CREATE OR REPLACE ... as printed
+  std::string app;
+  Access access;
+
+  // "schema.name(identity)"
+  std::string Signature() const;
+};
+
+struct Extension {
+  std::string name;
+  std::string schema;
+  std::string version;
+};
+
+struct SchemaInfo {  // a schema (namespace) itself
+  std::string name;
+  Access access;
 };
 
 struct IgnorePattern {
@@ -96,9 +235,41 @@ struct IgnorePattern {
   std::string reason;
 };
 
+// What a manifest covers beyond tables, columns, keys, indexes, foreign
+// keys, checks, views, enums and serial sequences: the kinds it lists in
+// "kinds". A kind it does not list is not compared ("not specified"), so
+// a manifest written before a kind existed reads as it always did.
+struct Kinds {
+  bool schemas = false;  // every user schema is expected or extra
+  bool extensions = false;
+  bool types = false;  // composite types and domains
+  bool collations = false;
+  bool sequences = false;  // sequences that are not a serial column's
+  bool functions = false;  // functions and procedures
+  bool triggers = false;
+  bool policies = false;    // row-level security and policies
+  bool privileges = false;  // grants on tables, sequences, functions, schemas
+  bool owners = false;
+  bool comments = false;
+  bool exclusions = false;   // exclusion constraints
+  bool persistence = false;  // logged or unlogged
+
+  static Kinds All();
+  bool Any() const;
+};
+
 struct Schema {
   std::vector<Table> tables;
   std::vector<EnumType> enums;
+  std::vector<UserType> types;
+  std::vector<Collation> collations;
+  std::vector<Sequence> sequences;
+  std::vector<Function> functions;
+  std::vector<Extension> extensions;
+  // The schemas the manifest names (empty ones too); the live schema's
+  // schemas when read from the catalog.
+  std::vector<SchemaInfo> schema_infos;
+  Kinds kinds;
   std::vector<IgnorePattern> ignore;
   // Many-to-many join tables, "schema.table" or "table".
   std::vector<std::string> join_tables;

@@ -8,8 +8,10 @@
 #include "core/error.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "utils/elog.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 }
 
 namespace schema_guard::pg {
@@ -172,6 +174,29 @@ void PgTryErased(void (*fn)(void*), void* arg) {
   }
   PG_END_TRY();
   if (edata != nullptr) ThrowPgError(edata);
+}
+
+void InRolledBackSubtransactionErased(void (*fn)(void*), void* arg) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  ResourceOwner caller_owner = CurrentResourceOwner;
+  PgTry([&]() noexcept {
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller_context);
+  });
+  auto roll_back = [&] {
+    PgTry([&]() noexcept {
+      RollbackAndReleaseCurrentSubTransaction();
+      MemoryContextSwitchTo(caller_context);
+      CurrentResourceOwner = caller_owner;
+    });
+  };
+  try {
+    fn(arg);
+  } catch (...) {
+    roll_back();
+    throw;
+  }
+  roll_back();
 }
 
 char* PallocCopy(std::string_view text) {

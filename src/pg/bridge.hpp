@@ -117,6 +117,21 @@ void PgTry(Fn&& fn) {
               static_cast<void*>(&fn));
 }
 
+// Runs fn (C++ code that calls PostgreSQL through PgTry) in an internal
+// subtransaction that is rolled back when fn returns or throws: every lock
+// taken inside is released, and a PostgreSQL error raised inside leaves the
+// transaction usable. An exception from fn propagates after the rollback.
+// What fn allocates must go to a memory context that outlives the
+// subtransaction (fn starts in the caller's).
+void InRolledBackSubtransactionErased(void (*fn)(void*), void* arg);
+
+template <typename Fn>
+void InRolledBackSubtransaction(Fn&& fn) {
+  using F = std::remove_reference_t<Fn>;
+  InRolledBackSubtransactionErased([](void* p) { (*static_cast<F*>(p))(); },
+                                   static_cast<void*>(&fn));
+}
+
 // A palloc'd, NUL-terminated copy in the current memory context. Throws
 // std::bad_alloc instead of raising a PostgreSQL error.
 char* PallocCopy(std::string_view text);

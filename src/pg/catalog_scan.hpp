@@ -1,5 +1,5 @@
-// Whole-catalog scans for code that runs inside PgTry: plain data only, no
-// C++ object that a PostgreSQL error could jump over.
+// Catalog scans for code that runs inside PgTry: plain data only, no C++
+// object that a PostgreSQL error could jump over.
 #pragma once
 
 #include <cstddef>
@@ -9,8 +9,12 @@ extern "C" {
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/snapshot.h"
 }
 
 namespace schema_guard::pg {
@@ -27,19 +31,67 @@ T* Grow(T* items, int count, int* capacity) {
 }
 
 // Calls fn(tuple, descriptor) for every row of a system catalog (one heap
-// scan under the catalog snapshot). For many relations, one scan matched by
-// OID is cheaper than an index scan per relation.
+// scan). For many relations, one scan matched by OID is cheaper than an
+// index scan per relation. `snapshot` nullptr means the current catalog
+// snapshot; a registered snapshot makes several scans read one instant.
 template <typename Fn>
-void ScanCatalog(Oid catalog, Fn&& fn) {
+void ScanCatalog(Oid catalog, Fn&& fn, Snapshot snapshot = nullptr) {
   Relation rel = table_open(catalog, AccessShareLock);
   SysScanDesc scan =
-      systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+      systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
   HeapTuple tuple = nullptr;
   while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
     fn(tuple, RelationGetDescr(rel));
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
+}
+
+// The rows of a system catalog whose leading index columns equal the given
+// OIDs (one or two keys), through that index.
+template <typename Fn>
+void ScanCatalogByKey(Oid catalog, Oid index, AttrNumber first, Oid value,
+                      AttrNumber second, Oid second_value, Fn&& fn,
+                      Snapshot snapshot = nullptr) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], first, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(value));
+  int count = 1;
+  if (second != InvalidAttrNumber) {
+    ScanKeyInit(&keys[1], second, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(second_value));
+    count = 2;
+  }
+  Relation rel = table_open(catalog, AccessShareLock);
+  SysScanDesc scan =
+      systable_beginscan(rel, index, true, snapshot, count, keys);
+  HeapTuple tuple = nullptr;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    fn(tuple, RelationGetDescr(rel));
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+}
+
+// Which rows a relation-matched scan reads: the whole catalog under the
+// read's snapshot, or the rows of one relation (its re-read under a lock,
+// with the current catalog snapshot).
+struct ScanScope {
+  Snapshot snapshot = nullptr;
+  Oid relid = InvalidOid;  // InvalidOid: the whole catalog
+};
+
+// A relation-matched scan: fn(tuple, desc) for every row of `catalog`, or,
+// for a scope of one relation, for its rows through `index` on `key`.
+template <typename Fn>
+void ScanScoped(const ScanScope& scope, Oid catalog, Oid index, AttrNumber key,
+                Fn&& fn) {
+  if (scope.relid == InvalidOid) {
+    ScanCatalog(catalog, fn, scope.snapshot);
+  } else {
+    ScanCatalogByKey(catalog, index, key, scope.relid, InvalidAttrNumber,
+                     InvalidOid, fn, scope.snapshot);
+  }
 }
 
 }  // namespace schema_guard::pg

@@ -359,17 +359,20 @@ void PutRow(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
 void EmitFindings(FunctionCallInfo fcinfo,
                   const std::vector<core::Finding>& findings) {
   ReturnSetInfo* rsinfo = BeginMaterializedSet(fcinfo);
+  // 0.1.0's finding type has no "cause" (the library serves both).
+  bool with_cause = rsinfo->setDesc->natts >= 10;
   for (const auto& f : findings) {
-    Datum values[9];
-    bool nulls[9] = {false,
-                     false,
-                     false,
-                     false,
-                     false,
-                     f.expected.empty(),
-                     f.actual.empty(),
-                     f.fix.empty(),
-                     false};
+    Datum values[10];
+    bool nulls[10] = {false,
+                      false,
+                      false,
+                      false,
+                      false,
+                      f.expected.empty(),
+                      f.actual.empty(),
+                      f.fix.empty(),
+                      false,
+                      f.cause.empty()};
     values[0] = PointerGetDatum(ToText(core::SeverityName(f.severity)));
     values[1] = PointerGetDatum(ToText(f.kind));
     values[2] = PointerGetDatum(ToText(f.app));
@@ -379,6 +382,8 @@ void EmitFindings(FunctionCallInfo fcinfo,
     values[6] = nulls[6] ? Datum(0) : PointerGetDatum(ToText(f.actual));
     values[7] = nulls[7] ? Datum(0) : PointerGetDatum(ToText(f.fix));
     values[8] = TextArrayDatum(f.hazards);
+    values[9] = nulls[9] || !with_cause ? Datum(0)
+                                        : PointerGetDatum(ToText(f.cause));
     PutRow(rsinfo, values, nulls);
   }
 }

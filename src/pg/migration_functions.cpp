@@ -18,6 +18,7 @@
 #include "core/migration_check.hpp"
 #include "core/migration_graph.hpp"
 #include "pg/bridge.hpp"
+#include "pg/migration_checks.hpp"
 #include "pg/datum.hpp"
 #include "pg/migration_reads.hpp"
 #include "pg/spi.hpp"
@@ -210,6 +211,22 @@ int StoreGraph(const core::MigrationGraph& graph, Jsonb* document,
 }
 
 }  // namespace
+
+std::vector<core::MigrationCheck> MigrationChecksForSchemaCheck() {
+  std::vector<core::MigrationCheck> checks;
+  try {
+    InRolledBackSubtransaction([&] {
+      SpiSession spi;
+      bool declared = !DeclaredGraphs(spi, std::nullopt).empty();
+      spi.Finish();
+      if (declared) checks = RunChecks(std::nullopt);
+    });
+  } catch (const PgError&) {
+    checks.clear();  // no privilege on a history table or the graphs
+  }
+  return checks;
+}
+
 }  // namespace schema_guard::pg
 
 namespace sg = schema_guard::pg;

@@ -2,6 +2,7 @@
 // check_json, schema_check, fix_script. check() computes the findings;
 // check_json(), schema_check() and fix_script() render the same findings.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <malloc.h>
 
@@ -17,11 +18,14 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/manifest.hpp"
+#include "core/migration_hints.hpp"
 #include "core/report.hpp"
 #include "pg/bridge.hpp"
 #include "pg/catalog_reader.hpp"
 #include "pg/datum.hpp"
+#include "pg/migration_checks.hpp"
 #include "pg/spi.hpp"
+#include "pg/type_check.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -52,6 +56,7 @@ core::DiffOptions Options(bool online) {
   core::DiffOptions options;
   options.online = online;
   options.quote = Quote;
+  options.can_cast = CastChecker();
   return options;
 }
 
@@ -96,11 +101,23 @@ std::optional<Expected> LoadExpected(SpiSession& spi) {
   return expected;
 }
 
-// The schemas a manifest covers; "public" when it names none.
-std::vector<std::string> CoveredSchemas(const core::Schema& schema) {
+// The schemas a manifest covers (every user schema when it covers the
+// "schemas" kind: an unexpected schema is then a finding); "public" when
+// it names none.
+std::vector<std::string> CoveredSchemas(SpiSession& spi,
+                                        const core::Schema& schema) {
   std::set<std::string> names;
+  for (const auto& s : schema.schema_infos) names.insert(s.name);
   for (const auto& t : schema.tables) names.insert(t.schema);
   for (const auto& e : schema.enums) names.insert(e.schema);
+  for (const auto& t : schema.types) names.insert(t.schema);
+  for (const auto& s : schema.sequences) names.insert(s.schema);
+  for (const auto& f : schema.functions) names.insert(f.schema);
+  for (const auto& c : schema.collations) names.insert(c.schema);
+  for (const auto& x : schema.extensions) names.insert(x.schema);
+  if (schema.kinds.schemas) {
+    for (auto& s : UserSchemas(spi)) names.insert(std::move(s));
+  }
   if (names.empty()) names.insert("public");
   return {names.begin(), names.end()};
 }
@@ -111,6 +128,32 @@ struct CheckRun {
   core::Summary summary;
 };
 
+// Refuses an app filter that names no app of the expected schema and no
+// app of a finding (an orphan's): such a filter would report a clean
+// schema for a typo.
+void RequireKnownApp(const std::string& app, const core::Schema& expected,
+                     const std::vector<core::Finding>& findings) {
+  std::set<std::string> apps;
+  for (const auto& t : expected.tables) apps.insert(core::AppOf(t));
+  for (const auto& f : findings) apps.insert(f.app);
+  if (apps.count(app) != 0) return;
+  std::vector<std::string> names(apps.begin(), apps.end());
+  constexpr std::size_t kListed = 30;
+  std::string list = fmt::format(
+      "{}", fmt::join(names.begin(),
+                      names.begin() + static_cast<std::ptrdiff_t>(
+                                          std::min(names.size(), kListed)),
+                      ", "));
+  if (names.size() > kListed)
+    list += fmt::format(" and {} more", names.size() - kListed);
+  throw core::Error(
+      core::ErrorCode::kUndefinedObject,
+      fmt::format("app \"{}\" is not in the expected schema", app),
+      names.empty() ? "The expected schema has no apps."
+                    : fmt::format("The known apps are: {}.", list),
+      "Pass one of the known apps, or NULL for every app.");
+}
+
 CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   SpiSession spi;
   std::optional<Expected> expected = LoadExpected(spi);
@@ -118,7 +161,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
     spi.Finish();
     NoExpectedSchema();
   }
-  core::Schema actual = ReadCatalog(spi, CoveredSchemas(expected->schema));
+  core::Schema actual = ReadCatalog(spi, CoveredSchemas(spi, expected->schema));
   spi.Finish();
   // Name the apps of live tables the way the expected schema does.
   std::unordered_map<std::string, const core::Table*> expected_by_name;
@@ -138,7 +181,9 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   CheckRun run;
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
+  core::AttributeToMigrations(MigrationChecksForSchemaCheck(), &all);
   if (app) {
+    RequireKnownApp(*app, expected->schema, all);
     core::Schema scope;
     for (const auto& t : expected->schema.tables) {
       if (core::AppOf(t) == *app) scope.tables.push_back(t);
@@ -200,6 +245,8 @@ core::Json FindingsJson(const CheckRun& run,
              f.fix.empty() ? core::Json::Null() : core::Json::String(f.fix));
     core::Json& hazards = item.Set("hazards", core::Json::Array());
     for (const auto& h : f.hazards) hazards.Push(core::Json::String(h));
+    item.Set("cause", f.cause.empty() ? core::Json::Null()
+                                      : core::Json::String(f.cause));
     list.Push(std::move(item));
   }
   return doc;
@@ -210,6 +257,8 @@ core::Schema SnapshotSchema(
   SpiSession spi;
   std::vector<std::string> names = schemas ? *schemas : UserSchemas(spi);
   core::Schema schema = ReadCatalog(spi, names);
+  // Only a snapshot of every user schema says which schemas there are.
+  schema.kinds.schemas = !schemas;
   QueryResult can_read = spi.Query(
       "SELECT pg_catalog.has_table_privilege('schema_guard.ignore_rule', "
       "'SELECT')");
@@ -283,8 +332,8 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
   int tables = 0;
   GuardedLarge([&] {
     std::string text = sg::JsonbText(manifest);
-    schema_guard::core::Schema schema =
-        schema_guard::core::ReadManifest(schema_guard::core::ParseJson(text));
+    schema_guard::core::Schema schema = schema_guard::core::ReadManifest(
+        schema_guard::core::ParseJson(text), sg::CheckTypeSpelling);
     tables = sg::StoreExpected(schema, text, sg::OptionalTextArg(fcinfo, 1),
                                std::nullopt);
   });

@@ -151,7 +151,7 @@ SELECT alike((SELECT script FROM rt_script),
   '%CREATE INDEX CONCURRENTLY child_qty_idx ON sc_rt.child USING btree (qty);%',
   'online: missing indexes are built concurrently');
 SELECT alike((SELECT script FROM rt_script),
-  E'%DROP INDEX CONCURRENTLY sc_rt.child_lower_name_idx;\nCREATE INDEX CONCURRENTLY child_lower_name_idx ON sc_rt.child USING btree (lower(name)) WHERE qty > 0;%',
+  E'%DROP INDEX CONCURRENTLY sc_rt.child_lower_name_idx;\n%CREATE INDEX CONCURRENTLY child_lower_name_idx ON sc_rt.child USING btree (lower(name)) WHERE qty > 0;%',
   'online: a changed index is dropped and rebuilt concurrently');
 SELECT alike((SELECT script FROM rt_script),
   E'%ALTER TABLE sc_rt.child ADD CONSTRAINT child_other_fk FOREIGN KEY (other_id) REFERENCES sc_rt.parent (id) NOT VALID;\n' ||

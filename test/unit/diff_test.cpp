@@ -271,8 +271,10 @@ TEST(RenderFixScript, OrdersPhasesAndCommentsOutDrops) {
   ASSERT_NE(create_y, std::string::npos);
   ASSERT_NE(fk, std::string::npos);
   ASSERT_NE(drop, std::string::npos);
+  // What goes goes first (a name it frees may be needed), then tables,
+  // then the foreign keys between them.
+  EXPECT_LT(drop, create_x);
   EXPECT_LT(create_y, fk);
-  EXPECT_LT(fk, drop);
   // A new, empty table gets its foreign key directly, not NOT VALID.
   EXPECT_EQ(script.find("NOT VALID"), std::string::npos);
   std::string with_drops =
@@ -342,7 +344,7 @@ TEST(Diff, EnumLabelsAreAddedInPlace) {
   EXPECT_EQ(findings[0].fix,
             "ALTER TYPE \"public\".\"level\" ADD VALUE IF NOT EXISTS 'mid' "
             "BEFORE 'high';");
-  EXPECT_EQ(findings[0].phase, FixPhase::kType);
+  EXPECT_EQ(findings[0].steps[0].phase, FixPhase::kType);
 }
 
 TEST(Diff, ViewsComeAfterTablesAndTypesBefore) {

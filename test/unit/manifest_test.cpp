@@ -91,6 +91,46 @@ TEST(ReadManifest, RejectsOtherFormatsAndDuplicates) {
       "columns[0])");
 }
 
+TEST(ReadManifest, AsksTheCheckerAboutUndeclaredTypesOnce) {
+  std::vector<std::string> asked;
+  TypeChecker check = [&](const std::string& type) {
+    asked.push_back(type);
+    TypeVerdict verdict;
+    if (type == "intt") verdict.kind = TypeVerdict::Kind::kUnknown;
+    if (type == "numeric(2000)") {
+      verdict.kind = TypeVerdict::Kind::kInvalid;
+      verdict.problem = "NUMERIC precision 2000 must be between 1 and 1000";
+    }
+    return verdict;
+  };
+  auto read = [&](const std::string& types) {
+    try {
+      ReadManifest(
+          ParseJson(R"J({"format": "schema_guard/1", "tables": [{"name": "t",
+            "columns": [)J" +
+                    types + R"J(]}],
+            "enums": [{"name": "status", "labels": ["a"]}]})J"),
+          check);
+    } catch (const Error& e) {
+      return e.message();
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(
+      read(R"J({"name": "a", "type": "int4"}, {"name": "b", "type": "integer"},
+                     {"name": "c", "type": "status[]"}, {"name": "d", "type": "public.status"})J"),
+      "(no error)");
+  EXPECT_EQ(asked, std::vector<std::string>{"integer"});
+  EXPECT_EQ(
+      read(R"J({"name": "a", "type": "int"}, {"name": "b", "type": "intt"})J"),
+      "invalid manifest: tables[0].columns[1].type: type \"intt\" does "
+      "not exist in this database and the manifest does not declare it");
+  EXPECT_EQ(read(R"J({"name": "a", "type": "numeric(2000)"})J"),
+            "invalid manifest: tables[0].columns[0].type: PostgreSQL cannot "
+            "read the type \"numeric(2000)\": NUMERIC precision 2000 must be "
+            "between 1 and 1000");
+}
+
 TEST(WriteManifest, RoundTrips) {
   Schema s;
   Table t;
