@@ -165,19 +165,24 @@ BEGIN
   IF state IS NULL THEN
     problems := ARRAY[pg_catalog.format('batch %s does not exist', batch)];
   ELSIF state OPERATOR(pg_catalog.=) 'applied' THEN
-    -- Applied: its quarantine.
+    -- Applied: its quarantine, but for the rows it lists as superseded (a
+    -- later row of the batch won) or stale (the stored row is newer): not
+    -- faults of the feed.
     SELECT pg_catalog.array_agg(pg_catalog.format('row %s%s: %s: %s', r.seq,
                                                   coalesce(' (key ' OPERATOR(pg_catalog.||) r.key OPERATOR(pg_catalog.||) ')', ''),
                                                   r.problem, r.detail) ORDER BY r.seq)
     INTO problems
-    FROM schema_guard.stage_rejected r WHERE r.batch_id OPERATOR(pg_catalog.=) batch;
+    FROM schema_guard.stage_rejected r
+    WHERE r.batch_id OPERATOR(pg_catalog.=) batch
+      AND r.problem OPERATOR(pg_catalog.<>) ALL ('{superseded,stale}'::text[]);
   ELSE
     -- Not applied yet: what an apply would reject (superseding is not a fault).
     SELECT pg_catalog.array_agg(pg_catalog.format('row %s%s: %s: %s', v.seq,
                                                   coalesce(' (key ' OPERATOR(pg_catalog.||) v.key OPERATOR(pg_catalog.||) ')', ''),
                                                   v.problem, v.detail) ORDER BY v.seq, v.problem)
     INTO problems
-    FROM schema_guard.stage_validate(batch) v WHERE v.problem OPERATOR(pg_catalog.<>) 'superseded';
+    FROM schema_guard.stage_validate(batch) v
+    WHERE v.problem OPERATOR(pg_catalog.<>) ALL ('{superseded,stale}'::text[]);
   END IF;
   RETURN @extschema@._sg_ok(
     problems IS NULL,
@@ -186,7 +191,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.staged_batch_clean(bigint, text) IS
-  'pgTAP: the staged batch has no rejected rows (applied) or none an apply would reject (open)';
+  'pgTAP: the staged batch has no rejected rows (applied) or none an apply would reject (open); superseded and stale rows are no fault';
 
 -- The migration script has no lint finding above info (schema_guard.lint()).
 -- Deliberately without a pinned search_path: the script's unqualified table

@@ -29,7 +29,11 @@ ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok 
 echo "1..5"
 work=$(mktemp -d /tmp/sg_pg_regress.XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work"; psql -X -q -d template1 -c "DROP EXTENSION IF EXISTS schema_guard" >/dev/null 2>&1' EXIT
+# DROP EXTENSION leaves the schema the extension was created in (PostgreSQL
+# creates it for the control file's schema, as a plain schema): it goes too,
+# or every database created later from template1 would hold it.
+untemplate() { psql -X -q -d template1 -c "DROP EXTENSION IF EXISTS schema_guard" -c "DROP SCHEMA IF EXISTS schema_guard" >/dev/null 2>&1; }
+trap 'rm -rf "$work"; untemplate' EXIT
 
 suite=$(sg_pg_regress_source) && [ -f "$suite/parallel_schedule" ]
 ok $? "the core regression suite of $(basename "$(dirname "$(dirname "$(dirname "$suite")")")") is at hand" || exit 1
@@ -70,7 +74,7 @@ dropdb sg_regress_plain >/dev/null 2>&1
 psql -X -q -d template1 -c "CREATE EXTENSION IF NOT EXISTS schema_guard" >/dev/null
 run_suite guarded --dbname=sg_regress_guard --load-extension=schema_guard
 ok $? "the suite runs with schema_guard installed, and nothing crashes" || tail -20 "$work/guarded.log" | sed 's/^/# /'
-psql -X -q -d template1 -c "DROP EXTENSION schema_guard" >/dev/null
+untemplate
 
 # Compare the results hunk by hunk, dropping the hunks test/README.md lists.
 diff -r -U2 "$work/plain/results" "$work/guarded/results" \
