@@ -91,6 +91,41 @@ def parse(path, default_db):
     return blocks, created
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(path):
+    """GitHub's anchors for the headings of a Markdown file."""
+    out = set()
+    fenced = False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("```"):
+                fenced = not fenced
+            elif not fenced and line.startswith("#"):
+                title = line.lstrip("#").strip().lower()
+                out.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return out
+
+
+def broken_links(root, doc):
+    """Relative links of a document whose file or heading does not exist."""
+    bad = []
+    here = os.path.dirname(os.path.join(root, doc))
+    with open(os.path.join(root, doc), encoding="utf-8") as f:
+        text = f.read()
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        full = os.path.normpath(os.path.join(here, path)) if path else os.path.join(root, doc)
+        if not os.path.exists(full):
+            bad.append(target)
+        elif anchor and full.endswith(".md") and anchor not in anchors(full):
+            bad.append(target)
+    return bad
+
+
 def normalise(text):
     lines = [TIME.sub("<time>", ln.rstrip()) for ln in text.rstrip("\n").split("\n")]
     while lines and lines[-1] == "":
@@ -151,7 +186,7 @@ def main():
         stem = os.path.splitext(os.path.basename(doc))[0].lower()
         blocks, created = parse(os.path.join(root, doc), "sg_docs_" + stem)
         plan.append((doc, [b for b in blocks if b.lang in ("sql", "sh")], created))
-    print(f"1..{sum(len(b) if b else 1 for _, b, _ in plan)}")
+    print(f"1..{sum(len(b) if b else 1 for _, b, _ in plan) + len(docs)}")
     n = 0
     failed = 0
 
@@ -164,6 +199,11 @@ def main():
             for ln in diag.rstrip("\n").split("\n")[-40:]:
                 print("# " + ln)
         sys.stdout.flush()
+
+    for doc in docs:
+        bad = broken_links(root, doc)
+        tap(not bad, f"{doc}: every relative link reaches a file and heading",
+            "broken: " + ", ".join(bad))
 
     for doc, blocks, created in plan:
         if blocks is None:
