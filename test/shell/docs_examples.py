@@ -154,6 +154,13 @@ def databases(root):
     return set(out.split())
 
 
+def untracked(root):
+    """Files of the checkout git does not know: a document leaves none."""
+    p = subprocess.run(["git", "-C", root, "ls-files", "--others", "--exclude-standard"],
+                       capture_output=True, text=True)
+    return set(p.stdout.split()) if p.returncode == 0 else set()
+
+
 def run(root, block, env):
     with tempfile.NamedTemporaryFile("w", suffix="." + block.lang, delete=False) as f:
         f.write(block.text)
@@ -186,7 +193,7 @@ def main():
         stem = os.path.splitext(os.path.basename(doc))[0].lower()
         blocks, created = parse(os.path.join(root, doc), "sg_docs_" + stem)
         plan.append((doc, [b for b in blocks if b.lang in ("sql", "sh")], created))
-    print(f"1..{sum(len(b) if b else 1 for _, b, _ in plan) + len(docs)}")
+    print(f"1..{sum(len(b) + 1 if b else 1 for _, b, _ in plan) + len(docs)}")
     n = 0
     failed = 0
 
@@ -212,6 +219,7 @@ def main():
         if not blocks:
             tap(True, f"{doc}: no runnable block")
             continue
+        files = untracked(root)
         names = {b.database for b in blocks}
         for name in names:
             psql(root, "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}"')
@@ -234,6 +242,11 @@ def main():
                 tap(True, what + (" (output as shown)" if b.expected is not None else ""))
         for name in (databases(root) - before) | names:
             psql(root, "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}"')
+        left = untracked(root) - files
+        for name in left:
+            os.unlink(os.path.join(root, name))
+        tap(not left, f"{doc}: its examples leave no file in the checkout",
+            "left (now removed): " + ", ".join(sorted(left)))
     return 1 if failed else 0
 
 
