@@ -32,14 +32,14 @@ sg_install_deps() {
     fi
   done
   if [ ${#missing[@]} -eq 0 ]; then return 0; fi
-  sg_log "installing ${missing[*]}"
+  sg_log "installing with apt-get: ${missing[*]}"
   $SUDO apt-get update -qq
   # The server package would start a cluster of its own; ours are throwaway.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 sg_build_install() {
-  sg_log "building and installing the extension"
+  sg_log "building schema_guard and installing it into PostgreSQL $PG_MAJOR ($("$PG_CONFIG" --pkglibdir), $("$PG_CONFIG" --sharedir)/extension)"
   make -C "$SG_ROOT" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null
   $SUDO make -C "$SG_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
