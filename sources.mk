@@ -25,6 +25,7 @@ CORE_SOURCES = \
 	src/core/migration_graph_digest.cpp \
 	src/core/migration_hints.cpp \
 	src/core/migration_report.cpp \
+	src/core/progress.cpp \
 	src/core/report.cpp \
 	src/core/schema.cpp \
 	src/core/staging.cpp \
@@ -56,6 +57,7 @@ PG_SOURCES = \
 	src/pg/migration_functions.cpp \
 	src/pg/migration_reads.cpp \
 	src/pg/module.cpp \
+	src/pg/progress.cpp \
 	src/pg/schema_functions.cpp \
 	src/pg/settings.cpp \
 	src/pg/spi.cpp \

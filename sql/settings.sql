@@ -30,5 +30,15 @@ SET schema_guard.audit_max_statement_bytes = '1kB';
 SET schema_guard.audit_ignore_schemas = 'public';
 SET schema_guard.migration = 'core.0004_by_a_plain_role';
 SHOW schema_guard.migration;
+-- Any role sets schema_guard.progress: milliseconds, 0 (off) to a day.
+SHOW schema_guard.progress;
+SET schema_guard.progress = '250ms';
+SHOW schema_guard.progress;
+SET schema_guard.progress = 0;
+SHOW schema_guard.progress;
+SET schema_guard.progress = -1;
+SET schema_guard.progress = '2d';
+SET schema_guard.progress = 'often';
+RESET schema_guard.progress;
 RESET ROLE;
 DROP ROLE sg_settings_plain;

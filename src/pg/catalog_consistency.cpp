@@ -160,8 +160,10 @@ bool ConsistentRead::Refresh(RawRelation* r) {
   return present;
 }
 
-void ConsistentRead::Settle(const std::function<void(RawRelation&)>& print) {
+void ConsistentRead::Settle(Progress* progress,
+                            const std::function<void(RawRelation&)>& print) {
   for (int i = 0; i < relations_.count; ++i) {
+    progress->Step();
     RawRelation* r = &relations_.items[i];
     if (!NeedsPrinting(*r) && !IsView(*r)) continue;
     if (IsView(*r)) {

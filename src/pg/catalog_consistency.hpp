@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "pg/catalog_raw.hpp"
+#include "pg/progress.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -46,8 +47,10 @@ class ConsistentRead {
 
   // Settles every relation that needs printing (see above). `print` runs
   // while the relation is locked and prints what the C++ side prints
-  // itself (defaults); it calls PostgreSQL through PgTry only.
-  void Settle(const std::function<void(RawRelation&)>& print);
+  // itself (defaults); it calls PostgreSQL through PgTry only. Each
+  // relation is a step of `progress`.
+  void Settle(Progress* progress,
+              const std::function<void(RawRelation&)>& print);
 
   // True when an invalidation for the relation arrived since the snapshot.
   bool Changed(Oid relid) const;

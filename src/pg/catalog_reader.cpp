@@ -492,7 +492,8 @@ std::vector<std::string> UserSchemas(SpiSession& spi) {
 }
 
 core::Schema ReadCatalog(SpiSession& spi,
-                         const std::vector<std::string>& schemas) {
+                         const std::vector<std::string>& schemas,
+                         Progress* progress) {
   core::Schema schema;
   schema.kinds = core::Kinds::All();
   std::vector<Oid> namespaces;
@@ -511,8 +512,9 @@ core::Schema ReadCatalog(SpiSession& spi,
 
   ConsistentRead read(namespaces);
   RawRelations& raw = read.ReadRelationsOnce();
+  progress->Phase("reading catalogs", "relations", raw.count);
   Expressions expressions;
-  read.Settle([&](RawRelation& r) {
+  read.Settle(progress, [&](RawRelation& r) {
     for (int k = 0; k < r.column_count; ++k) {
       RawColumn& column = r.columns[k];
       if (column.default_node != nullptr)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/schema.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 
 namespace schema_guard::pg {
@@ -16,8 +17,10 @@ std::vector<std::string> UserSchemas(SpiSession& spi);
 // The schemas' tables, views, materialized views, enums; objects that belong
 // to an extension are left out. App labels come from Django's
 // django_content_type when one of the schemas has it (else the text before
-// the first '_', else the schema).
+// the first '_', else the schema). Reports the relations it reads to
+// `progress` (the phase "reading catalogs").
 core::Schema ReadCatalog(SpiSession& spi,
-                         const std::vector<std::string>& schemas);
+                         const std::vector<std::string>& schemas,
+                         Progress* progress);
 
 }  // namespace schema_guard::pg

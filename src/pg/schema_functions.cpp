@@ -24,6 +24,7 @@
 #include "pg/catalog_reader.hpp"
 #include "pg/datum.hpp"
 #include "pg/migration_checks.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 #include "pg/type_check.hpp"
 
@@ -154,14 +155,16 @@ void RequireKnownApp(const std::string& app, const core::Schema& expected,
       "Pass one of the known apps, or NULL for every app.");
 }
 
-CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
+CheckRun RunCheck(const std::optional<std::string>& app, bool online,
+                  Progress* progress) {
   SpiSession spi;
   std::optional<Expected> expected = LoadExpected(spi);
   if (!expected) {
     spi.Finish();
     NoExpectedSchema();
   }
-  core::Schema actual = ReadCatalog(spi, CoveredSchemas(spi, expected->schema));
+  core::Schema actual =
+      ReadCatalog(spi, CoveredSchemas(spi, expected->schema), progress);
   spi.Finish();
   // Name the apps of live tables the way the expected schema does.
   std::unordered_map<std::string, const core::Table*> expected_by_name;
@@ -179,6 +182,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
     if (t.app.empty()) t.app = t.schema;
   }
   CheckRun run;
+  progress->Phase("comparing");
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
   core::AttributeToMigrations(MigrationChecksForSchemaCheck(), &all);
@@ -198,6 +202,12 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online) {
   }
   run.expected = std::move(*expected);
   return run;
+}
+
+// The findings' rendering as a phase of `progress`: a single call.
+void Rendering(Progress* progress, const CheckRun& run) {
+  progress->Phase("rendering", "findings", -1, 1,
+                  static_cast<int64_t>(run.findings.size()));
 }
 
 core::ReportHeader Header(const CheckRun& run,
@@ -253,10 +263,11 @@ core::Json FindingsJson(const CheckRun& run,
 }
 
 core::Schema SnapshotSchema(
-    const std::optional<std::vector<std::string>>& schemas) {
+    const std::optional<std::vector<std::string>>& schemas,
+    Progress* progress) {
   SpiSession spi;
   std::vector<std::string> names = schemas ? *schemas : UserSchemas(spi);
-  core::Schema schema = ReadCatalog(spi, names);
+  core::Schema schema = ReadCatalog(spi, names, progress);
   // Only a snapshot of every user schema says which schemas there are.
   schema.kinds.schemas = !schemas;
   QueryResult can_read = spi.Query(
@@ -314,7 +325,9 @@ extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
     auto schemas = sg::OptionalTextArray(
         fcinfo, 0, "schema names",
         "Pass the schema names to snapshot, or NULL for all user schemas.");
-    schema_guard::core::Schema schema = sg::SnapshotSchema(schemas);
+    sg::Progress progress("snapshot");
+    schema_guard::core::Schema schema = sg::SnapshotSchema(schemas, &progress);
+    progress.Phase("writing the manifest");
     schema_guard::core::JsonTokens manifest;
     schema_guard::core::WriteManifest(schema, &manifest);
     result = sg::JsonTokensToJsonb(manifest);
@@ -344,7 +357,10 @@ extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
   int tables = 0;
   GuardedLarge([&] {
     std::optional<std::string> label = sg::OptionalTextArg(fcinfo, 0);
-    schema_guard::core::Schema schema = sg::SnapshotSchema(std::nullopt);
+    sg::Progress progress("baseline");
+    schema_guard::core::Schema schema =
+        sg::SnapshotSchema(std::nullopt, &progress);
+    progress.Phase("writing the manifest");
     std::string text = schema_guard::core::ToJsonText(
         schema_guard::core::WriteManifest(schema));
     tables = sg::StoreExpected(
@@ -356,7 +372,10 @@ extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
   GuardedLarge([&] {
-    sg::CheckRun run = sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true);
+    sg::Progress progress("check");
+    sg::CheckRun run =
+        sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true, &progress);
+    sg::Rendering(&progress, run);
     sg::EmitFindings(fcinfo, run.findings);
   });
   return Datum(0);
@@ -366,7 +385,9 @@ extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
   Datum result = 0;
   GuardedLarge([&] {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
-    sg::CheckRun run = sg::RunCheck(app, true);
+    sg::Progress progress("check_json");
+    sg::CheckRun run = sg::RunCheck(app, true, &progress);
+    sg::Rendering(&progress, run);
     result = sg::JsonToJsonb(sg::FindingsJson(run, app));
   });
   PG_RETURN_DATUM(result);
@@ -379,7 +400,9 @@ extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
     bool verbose = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
     std::string report;
     try {
-      sg::CheckRun run = sg::RunCheck(app, true);
+      sg::Progress progress("schema_check");
+      sg::CheckRun run = sg::RunCheck(app, true, &progress);
+      sg::Rendering(&progress, run);
       report = schema_guard::core::RenderSchemaReport(
           run.findings, run.summary, sg::Header(run, app),
           verbose ? &run.expected.schema : nullptr);
@@ -401,7 +424,9 @@ extern "C" Datum schema_guard_fix_script(PG_FUNCTION_ARGS) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     bool online = PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
     bool include_drops = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-    sg::CheckRun run = sg::RunCheck(app, online);
+    sg::Progress progress("fix_script");
+    sg::CheckRun run = sg::RunCheck(app, online, &progress);
+    sg::Rendering(&progress, run);
     result = sg::ToText(schema_guard::core::RenderFixScript(
         run.findings, sg::Header(run, app), online, include_drops));
   });

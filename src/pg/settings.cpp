@@ -29,6 +29,7 @@ int lint_warning_kb = 10 * 1024;
 int lint_error_rows = 1000000;
 int lint_error_kb = 1024 * 1024;
 int stage_retention = 7 * 24 * 60;
+int progress_interval_ms = 10 * 1000;
 
 namespace {
 
@@ -228,6 +229,15 @@ void DefineSettings() {
       "keeps them for good.",
       &stage_retention, 7 * 24 * 60, -1, INT_MAX, PGC_SUSET, GUC_UNIT_MIN,
       nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "schema_guard.progress",
+      "Time between two progress messages of a long operation.",
+      "stage_validate(), stage_apply(), check(), check_json(), "
+      "schema_check(), fix_script(), snapshot() and baseline() raise a "
+      "NOTICE saying their phase and how far it has come at most once per "
+      "interval. 0 turns the messages off.",
+      &progress_interval_ms, 10 * 1000, 0, 24 * 60 * 60 * 1000, PGC_USERSET,
+      GUC_UNIT_MS, nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("schema_guard");
 #else

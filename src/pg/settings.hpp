@@ -9,6 +9,8 @@ extern bool audit_enabled;             // schema_guard.audit
 extern int audit_max_statement_bytes;  // schema_guard.audit_max_statement_bytes
 extern char* migration_label;          // schema_guard.migration
 extern int stage_retention;  // schema_guard.stage_retention, minutes; -1: keep
+// schema_guard.progress, milliseconds between two progress NOTICEs; 0: none.
+extern int progress_interval_ms;
 
 // Where the current schema_guard.migration value came from.
 core::LabelSource MigrationLabelSource();

@@ -334,8 +334,10 @@ void Converter::Close() {
 }
 
 BatchScan ScanBatch(const Target& target, const core::RowPlan& plan,
-                    const std::vector<Oid>& key_collations, int64 batch) {
+                    const std::vector<Oid>& key_collations, int64 batch,
+                    Progress* progress) {
   BatchScan scan;
+  progress->Phase("scanning", "rows", -1, kChunkRows);
   Converter converter(target, plan, key_collations, Converter::Mode::kKeys);
   converter.Open(batch);
   while (converter.Next()) {
@@ -348,6 +350,7 @@ BatchScan ScanBatch(const Target& target, const core::RowPlan& plan,
       if (row.key_ok) scan.buckets.Add(row.bucket);
     }
     scan.rows += static_cast<int64>(converter.size());
+    progress->Step(static_cast<int64_t>(converter.size()));
   }
   scan.named = converter.named();
   scan.objects = converter.objects();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/staging_rows.hpp"
+#include "pg/progress.hpp"
 #include "pg/staging_target.hpp"
 
 extern "C" {
@@ -127,7 +128,9 @@ struct BatchScan {
   KeyBuckets buckets;
 };
 
+// Reports its rows to `progress` as the phase "scanning".
 BatchScan ScanBatch(const Target& target, const core::RowPlan& plan,
-                    const std::vector<Oid>& key_collations, int64 batch);
+                    const std::vector<Oid>& key_collations, int64 batch,
+                    Progress* progress);
 
 }  // namespace schema_guard::pg

@@ -41,16 +41,19 @@ int64 NewToken() {
 }  // namespace
 
 Feed::Feed(const Target& target, const core::RowPlan& plan,
-           const KeyOrdering& ordering, const BatchScan& scan, int64 batch)
+           const KeyOrdering& ordering, const BatchScan& scan, int64 batch,
+           Progress* progress)
     : target_(target),
       plan_(plan),
       buckets_(scan.buckets),
+      progress_(progress),
       token_(NewToken()),
       context_(NewContext()),
       converter_(target, plan, ordering.collation, Converter::Mode::kAll),
       held_(target, plan, ordering, context_),
       problems_(context_) {
   converter_.Open(batch);
+  progress_->Phase("converting", "rows", scan.rows, 1000);
 }
 
 void Feed::Emit(const Datum* row_values, const bool* row_nulls, Datum* values,
@@ -94,9 +97,11 @@ bool Feed::NextConverted(Datum* values, bool* nulls) {
       next_row_ = 0;
       if (!converter_.Next()) {
         converted_done_ = true;
+        progress_->Phase("deduplicating", "rows", held_count_, 1024);
         return false;
       }
       counts_.staged += static_cast<int64>(converter_.size());
+      progress_->Step(static_cast<int64_t>(converter_.size()));
       MarkHeld();
     }
     bool hold = hold_[next_row_] != 0;
@@ -107,6 +112,7 @@ bool Feed::NextConverted(Datum* values, bool* nulls) {
       ++counts_.rejected;
     }
     if (hold) {
+      ++held_count_;
       held_.Hold(row, problem);
       continue;
     }
@@ -131,6 +137,7 @@ bool Feed::NextHeld(Datum* values, bool* nulls) {
       held_done_ = true;
       return false;
     }
+    progress_->Step();
     if (row.winner) {
       if (row.has_problem) continue;
       current_ = Current{};

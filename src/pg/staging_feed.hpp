@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/staging_rows.hpp"
+#include "pg/progress.hpp"
 #include "pg/staging_convert.hpp"
 #include "pg/staging_held.hpp"
 #include "pg/staging_problems.hpp"
@@ -36,8 +37,11 @@ namespace schema_guard::pg {
 
 class Feed {
  public:
+  // Reports the rows it converts (the phase "converting", of scan.rows)
+  // and the held rows it reads back ("deduplicating") to `progress`.
   Feed(const Target& target, const core::RowPlan& plan,
-       const KeyOrdering& ordering, const BatchScan& scan, int64 batch);
+       const KeyOrdering& ordering, const BatchScan& scan, int64 batch,
+       Progress* progress);
   Feed(const Feed&) = delete;
   Feed& operator=(const Feed&) = delete;
 
@@ -103,6 +107,7 @@ class Feed {
   const Target& target_;
   const core::RowPlan& plan_;
   const KeyBuckets& buckets_;
+  Progress* progress_;
   int64 token_ = 0;
   MemoryContext context_ = nullptr;  // the sorts' and slots'
   Converter converter_;
@@ -115,6 +120,7 @@ class Feed {
   Current current_;
   core::StageCounts counts_;
   int64 handed_ = 0;
+  int64 held_count_ = 0;
   int64 dropped_ = 0;  // handed over, then dropped by SQL
 };
 

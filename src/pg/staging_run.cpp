@@ -9,6 +9,7 @@
 #include "pg/bridge.hpp"
 #include "pg/datum.hpp"
 #include "pg/owner_scope.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 #include "pg/staging_batch.hpp"
 #include "pg/staging_convert.hpp"
@@ -83,7 +84,7 @@ struct Prepared {
   std::string fingerprint;  // what the scan depends on
 };
 
-void Prepare(SpiSession& spi, Prepared* p) {
+void Prepare(SpiSession& spi, Prepared* p, Progress* progress) {
   std::vector<core::StageColumn> columns = p->target.info.columns;
   core::CheckStageSetup(p->target.info.display, p->batch.options,
                         p->batch.key_columns, columns);
@@ -102,8 +103,8 @@ void Prepare(SpiSession& spi, Prepared* p) {
          static_cast<long long>(id), kept ? "kept from before" : "read");
   });
   if (p->scan == nullptr) {
-    p->scan = std::make_shared<BatchScan>(
-        ScanBatch(p->target, *p->plan, p->ordering.collation, p->batch.id));
+    p->scan = std::make_shared<BatchScan>(ScanBatch(
+        p->target, *p->plan, p->ordering.collation, p->batch.id, progress));
   }
   p->plan->SetCarried(p->scan->named, p->scan->objects);
 }
@@ -169,7 +170,10 @@ void NoticeSkipped(int64 skipped, bool dry_run) {
 
 // Every row that was not written, into the quarantine: a rejected row with
 // its first problem, superseded and stale rows with theirs.
-void Quarantine(SpiSession& spi, int64 batch, Feed* feed) {
+void Quarantine(SpiSession& spi, int64 batch, Feed* feed,
+                const core::StageCounts& counts, Progress* progress) {
+  progress->Phase("quarantining", "rows",
+                  counts.rejected + counts.superseded + counts.stale, 1000);
   QuarantineWriter writer(spi, batch);
   int64 last = -1;
   feed->EachProblem([&](RecordedProblem&& p) {
@@ -185,6 +189,7 @@ void Quarantine(SpiSession& spi, int64 batch, Feed* feed) {
     row.kept_version = std::move(p.kept_version);
     row.kept_seq = p.kept_seq;
     writer.Add(std::move(row));
+    progress->Step();
   });
   writer.Flush();
 }
@@ -249,12 +254,13 @@ void ValidateBatch(int64 batch_id,
                    const std::function<void(const ListedProblem&)>& emit) {
   SpiSession spi;
   RequireStagingSchema(spi);
+  Progress progress(fmt::format("stage_validate of batch {}", batch_id));
   Prepared p;
   p.batch = LoadBatch(spi, batch_id, false);
   p.target = ReadTarget(spi, p.batch.target, AccessShareLock);
-  Prepare(spi, &p);
+  Prepare(spi, &p, &progress);
   KeepScan(batch_id, p.fingerprint, p.scan);
-  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id);
+  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id, &progress);
   core::FeedQuery query{p.plan.get(), false};
   RunFeed(spi, &feed, core::ValidateSql(query, Quoter()), std::nullopt);
   feed.EachProblem([&](RecordedProblem&& r) {
@@ -269,6 +275,8 @@ core::StageCounts ApplyBatch(
     const std::optional<std::vector<std::string>>& only_keys) {
   SpiSession spi;
   RequireStagingSchema(spi);
+  Progress progress(fmt::format("stage_apply of batch {}{}", batch_id,
+                                dry_run ? " (dry run)" : ""));
   Prepared p;
   p.batch = LoadBatch(spi, batch_id, true);
   if (p.batch.status == "applied") {
@@ -286,9 +294,9 @@ core::StageCounts ApplyBatch(
         Int64GetDatum(kApplyLockSpace | static_cast<int64>(oid)));
   });
   if (p.batch.options.check_structure) CheckStructure(spi, p.target);
-  Prepare(spi, &p);
+  Prepare(spi, &p, &progress);
   if (only_keys) CheckOnlyKeys(spi, p, *only_keys);
-  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id);
+  Feed feed(p.target, *p.plan, p.ordering, *p.scan, batch_id, &progress);
   core::FeedQuery query{p.plan.get(), only_keys.has_value()};
   auto quote = Quoter();
   QueryResult r = RunFeed(
@@ -303,7 +311,7 @@ core::StageCounts ApplyBatch(
     counts.stale = Int(r, 0, 3);
   } else {
     core::SettleCounts(feed.merged(), &counts);
-    Quarantine(spi, batch_id, &feed);
+    Quarantine(spi, batch_id, &feed, counts, &progress);
   }
   feed.End();
   RecordBatch(spi, batch_id, dry_run ? "dry_run" : "applied", counts,
