@@ -325,7 +325,7 @@ extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
     auto schemas = sg::OptionalTextArray(
         fcinfo, 0, "schema names",
         "Pass the schema names to snapshot, or NULL for all user schemas.");
-    sg::Progress progress("snapshot");
+    sg::Progress progress("schema snapshot");
     schema_guard::core::Schema schema = sg::SnapshotSchema(schemas, &progress);
     progress.Phase("writing the manifest");
     schema_guard::core::JsonTokens manifest;
@@ -372,7 +372,7 @@ extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
   GuardedLarge([&] {
-    sg::Progress progress("check");
+    sg::Progress progress("schema check");
     sg::CheckRun run =
         sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true, &progress);
     sg::Rendering(&progress, run);
@@ -385,7 +385,7 @@ extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
   Datum result = 0;
   GuardedLarge([&] {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
-    sg::Progress progress("check_json");
+    sg::Progress progress("schema check");
     sg::CheckRun run = sg::RunCheck(app, true, &progress);
     sg::Rendering(&progress, run);
     result = sg::JsonToJsonb(sg::FindingsJson(run, app));
@@ -400,7 +400,7 @@ extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
     bool verbose = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
     std::string report;
     try {
-      sg::Progress progress("schema_check");
+      sg::Progress progress("schema check");
       sg::CheckRun run = sg::RunCheck(app, true, &progress);
       sg::Rendering(&progress, run);
       report = schema_guard::core::RenderSchemaReport(
@@ -424,7 +424,7 @@ extern "C" Datum schema_guard_fix_script(PG_FUNCTION_ARGS) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     bool online = PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
     bool include_drops = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-    sg::Progress progress("fix_script");
+    sg::Progress progress("fix script");
     sg::CheckRun run = sg::RunCheck(app, online, &progress);
     sg::Rendering(&progress, run);
     result = sg::ToText(schema_guard::core::RenderFixScript(

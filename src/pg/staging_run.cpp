@@ -254,7 +254,7 @@ void ValidateBatch(int64 batch_id,
                    const std::function<void(const ListedProblem&)>& emit) {
   SpiSession spi;
   RequireStagingSchema(spi);
-  Progress progress(fmt::format("stage_validate of batch {}", batch_id));
+  Progress progress(fmt::format("validating batch {}", batch_id));
   Prepared p;
   p.batch = LoadBatch(spi, batch_id, false);
   p.target = ReadTarget(spi, p.batch.target, AccessShareLock);
@@ -275,8 +275,8 @@ core::StageCounts ApplyBatch(
     const std::optional<std::vector<std::string>>& only_keys) {
   SpiSession spi;
   RequireStagingSchema(spi);
-  Progress progress(fmt::format("stage_apply of batch {}{}", batch_id,
-                                dry_run ? " (dry run)" : ""));
+  Progress progress(fmt::format(
+      "{} batch {}", dry_run ? "dry run of" : "applying", batch_id));
   Prepared p;
   p.batch = LoadBatch(spi, batch_id, true);
   if (p.batch.status == "applied") {

@@ -48,25 +48,25 @@ notices >"$tmp/validate.log" <<SQL
 SET schema_guard.progress = '1ms';
 SELECT count(*) FROM schema_guard.stage_validate($batch);
 SQL
-has "$tmp/validate.log" "^NOTICE:  schema_guard: stage_validate of batch $batch: scanning, [0-9]+ rows, [0-9]+\.[0-9] s$"
+has "$tmp/validate.log" "^NOTICE:  validating batch $batch: scanning, [0-9]+ rows, [0-9]+\.[0-9] s$"
 ok $? "stage_validate reports the first pass (scanning, rows read so far)" || show "$tmp/validate.log"
-has "$tmp/validate.log" "^NOTICE:  schema_guard: stage_validate of batch $batch: converting, [0-9]+ of 6000 rows \([0-9]+%\), [0-9]+\.[0-9] s$"
+has "$tmp/validate.log" "^NOTICE:  validating batch $batch: converting, [0-9]+ of 6000 rows \([0-9]+%\), [0-9]+\.[0-9] s$"
 ok $? "stage_validate reports converting, of the batch's 6000 rows" || show "$tmp/validate.log"
 
 notices >"$tmp/apply.log" <<SQL
 SET schema_guard.progress = '1ms';
 SELECT inserted, superseded, rejected FROM schema_guard.stage_apply($batch);
 SQL
-has "$tmp/apply.log" "^NOTICE:  schema_guard: stage_apply of batch $batch: converting, [0-9]+ of 6000 rows \([0-9]+%\), [0-9.]+ s$"
+has "$tmp/apply.log" "^NOTICE:  applying batch $batch: converting, [0-9]+ of 6000 rows \([0-9]+%\), [0-9.]+ s$"
 ok $? "stage_apply reports converting, of 6000 rows" || show "$tmp/apply.log"
-has "$tmp/apply.log" "^NOTICE:  schema_guard: stage_apply of batch $batch: deduplicating, [0-9]+ of 3000 rows \([0-9]+%\), [0-9.]+ s$"
+has "$tmp/apply.log" "^NOTICE:  applying batch $batch: deduplicating, [0-9]+ of 3000 rows \([0-9]+%\), [0-9.]+ s$"
 ok $? "stage_apply reports deduplicating, of the 3000 rows whose key repeats" || show "$tmp/apply.log"
-has "$tmp/apply.log" "^NOTICE:  schema_guard: stage_apply of batch $batch: quarantining, [0-9]+ of 3000 rows \([0-9]+%\), [0-9.]+ s$"
+has "$tmp/apply.log" "^NOTICE:  applying batch $batch: quarantining, [0-9]+ of 3000 rows \([0-9]+%\), [0-9.]+ s$"
 ok $? "stage_apply reports quarantining, of the 1500 rejected and 1500 superseded rows" || show "$tmp/apply.log"
 [ "$(q -c "SELECT count(*) FROM schema_guard.stage_rejected WHERE batch_id = $batch")" = 3000 ] &&
   [ "$(q -c "SELECT count(*) FROM licence")" = 3000 ]
 ok $? "the apply itself is unchanged: 3000 rows written, 3000 quarantined"
-! grep -v '^NOTICE:  schema_guard: stage_' "$tmp/apply.log" "$tmp/validate.log" | grep -q CONTEXT
+! grep -Ev '^NOTICE:  (validating|applying) batch' "$tmp/apply.log" "$tmp/validate.log" | grep -q CONTEXT
 ok $? "progress NOTICEs carry no CONTEXT (the merge statement)" || show "$tmp/apply.log"
 
 # The percentage grows and never passes 100.
@@ -82,7 +82,7 @@ SELECT count(*) FROM schema_guard.stage_validate($batch);
 SELECT inserted FROM schema_guard.stage_apply($batch, dry_run => true);
 SELECT inserted FROM schema_guard.stage_apply($batch);
 SQL
-! has "$tmp/off.log" "schema_guard: stage_" && ! has "$tmp/off.log" ERROR
+! has "$tmp/off.log" "(validating|applying|dry run of) batch" && ! has "$tmp/off.log" ERROR
 ok $? "schema_guard.progress = 0: no progress NOTICE" || show "$tmp/off.log"
 stage
 batch=$(cat "$tmp/batch")
@@ -91,7 +91,7 @@ SET schema_guard.progress = '1ms';
 SET client_min_messages = warning;
 SELECT inserted FROM schema_guard.stage_apply($batch);
 SQL
-! has "$tmp/hidden.log" "schema_guard: stage_" && ! has "$tmp/hidden.log" ERROR
+! has "$tmp/hidden.log" "(validating|applying|dry run of) batch" && ! has "$tmp/hidden.log" ERROR
 ok $? "client_min_messages = warning hides them" || show "$tmp/hidden.log"
 
 # A schema of 400 tables, each with defaults to print.
@@ -117,16 +117,14 @@ SELECT length(schema_guard.fix_script()) > 0;
 SQL
 ! has "$tmp/check.log" ERROR
 ok $? "the four calls run" || show "$tmp/check.log"
-fails_before=$fails
-for f in check check_json schema_check fix_script; do
-  has "$tmp/check.log" "^NOTICE:  schema_guard: $f: reading catalogs, [0-9]+ of 400 relations \([0-9]+%\), [0-9.]+ s$" || {
-    echo "# no 'reading catalogs' report of $f"; fails=$((fails + 1)); }
-done
-[ $fails = $fails_before ]
+# One report per call at least: three named "schema check", one "fix script".
+n_check=$(grep -cE "^NOTICE:  schema check: reading catalogs, [0-9]+ of 400 relations \([0-9]+%\), [0-9.]+ s$" "$tmp/check.log")
+n_fix=$(grep -cE "^NOTICE:  fix script: reading catalogs, [0-9]+ of 400 relations \([0-9]+%\), [0-9.]+ s$" "$tmp/check.log")
+[ "$n_check" -ge 3 ] && [ "$n_fix" -ge 1 ]
 ok $? "check(), check_json(), schema_check() and fix_script() report reading catalogs, of the 400 relations" || show "$tmp/check.log" 40
 # Comparing and rendering are single calls: reported when they start, if
 # the interval has passed by then (at 1 ms it has, for some of the four).
-has "$tmp/check.log" "^NOTICE:  schema_guard: [a-z_]+: (comparing|rendering, [0-9]+ findings), [0-9.]+ s$"
+has "$tmp/check.log" "^NOTICE:  (schema check|fix script): (comparing|rendering, [0-9]+ findings), [0-9.]+ s$"
 ok $? "the single-call phases are reported when the interval has passed" || show "$tmp/check.log" 40
 notices >"$tmp/check_off.log" <<'SQL'
 SET schema_guard.progress = 0;
@@ -136,7 +134,7 @@ SET schema_guard.progress = '1ms';
 SET client_min_messages = warning;
 SELECT length(schema_guard.fix_script()) > 0;
 SQL
-! has "$tmp/check_off.log" "schema_guard: " && ! has "$tmp/check_off.log" ERROR
+! has "$tmp/check_off.log" "(schema check|fix script): " && ! has "$tmp/check_off.log" ERROR
 ok $? "check: none with progress = 0 or client_min_messages = warning" || show "$tmp/check_off.log"
 
 exit $((fails > 0))

@@ -10,47 +10,47 @@ namespace {
 
 TEST(ProgressMessage, CountWithTotal) {
   ProgressPoint p;
-  p.operation = "stage_apply of batch 12";
+  p.operation = "applying batch 12";
   p.phase = "converting";
   p.unit = "rows";
   p.done = 400000;
   p.total = 1000000;
   p.elapsed_us = 9'800'000;
   EXPECT_EQ(ProgressMessage(p),
-            "schema_guard: stage_apply of batch 12: converting, 400000 of "
+            "applying batch 12: converting, 400000 of "
             "1000000 rows (40%), 9.8 s");
 }
 
 TEST(ProgressMessage, CountWithoutTotal) {
   ProgressPoint p;
-  p.operation = "stage_validate of batch 3";
+  p.operation = "validating batch 3";
   p.phase = "scanning";
   p.unit = "rows";
   p.done = 300000;
   p.elapsed_us = 2'000'000;
   EXPECT_EQ(ProgressMessage(p),
-            "schema_guard: stage_validate of batch 3: scanning, 300000 rows, "
+            "validating batch 3: scanning, 300000 rows, "
             "2.0 s");
 }
 
 TEST(ProgressMessage, PhaseWithoutCount) {
   ProgressPoint p;
-  p.operation = "check";
+  p.operation = "schema check";
   p.phase = "comparing";
   p.done = 17;  // ignored without a unit
   p.total = 20;
   p.elapsed_us = 3'140'000;
-  EXPECT_EQ(ProgressMessage(p), "schema_guard: check: comparing, 3.1 s");
+  EXPECT_EQ(ProgressMessage(p), "schema check: comparing, 3.1 s");
 }
 
 TEST(ProgressMessage, LowercaseNoTrailingPeriod) {
   ProgressPoint p;
-  p.operation = "fix_script";
+  p.operation = "fix script";
   p.phase = "rendering";
   p.unit = "findings";
   p.done = 5;
   std::string text = ProgressMessage(p);
-  EXPECT_EQ(text, "schema_guard: fix_script: rendering, 5 findings, 0.0 s");
+  EXPECT_EQ(text, "fix script: rendering, 5 findings, 0.0 s");
   EXPECT_NE(text.back(), '.');
 }
 
