@@ -28,8 +28,7 @@ std::string ElapsedText(int64_t elapsed_us) {
 }
 
 std::string ProgressMessage(const ProgressPoint& point) {
-  std::string text =
-      fmt::format("{}: {}", point.operation, point.phase);
+  std::string text = fmt::format("{}: {}", point.operation, point.phase);
   if (!point.unit.empty()) {
     if (point.total >= 0) {
       text += fmt::format(", {} of {} {} ({}%)", point.done, point.total,

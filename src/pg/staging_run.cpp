@@ -275,8 +275,8 @@ core::StageCounts ApplyBatch(
     const std::optional<std::vector<std::string>>& only_keys) {
   SpiSession spi;
   RequireStagingSchema(spi);
-  Progress progress(fmt::format(
-      "{} batch {}", dry_run ? "dry run of" : "applying", batch_id));
+  Progress progress(fmt::format("{} batch {}",
+                                dry_run ? "dry run of" : "applying", batch_id));
   Prepared p;
   p.batch = LoadBatch(spi, batch_id, true);
   if (p.batch.status == "applied") {
