@@ -20,7 +20,7 @@ SG_PACKAGES=(
   "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
   "postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
   python3-django python3-psycopg2 python3-venv python3-pip python3-setuptools
-  alembic python3-alembic ruby-activerecord ruby-pg
+  alembic python3-alembic ruby-activerecord ruby-pg ruby-railties
 )
 
 sg_install_deps() {
