@@ -14,9 +14,13 @@
 // applies the new value. The DELETEs and INSERTs before it in the same
 // step took the DDL first (each history write takes the transaction's
 // unattributed DDL): the UPDATE takes it over from them when no DDL came
-// between, and the revision they wrote is one of the down revisions of the
-// revision the UPDATE applies or reverts (any, when the graph does not
-// declare that revision).
+// between, they are the step's own kind of write (DELETEs before an UPDATE
+// that applies, INSERTs before one that reverts), and the revision they
+// wrote is one of the down revisions of the revision the UPDATE applies or
+// reverts (any, when the graph does not declare that revision). An INSERT
+// before an applying UPDATE is the step before it (a new branch's revision
+// applied in the same transaction, `alembic upgrade head` over an empty
+// merge) and keeps its DDL.
 #include "pg/history.hpp"
 
 #include "pg/audit_store.hpp"
@@ -69,7 +73,8 @@ const char* RevertsSql() {
 }
 
 // $1 txid, $2 backend_pid, $3 backend_start, $4 the UPDATE's label, $5 the
-// revision it applies or reverts, $6 the transaction's first event id.
+// revision it applies or reverts, $6 the transaction's first event id, $7
+// the operation of the writes it may take over from.
 const char* HandOffSql() {
   static const char* sql = nullptr;
   if (sql == nullptr)
@@ -88,7 +93,7 @@ prior AS (
     AND m.txid OPERATOR(pg_catalog.=) $1
     AND m.event_id OPERATOR(pg_catalog.<) cur.event_id
     AND m.framework OPERATOR(pg_catalog.=) 'alembic'
-    AND m.operation OPERATOR(pg_catalog.=) ANY (ARRAY['DELETE', 'INSERT'])
+    AND m.operation OPERATOR(pg_catalog.=) $7
     AND m.high_water OPERATOR(pg_catalog.=) cur.high_water
     AND m.ddl_events OPERATOR(pg_catalog.>) 0
     AND (NOT EXISTS (SELECT FROM downs)
@@ -125,7 +130,7 @@ bool AlembicUpdateReverts(const char* from_revision, const char* to_revision) {
 }
 
 AlembicUpdate ReadAlembicUpdate(TriggerData* trigdata) {
-  AlembicUpdate out{nullptr, nullptr};
+  AlembicUpdate out{nullptr, nullptr, false};
   TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
   int attnum = SPI_fnumber(desc, "version_num");
   if (attnum <= 0) return out;
@@ -135,6 +140,7 @@ AlembicUpdate ReadAlembicUpdate(TriggerData* trigdata) {
   if (strcmp(from, to) != 0 && AlembicUpdateReverts(from, to)) {
     out.label = psprintf("alembic:%s (reverted)", from);
     out.revision = from;
+    out.reverts = true;
   } else {
     out.label = psprintf("alembic:%s", to);
     out.revision = to;
@@ -142,15 +148,17 @@ AlembicUpdate ReadAlembicUpdate(TriggerData* trigdata) {
   return out;
 }
 
-void AlembicHandOff(const char* label, const char* revision) {
-  Oid types[6] = {XID8OID, INT4OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID};
-  Datum values[6] = {FullTransactionIdGetDatum(GetTopFullTransactionId()),
+void AlembicHandOff(const AlembicUpdate& update) {
+  Oid types[7] = {XID8OID, INT4OID, TIMESTAMPTZOID, TEXTOID,
+                  TEXTOID, INT8OID, TEXTOID};
+  Datum values[7] = {FullTransactionIdGetDatum(GetTopFullTransactionId()),
                      Int32GetDatum(MyProcPid),
                      TimestampTzGetDatum(MyStartTimestamp),
-                     CStringGetTextDatum(label),
-                     CStringGetTextDatum(revision),
-                     Int64GetDatum(TransactionFirstEventId())};
-  RunInternalSql(HandOffSql(), 6, types, values, nullptr);
+                     CStringGetTextDatum(update.label),
+                     CStringGetTextDatum(update.revision),
+                     Int64GetDatum(TransactionFirstEventId()),
+                     CStringGetTextDatum(update.reverts ? "INSERT" : "DELETE")};
+  RunInternalSql(HandOffSql(), 7, types, values, nullptr);
 }
 
 }  // namespace schema_guard::pg

@@ -426,7 +426,7 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
                         : trigdata->tg_trigtuple;
   schema_guard::pg::HistoryWrite write =
       schema_guard::pg::LabelOfRow(trigdata, tuple);
-  schema_guard::pg::AlembicUpdate alembic{nullptr, nullptr};
+  schema_guard::pg::AlembicUpdate alembic{nullptr, nullptr, false};
   if (write.label != nullptr && strcmp(write.framework, "alembic") == 0 &&
       TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)) {
     alembic = schema_guard::pg::ReadAlembicUpdate(trigdata);
@@ -476,7 +476,7 @@ extern "C" Datum schema_guard_history_row(PG_FUNCTION_ARGS) {
                                        schema_guard::pg::EventsHaveRefused()),
                                    13, types, values, nulls);
   if (alembic.label != nullptr) {
-    schema_guard::pg::AlembicHandOff(alembic.label, alembic.revision);
+    schema_guard::pg::AlembicHandOff(alembic);
   }
   return PointerGetDatum(nullptr);
 }

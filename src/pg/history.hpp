@@ -37,13 +37,15 @@ bool IsHistoryTrigger(Oid trigger);
 struct AlembicUpdate {
   char* label;
   char* revision;
+  bool reverts;  // the UPDATE reverts `revision` (a downgrade step)
 };
 AlembicUpdate ReadAlembicUpdate(TriggerData* trigdata);
 // Whether the declared Alembic graph has `to_revision` among the down
 // revisions and dependencies of `from_revision`. May elog(ERROR).
 bool AlembicUpdateReverts(const char* from_revision, const char* to_revision);
-// After an UPDATE's attribution: takes over the DDL that the DELETEs and
-// INSERTs of the same migration step took first. May elog(ERROR).
-void AlembicHandOff(const char* label, const char* revision);
+// After an UPDATE's attribution: takes over the DDL that the DELETEs (of
+// an upgrade step) or INSERTs (of a downgrade step) of the same migration
+// step took first. May elog(ERROR).
+void AlembicHandOff(const AlembicUpdate& update);
 
 }  // namespace schema_guard::pg

@@ -4,7 +4,7 @@
 -- test/shell/alembic.sh drives the real alembic command through the same.
 -- Every step runs in a dblink session of its own and commits.
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE TEMP TABLE mark AS
   SELECT coalesce(max(event_id), 0) AS first_event,
@@ -122,6 +122,21 @@ SELECT pg_temp.step($$
 $$);
 SELECT is(pg_temp.migration_of('sg_alembic.before_delete') || ' ' || pg_temp.migration_of('sg_alembic.after_delete'),
   'alembic:aaa (reverted) alembic:ccc', 'no hand-over when DDL came between the writes');
+
+-- `alembic upgrade head` over an empty merge, one transaction: the branch
+-- revision aaa is applied (its DDL, INSERT aaa), then the merge ccc writes
+-- DELETE aaa and UPDATE bbb -> ccc with no DDL of its own. aaa keeps its DDL.
+SELECT pg_temp.step($$
+  DELETE FROM alembic_version; INSERT INTO alembic_version VALUES ('bbb');
+$$);
+SELECT pg_temp.step($$
+  BEGIN; CREATE TABLE aaa_branch (id int);
+  INSERT INTO alembic_version VALUES ('aaa');
+  DELETE FROM alembic_version WHERE version_num = 'aaa';
+  UPDATE alembic_version SET version_num = 'ccc' WHERE version_num = 'bbb'; COMMIT;
+$$);
+SELECT is(pg_temp.migration_of('sg_alembic.aaa_branch'), 'alembic:aaa',
+  'an empty merge applied after a branch revision in one transaction leaves the branch its DDL');
 
 -- Plain upgrades are unchanged: INSERT of a base, UPDATE to a child.
 SELECT pg_temp.step($$
