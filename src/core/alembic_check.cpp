@@ -278,7 +278,7 @@ class AlembicChecker {
     for (std::size_t h : heads_) {
       if (pending[h]) current_heads.push_back(h);
     }
-    std::vector<bool> todo = pending;
+    std::vector<bool> unplaced = pending;  // not yet in the output
     auto ancestors_of = [&](std::size_t node) {
       std::vector<bool> set(n_, false);
       for (std::size_t a : Ancestors({node}, all_down_)) set[a] = true;
@@ -300,14 +300,14 @@ class AlembicChecker {
         }
       }
       if (moved) continue;
-      if (todo[candidate]) {
+      if (unplaced[candidate]) {
         output.push_back(candidate);
-        todo[candidate] = false;
+        unplaced[candidate] = false;
       }
       std::vector<std::size_t> to_add;
       for (std::size_t r : normalized_down_[candidate]) {
-        if (todo[r] && std::find(current_heads.begin(), current_heads.end(),
-                                 r) == current_heads.end())
+        if (unplaced[r] && std::find(current_heads.begin(), current_heads.end(),
+                                     r) == current_heads.end())
           to_add.push_back(r);
       }
       if (to_add.empty()) {

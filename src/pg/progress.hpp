@@ -24,8 +24,8 @@ namespace schema_guard::pg {
 
 class Progress {
  public:
-  // Reads schema_guard.progress; `operation` names the call in each
-  // message ("stage_apply of batch 12", "check").
+  // Reads schema_guard.progress; `operation` names what runs in each
+  // message ("applying batch 12", "schema check").
   explicit Progress(std::string operation);
 
   // Starts a phase and reports it if the interval has passed. `unit`:

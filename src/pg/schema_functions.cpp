@@ -155,8 +155,11 @@ void RequireKnownApp(const std::string& app, const core::Schema& expected,
       "Pass one of the known apps, or NULL for every app.");
 }
 
+// The check, reported as `operation` (schema_guard.progress); it ends by
+// announcing the rendering of its findings, which the caller does next.
 CheckRun RunCheck(const std::optional<std::string>& app, bool online,
-                  Progress* progress) {
+                  std::string operation) {
+  Progress progress(std::move(operation));
   SpiSession spi;
   std::optional<Expected> expected = LoadExpected(spi);
   if (!expected) {
@@ -164,7 +167,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online,
     NoExpectedSchema();
   }
   core::Schema actual =
-      ReadCatalog(spi, CoveredSchemas(spi, expected->schema), progress);
+      ReadCatalog(spi, CoveredSchemas(spi, expected->schema), &progress);
   spi.Finish();
   // Name the apps of live tables the way the expected schema does.
   std::unordered_map<std::string, const core::Table*> expected_by_name;
@@ -182,7 +185,7 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online,
     if (t.app.empty()) t.app = t.schema;
   }
   CheckRun run;
-  progress->Phase("comparing");
+  progress.Phase("comparing");
   std::vector<core::Finding> all =
       core::Diff(expected->schema, actual, Options(online));
   core::AttributeToMigrations(MigrationChecksForSchemaCheck(), &all);
@@ -201,13 +204,9 @@ CheckRun RunCheck(const std::optional<std::string>& app, bool online,
     run.summary = core::Summarize(expected->schema, run.findings);
   }
   run.expected = std::move(*expected);
+  progress.Phase("rendering", "findings", -1, 1,
+                 static_cast<int64_t>(run.findings.size()));
   return run;
-}
-
-// The findings' rendering as a phase of `progress`: a single call.
-void Rendering(Progress* progress, const CheckRun& run) {
-  progress->Phase("rendering", "findings", -1, 1,
-                  static_cast<int64_t>(run.findings.size()));
 }
 
 core::ReportHeader Header(const CheckRun& run,
@@ -372,10 +371,8 @@ extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
   GuardedLarge([&] {
-    sg::Progress progress("schema check");
     sg::CheckRun run =
-        sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true, &progress);
-    sg::Rendering(&progress, run);
+        sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true, "schema check");
     sg::EmitFindings(fcinfo, run.findings);
   });
   return Datum(0);
@@ -385,9 +382,7 @@ extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
   Datum result = 0;
   GuardedLarge([&] {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
-    sg::Progress progress("schema check");
-    sg::CheckRun run = sg::RunCheck(app, true, &progress);
-    sg::Rendering(&progress, run);
+    sg::CheckRun run = sg::RunCheck(app, true, "schema check");
     result = sg::JsonToJsonb(sg::FindingsJson(run, app));
   });
   PG_RETURN_DATUM(result);
@@ -400,9 +395,7 @@ extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
     bool verbose = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
     std::string report;
     try {
-      sg::Progress progress("schema check");
-      sg::CheckRun run = sg::RunCheck(app, true, &progress);
-      sg::Rendering(&progress, run);
+      sg::CheckRun run = sg::RunCheck(app, true, "schema check");
       report = schema_guard::core::RenderSchemaReport(
           run.findings, run.summary, sg::Header(run, app),
           verbose ? &run.expected.schema : nullptr);
@@ -424,9 +417,7 @@ extern "C" Datum schema_guard_fix_script(PG_FUNCTION_ARGS) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     bool online = PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
     bool include_drops = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-    sg::Progress progress("fix script");
-    sg::CheckRun run = sg::RunCheck(app, online, &progress);
-    sg::Rendering(&progress, run);
+    sg::CheckRun run = sg::RunCheck(app, online, "fix script");
     result = sg::ToText(schema_guard::core::RenderFixScript(
         run.findings, sg::Header(run, app), online, include_drops));
   });

@@ -224,14 +224,16 @@ def main():
         for name in names:
             psql(root, "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}"')
         before = databases(root)
+        present = set(before)
         for b in blocks:
             what = f"{doc}:{b.line} ({b.lang}) {b.text.strip().split(chr(10))[0][:60]}"
             if b.skip:
                 n += 1
                 print(f"ok {n} - {what} # SKIP {b.skip}")
                 continue
-            if b.database not in created and b.database not in databases(root):
+            if b.database not in created and b.database not in present:
                 subprocess.run(["createdb", b.database], check=True)
+                present.add(b.database)
             rc, out, err = run(root, b, env)
             if rc != 0:
                 tap(False, what, f"exit {rc}\n{out}{err}")
