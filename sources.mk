@@ -32,6 +32,7 @@ CORE_SOURCES = \
 	src/core/staging_payload.cpp \
 	src/core/staging_rows.cpp \
 	src/core/staging_sql.cpp \
+	src/core/staging_values.cpp \
 	src/core/statement.cpp
 
 PG_SOURCES = \

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/staging_values.hpp"
 #include "pg/bridge.hpp"
 #include "pg/owner_scope.hpp"
 #include "pg/spi.hpp"
@@ -20,7 +21,9 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "utils/uuid.h"
 }
 
 namespace schema_guard::pg {
@@ -119,6 +122,8 @@ Converter::Converter(const Target& target, const core::RowPlan& plan,
   }
   input_.resize(width);
   ioparam_.assign(width, InvalidOid);
+  fast_.assign(width, FastRead::kNone);
+  fraction_digits_.assign(width, 6);
   MemoryContext* context = &context_;
   MemoryContext* chunk = &chunk_;
   PgTry([&]() noexcept {
@@ -132,6 +137,12 @@ Converter::Converter(const Target& target, const core::RowPlan& plan,
   Oid* ioparam = ioparam_.data();
   for (int c : convert_) {
     Oid type = target.columns[static_cast<std::size_t>(c)].type;
+    int32 typmod = target.columns[static_cast<std::size_t>(c)].typmod;
+    std::size_t col = static_cast<std::size_t>(c);
+    if (type == UUIDOID) fast_[col] = FastRead::kUuid;
+    if (type == TIMESTAMPTZOID) fast_[col] = FastRead::kTimestamptz;
+    if (type == TIMESTAMPOID) fast_[col] = FastRead::kTimestamp;
+    if (typmod >= 0) fraction_digits_[col] = typmod;
     MemoryContext cxt = context_;
     PgTry([&]() noexcept {
       Oid function = InvalidOid;
@@ -247,11 +258,35 @@ void Converter::SetBucket(ConvertedRow* row) {
   row->key_ok = true;
 }
 
+Datum Converter::Input(std::size_t col, const char* text) {
+  switch (fast_[col]) {
+    case FastRead::kUuid: {
+      unsigned char bytes[UUID_LEN];
+      if (!core::ReadCanonicalUuid(text, bytes)) break;
+      auto* uuid = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
+      memcpy(uuid->data, bytes, UUID_LEN);
+      return UUIDPGetDatum(uuid);
+    }
+    case FastRead::kTimestamptz:
+    case FastRead::kTimestamp: {
+      int64_t us = 0;
+      if (!core::ReadIsoTimestamp(text, fast_[col] == FastRead::kTimestamptz,
+                                  fraction_digits_[col], &us)) {
+        break;
+      }
+      return TimestampTzGetDatum(us);  // a timestamp's Datum is the same
+    }
+    case FastRead::kNone:
+      break;
+  }
+  return InputFunctionCall(&input_[col], const_cast<char*>(text), ioparam_[col],
+                           target_.columns[col].typmod);
+}
+
 bool Converter::ConvertChunk() {
   std::size_t width = target_.columns.size();
   const int* convert = convert_.data();
   std::size_t nconvert = convert_.size();
-  const TargetColumn* columns = target_.columns.data();
   return InSubtransaction(
       chunk_,
       [&]() noexcept {
@@ -263,9 +298,7 @@ bool Converter::ConvertChunk() {
           for (std::size_t j = 0; j < nconvert; ++j) {
             int c = convert[j];
             if (slots[c] != core::Slot::kValue) continue;
-            row->values[c] =
-                InputFunctionCall(&input_[c], const_cast<char*>(texts[c]),
-                                  ioparam_[c], columns[c].typmod);
+            row->values[c] = Input(static_cast<std::size_t>(c), texts[c]);
             row->nulls[c] = false;
           }
           if (row->mapped.keyed) SetBucket(row);
@@ -283,13 +316,8 @@ void Converter::ConvertCarefully(ConvertedRow* row) {
     if (row->mapped.slots[col] != core::Slot::kValue) continue;
     PgError error(0, {}, {}, {}, {});
     const char* text = row->mapped.texts[col];
-    int32 typmod = target_.columns[col].typmod;
     bool ok = InSubtransaction(
-        chunk_,
-        [&]() noexcept {
-          row->values[col] = InputFunctionCall(
-              &input_[col], const_cast<char*>(text), ioparam_[col], typmod);
-        },
+        chunk_, [&]() noexcept { row->values[col] = Input(col, text); },
         &error);
     if (ok) {
       row->nulls[col] = false;

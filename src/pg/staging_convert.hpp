@@ -2,7 +2,9 @@
 // time are fetched (a cursor opened as the extension's owner), mapped onto
 // the target's columns by core::RowPlan, and each value given to its
 // column's input function as the caller, so a value is accepted exactly
-// when 'value'::type would be. A chunk converts inside one subtransaction;
+// when 'value'::type would be (UUIDs and ISO timestamps in their common
+// spellings are read by core/staging_values.hpp, which gives the same
+// values). A chunk converts inside one subtransaction;
 // only a chunk that raised converts again value by value, each in its own
 // subtransaction, to name the values that do not convert. Backend memory:
 // one chunk.
@@ -97,6 +99,17 @@ class Converter {
   bool ConvertChunk();
   void ConvertCarefully(ConvertedRow* row);
   void SetBucket(ConvertedRow* row);
+  // The column's value from its text: a fast reader for the spellings it
+  // knows (core/staging_values.hpp), else the input function. May raise.
+  Datum Input(std::size_t col, const char* text);
+
+  // Columns whose common spellings are read without the input function.
+  enum class FastRead : unsigned char {
+    kNone,
+    kUuid,
+    kTimestamptz,
+    kTimestamp
+  };
 
   const Target& target_;
   const core::RowPlan& plan_;
@@ -104,6 +117,8 @@ class Converter {
   std::vector<int> convert_;  // the columns converted
   std::vector<FmgrInfo> input_;
   std::vector<Oid> ioparam_;
+  std::vector<FastRead> fast_;
+  std::vector<int> fraction_digits_;  // kTimestamp(tz): the precision
   std::vector<FmgrInfo> hash_;  // per key column; empty when one cannot hash
   std::vector<Oid> hash_collation_;
   MemoryContext context_ = nullptr;  // the converter's, for function caches
