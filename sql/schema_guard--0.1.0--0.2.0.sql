@@ -146,22 +146,22 @@ COMMENT ON COLUMN @extschema@.stage_batches.purged_at IS
   'when the staged rows of the applied batch were removed (schema_guard.stage_retention)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_batches_batch_id_seq', '');
 
--- staged_row: json payloads, seq from next_staged_seq(), a row trigger.
+-- staged_row: json payloads; seq through staged_seq(); the row trigger
+-- becomes a CHECK constraint (COPY inserts in groups).
 DROP TRIGGER staged_row_check ON @extschema@.staged_row;
 DROP FUNCTION @extschema@.staged_row_check();
+ALTER FUNCTION @extschema@.current_batch() STABLE;
 ALTER TABLE @extschema@.staged_row ALTER COLUMN payload TYPE json USING payload::json;
-ALTER SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
-CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
-  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_next_staged_seq';
+CREATE FUNCTION @extschema@.staged_seq(value bigint) RETURNS bigint
+  LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'schema_guard_staged_seq';
+CREATE FUNCTION @extschema@.staged_row_check(batch bigint, seq bigint) RETURNS boolean
+  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_staged_row_batch_check';
 ALTER TABLE @extschema@.staged_row ALTER COLUMN seq
-  SET DEFAULT @extschema@.next_staged_seq('@extschema@.staged_row_seq'::pg_catalog.regclass);
+  SET DEFAULT @extschema@.staged_seq(pg_catalog.nextval('@extschema@.staged_row_seq'::pg_catalog.regclass));
+ALTER TABLE @extschema@.staged_row ADD CONSTRAINT staged_row_batch_open
+  CHECK (@extschema@.staged_row_check(batch_id, seq));
 COMMENT ON TABLE @extschema@.staged_row IS
   'staging: the rows of batches as JSON objects (column name -> value); COPY-able; read them through schema_guard.batch_rows';
-CREATE FUNCTION @extschema@.staged_row_check() RETURNS trigger
-  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_staged_row_check';
-REVOKE ALL ON FUNCTION @extschema@.staged_row_check() FROM PUBLIC;
-CREATE TRIGGER staged_row_check BEFORE INSERT ON @extschema@.staged_row
-  FOR EACH ROW EXECUTE FUNCTION @extschema@.staged_row_check();
 
 -- stage_rejected: json payloads, the versions of superseded and stale rows.
 ALTER TABLE @extschema@.stage_rejected
@@ -220,7 +220,8 @@ CREATE FUNCTION @extschema@.stage_feed_carries(token bigint, column_number integ
   RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_stage_feed_carries';
 COMMENT ON FUNCTION @extschema@.stage_feed(bigint, anyelement) IS
   'internal: the converted rows of the batch stage_validate() or stage_apply() is reading';
-REVOKE ALL ON FUNCTION @extschema@.next_staged_seq(regclass),
+REVOKE ALL ON FUNCTION @extschema@.staged_seq(bigint),
+                       @extschema@.staged_row_check(bigint, bigint),
                        @extschema@.stage_purge(),
                        @extschema@.stage_feed(bigint, anyelement),
                        @extschema@.stage_feed_keep(bigint, text[], boolean),
@@ -228,7 +229,8 @@ REVOKE ALL ON FUNCTION @extschema@.next_staged_seq(regclass),
                        @extschema@.stage_feed_written(bigint),
                        @extschema@.stage_feed_in_batch(bigint, "any"),
                        @extschema@.stage_feed_carries(bigint, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.next_staged_seq(regclass),
+GRANT EXECUTE ON FUNCTION @extschema@.staged_seq(bigint),
+                          @extschema@.staged_row_check(bigint, bigint),
                           @extschema@.stage_purge(),
                           @extschema@.stage_feed(bigint, anyelement),
                           @extschema@.stage_feed_keep(bigint, text[], boolean),

@@ -402,7 +402,7 @@ $$;
 -- The batch most recently opened in this session: the default batch of
 -- rows COPY'd into staged_row.
 CREATE FUNCTION @extschema@.current_batch() RETURNS bigint
-  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'schema_guard_current_batch';
+  LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'schema_guard_current_batch';
 COMMENT ON FUNCTION @extschema@.current_batch() IS
   'the batch last opened by stage_open() in this session';
 
@@ -446,23 +446,31 @@ COMMENT ON COLUMN @extschema@.stage_batches.skipped IS
 COMMENT ON COLUMN @extschema@.stage_batches.purged_at IS
   'when the staged rows of the applied batch were removed (schema_guard.stage_retention)';
 
--- The default of staged_row.seq: the sequence's next value, remembered for
--- the staging trigger (a row with any other seq was given its seq by the
--- owner or a superuser, as a restore does).
-CREATE FUNCTION @extschema@.next_staged_seq(sequence regclass) RETURNS bigint
-  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_next_staged_seq';
+-- The default of staged_row.seq passes nextval() through staged_seq(),
+-- which remembers the value for staged_row_check() (a row with any other
+-- seq was given its seq by the owner or a superuser, as a restore does).
+-- Neither default is volatile (nextval() aside), and the check is a CHECK
+-- constraint, not a row trigger: COPY then inserts its rows in groups, as
+-- into a plain table, where a BEFORE ROW trigger or a volatile default
+-- makes it insert them one by one.
+CREATE FUNCTION @extschema@.staged_seq(value bigint) RETURNS bigint
+  LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'schema_guard_staged_seq';
+-- A staged row must go to an open batch of the caller's; the first row of a
+-- batch in a (sub)transaction locks the batch's row (see stage_batches).
+CREATE FUNCTION @extschema@.staged_row_check(batch bigint, seq bigint) RETURNS boolean
+  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'schema_guard_staged_row_batch_check';
 
 -- Staged rows, appended by stage_rows() or by COPY: the JSON text as sent
 -- (json: validated at COPY, kept as written, so a field sent twice is seen).
 -- seq orders the rows of a batch: among rows with the same key, the last
--- one staged wins. The default takes the sequence's values a block of 64
--- at a time (one nextval() per statement and 64 rows).
-CREATE SEQUENCE @extschema@.staged_row_seq INCREMENT BY 64;
+-- one staged wins.
+CREATE SEQUENCE @extschema@.staged_row_seq;
 CREATE TABLE @extschema@.staged_row (
   batch_id  bigint NOT NULL DEFAULT @extschema@.current_batch(),
   payload   json   NOT NULL,
   seq       bigint NOT NULL
-            DEFAULT @extschema@.next_staged_seq('@extschema@.staged_row_seq'::pg_catalog.regclass)
+            DEFAULT @extschema@.staged_seq(pg_catalog.nextval('@extschema@.staged_row_seq'::pg_catalog.regclass)),
+  CONSTRAINT staged_row_batch_open CHECK (@extschema@.staged_row_check(batch_id, seq))
 );
 ALTER SEQUENCE @extschema@.staged_row_seq OWNED BY @extschema@.staged_row.seq;
 -- Batches are appended in id order: a BRIN index finds a batch's rows and
@@ -494,15 +502,6 @@ COMMENT ON COLUMN @extschema@.stage_rejected.kept_version IS
   'newer_wins: the version kept instead (the stored row''s for stale, the winner''s for superseded)';
 COMMENT ON COLUMN @extschema@.stage_rejected.kept_seq IS
   'superseded: the seq of the row of the batch that won';
-
--- Rows staged into staged_row must belong to open batches their role opened
--- (or is a member of); the batch's row is locked once per batch and
--- statement.
-CREATE FUNCTION @extschema@.staged_row_check() RETURNS trigger
-  LANGUAGE c AS 'MODULE_PATHNAME', 'schema_guard_staged_row_check';
-REVOKE ALL ON FUNCTION @extschema@.staged_row_check() FROM PUBLIC;
-CREATE TRIGGER staged_row_check BEFORE INSERT ON @extschema@.staged_row
-  FOR EACH ROW EXECUTE FUNCTION @extschema@.staged_row_check();
 
 -- A batch's rows are visible to the role that opened it (and its members)
 -- only: staged payloads through this view, the quarantine through its
@@ -591,7 +590,8 @@ COMMENT ON FUNCTION @extschema@.stage_feed(bigint, anyelement) IS
   'internal: the converted rows of the batch stage_validate() or stage_apply() is reading';
 
 REVOKE ALL ON FUNCTION @extschema@.current_batch(),
-                       @extschema@.next_staged_seq(regclass),
+                       @extschema@.staged_seq(bigint),
+                       @extschema@.staged_row_check(bigint, bigint),
                        @extschema@.stage_open(regclass, text[], text, jsonb),
                        @extschema@.stage_rows(bigint, jsonb),
                        @extschema@.stage_validate(bigint),
@@ -604,7 +604,8 @@ REVOKE ALL ON FUNCTION @extschema@.current_batch(),
                        @extschema@.stage_feed_in_batch(bigint, "any"),
                        @extschema@.stage_feed_carries(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.current_batch(),
-                          @extschema@.next_staged_seq(regclass),
+                          @extschema@.staged_seq(bigint),
+                          @extschema@.staged_row_check(bigint, bigint),
                           @extschema@.stage_open(regclass, text[], text, jsonb),
                           @extschema@.stage_rows(bigint, jsonb),
                           @extschema@.stage_validate(bigint),

@@ -10,21 +10,17 @@
 #include "pg/settings.hpp"
 
 extern "C" {
-#include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
-#include "commands/sequence.h"
-#include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/syscache.h"
 
-PG_FUNCTION_INFO_V1(schema_guard_next_staged_seq);
+PG_FUNCTION_INFO_V1(schema_guard_staged_seq);
+PG_FUNCTION_INFO_V1(schema_guard_staged_row_batch_check);
 PG_FUNCTION_INFO_V1(schema_guard_staged_row_check);
 }
 
@@ -103,52 +99,14 @@ Datum Int8Array(const std::vector<std::optional<int64>>& values) {
 }
 
 // ---------------------------------------------------------------------
-// The staging trigger.
+// The check of each staged row (staged_row's CHECK constraint).
 
 // The last seq the column default handed out in this backend: a row whose
 // seq is another one was given its seq explicitly, which only the
 // extension's owner and superusers may do (a restore).
 int64 last_default_seq = -1;
 
-// The default hands out the sequence's values a block at a time: the
-// sequence counts in steps of its increment (64), and a statement takes a
-// block with one nextval() and uses it up before it takes the next. A block
-// is never used by two statements, so a batch's later statements stage
-// rows with higher seq than its earlier ones.
-struct SeqBlock {
-  Oid sequence = InvalidOid;
-  LocalTransactionId transaction = InvalidLocalTransactionId;
-  CommandId command = InvalidCommandId;
-  int64 next = 0;
-  int64 end = 0;
-};
-SeqBlock seq_block;
-
-int64 NextSeq(Oid sequence) {
-  LocalTransactionId transaction = MyProc->lxid;
-  CommandId command = GetCurrentCommandId(false);
-  SeqBlock& b = seq_block;
-  if (b.sequence == sequence && b.transaction == transaction &&
-      b.command == command && b.next < b.end) {
-    return b.next++;
-  }
-  int64 value = 0;
-  int64 increment = 1;
-  PgTry([&]() noexcept {
-    value = nextval_internal(sequence, true);
-    HeapTuple tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(sequence));
-    if (HeapTupleIsValid(tuple)) {
-      increment =
-          reinterpret_cast<Form_pg_sequence>(GETSTRUCT(tuple))->seqincrement;
-      ReleaseSysCache(tuple);
-    }
-  });
-  b = {sequence, transaction, command, value + 1,
-       value + (increment > 1 ? increment : 1)};
-  return value;
-}
-
-// The batch the staging trigger last locked, and where: the lock holds to
+// The batch the check last locked, and where: the lock holds to
 // the end of the (sub)transaction that took it.
 struct StagingLock {
   int64 batch = 0;
@@ -389,52 +347,55 @@ int64 RowsStagedHere() { return rows_staged_here; }
 
 namespace sg = schema_guard::pg;
 
-// The default of staged_row.seq: the next value of the sequence passed (of
-// its block, see SeqBlock), remembered for the staging trigger.
-extern "C" Datum schema_guard_next_staged_seq(PG_FUNCTION_ARGS) {
-  int64 value = 0;
-  sg::Guarded([&] {
-    sg::RequireArg(fcinfo, 0, "sequence",
-                   "Pass the staged rows' sequence, "
-                   "'schema_guard.staged_row_seq'.");
-    value = sg::NextSeq(PG_GETARG_OID(0));
-  });
-  sg::last_default_seq = value;
-  PG_RETURN_INT64(value);
-}
+namespace {
 
-// BEFORE INSERT FOR EACH ROW on schema_guard.staged_row: a row must go to
-// an open batch of the caller's. The batch's row is locked once per batch
-// and (sub)transaction.
-extern "C" Datum schema_guard_staged_row_check(PG_FUNCTION_ARGS) {
-  auto* trigdata = reinterpret_cast<TriggerData*>(fcinfo->context);
-  if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-      !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-      !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event)) {
-    ereport(ERROR,
-            (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-             errmsg("staged_row_check() must be a BEFORE INSERT FOR EACH ROW "
-                    "trigger")));
-  }
-  HeapTuple tuple = trigdata->tg_trigtuple;
-  TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
-  bool batch_null = false;
-  bool seq_null = false;
-  int64 batch = DatumGetInt64(heap_getattr(tuple, 1, desc, &batch_null));
-  int64 seq = DatumGetInt64(heap_getattr(tuple, 3, desc, &seq_null));
-  // NOT NULL refuses these rows next.
-  if (batch_null || seq_null) return PointerGetDatum(tuple);
+// A row staged into `batch` with `seq`: passes when the seq was given
+// explicitly (a restore, see last_default_seq); otherwise the batch must be
+// an open one of the caller's, and its row is locked once per batch and
+// (sub)transaction.
+void CheckStagedRow(int64 batch, int64 seq) {
   ++sg::rows_staged_here;
-  // An explicit seq: a restore (see last_default_seq).
-  if (seq != sg::last_default_seq) return PointerGetDatum(tuple);
+  if (seq != sg::last_default_seq) return;
   LocalTransactionId transaction = MyProc->lxid;
   SubTransactionId subtransaction = GetCurrentSubTransactionId();
   const sg::StagingLock& held = sg::staging_lock;
   if (held.batch == batch && held.transaction == transaction &&
       held.subtransaction == subtransaction) {
-    return PointerGetDatum(tuple);
+    return;
   }
   sg::Guarded([&] { sg::LockForStaging(batch); });
   sg::staging_lock = {batch, transaction, subtransaction};
-  return PointerGetDatum(tuple);
+}
+
+}  // namespace
+
+// The default of staged_row.seq, around nextval(): the value, remembered
+// for the row's check.
+extern "C" Datum schema_guard_staged_seq(PG_FUNCTION_ARGS) {
+  int64 value = PG_GETARG_INT64(0);
+  sg::last_default_seq = value;
+  PG_RETURN_INT64(value);
+}
+
+// staged_row's CHECK constraint (see CheckStagedRow); STRICT.
+extern "C" Datum schema_guard_staged_row_batch_check(PG_FUNCTION_ARGS) {
+  CheckStagedRow(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+  PG_RETURN_BOOL(true);
+}
+
+// The trigger staged_row had at version 0.1.0: this library stages into
+// 0.2.0's tables only.
+extern "C" Datum schema_guard_staged_row_check(PG_FUNCTION_ARGS) {
+  sg::Guarded([&] {
+    sg::SpiSession spi;
+    sg::RequireStagingSchema(spi);
+    spi.Finish();
+    throw schema_guard::core::Error(
+        schema_guard::core::ErrorCode::kObjectNotInPrerequisiteState,
+        "staged_row_check() is not a trigger of this version",
+        "Version 0.2.0 checks staged rows with the constraint "
+        "staged_row_batch_open.",
+        "Drop the trigger that calls it.");
+  });
+  PG_RETURN_NULL();
 }

@@ -3,7 +3,7 @@
 // written as the extension's owner.
 //
 // Staging into a batch and applying it serialise on the batch's row in the
-// log: every statement that stages rows updates it (the staging trigger,
+// log: every statement that stages rows updates it (the staged-row check,
 // once per batch and statement), and an apply holds it FOR UPDATE from
 // start to commit. A row is thus staged before the apply reads the batch,
 // or refused because the batch is applied by then; under REPEATABLE READ
@@ -86,7 +86,7 @@ class QuarantineWriter {
   std::vector<QuarantineRow> rows_;
 };
 
-// The staging trigger's memory of the batch it locked, forgotten when this
+// The staged-row check's memory of the batch it locked, forgotten when this
 // backend applies a batch.
 void ForgetStagingLock();
 

@@ -236,7 +236,7 @@ int64 StageRows(int64 batch_id, Datum rows) {
                 "Nothing was staged; fix the element and stage the array "
                 "again.");
   }
-  // As the caller: the staging trigger checks the batch.
+  // As the caller: staged_row's check constraint checks the batch.
   QueryResult staged = spi.Query(
       "WITH s AS (INSERT INTO schema_guard.staged_row (batch_id, payload) "
       "SELECT $1, e.v::pg_catalog.json FROM "
