@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -241,10 +242,12 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
 
 namespace {
 
-// One column of pg_attribute, copied out of the catalog scan.
-struct CatalogColumn {
+// A declared column of an existing relation, and whether the catalog has
+// it.
+struct WantedColumn {
   Oid relid;
-  NameData name;
+  const std::pair<std::string, std::string>* column;  // (table, column)
+  bool present;
 };
 
 // One relation of pg_class, copied out of the catalog scan.
@@ -262,24 +265,27 @@ struct CatalogRelation {
 using RelationsByName =
     std::unordered_map<std::string, std::pair<std::size_t, Oid>>;
 
-RelationsByName ExistingRelations(
-    const std::vector<const std::vector<std::string>*>& name_lists) {
+RelationsByName ExistingRelations(const core::MigrationGraph& graph) {
   List* search_path = nullptr;
   PgTry([&]() noexcept { search_path = fetch_search_path(true); });
   std::vector<Oid> path_oids;
   ListCell* cell = nullptr;
   foreach (cell, search_path) path_oids.push_back(lfirst_oid(cell));
-  std::map<Oid, std::string> named;  // schemas named as "schema.table"
-  for (const auto* names : name_lists) {
-    for (const auto& name : *names) {
-      auto dot = name.find('.');
-      if (dot == std::string::npos) continue;
-      std::string schema = name.substr(0, dot);
-      const char* schema_name = schema.c_str();
-      Oid oid = InvalidOid;
-      PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
-      if (oid != InvalidOid) named.emplace(oid, schema);
-    }
+  std::map<Oid, std::string> named;         // schemas named as "schema.table"
+  std::unordered_set<std::string> schemas;  // each looked up once
+  auto name_schema = [&](const std::string& name) {
+    auto dot = name.find('.');
+    if (dot == std::string::npos) return;
+    std::string schema = name.substr(0, dot);
+    if (!schemas.insert(schema).second) return;
+    const char* schema_name = schema.c_str();
+    Oid oid = InvalidOid;
+    PgTry([&]() noexcept { oid = get_namespace_oid(schema_name, true); });
+    if (oid != InvalidOid) named.emplace(oid, schema);
+  };
+  for (const auto& m : graph.migrations) {
+    for (const auto& t : m.creates_tables) name_schema(t);
+    for (const auto& c : m.creates_columns) name_schema(c.first);
   }
   std::vector<Oid> wanted = path_oids;
   for (const auto& entry : named) wanted.push_back(entry.first);
@@ -335,72 +341,54 @@ RelationsByName ExistingRelations(
 }  // namespace
 
 core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
-  std::vector<std::string> tables, column_tables, columns;
+  core::LiveObjects live;
+  bool declares = false;
+  for (const auto& m : graph.migrations) declares |= m.DeclaresSchemaChanges();
+  if (!declares) return live;
+  RelationsByName existing = ExistingRelations(graph);
+  // The declared columns of existing relations, by relation, pointing into
+  // the graph: the scan below compares names without building strings.
+  std::vector<WantedColumn> wanted;
   for (const auto& m : graph.migrations) {
-    tables.insert(tables.end(), m.creates_tables.begin(),
-                  m.creates_tables.end());
-    for (const auto& [t, c] : m.creates_columns) {
-      column_tables.push_back(t);
-      columns.push_back(c);
+    for (const auto& t : m.creates_tables) {
+      if (existing.count(t) != 0) live.tables.insert(t);
+    }
+    for (const auto& column : m.creates_columns) {
+      auto relation = existing.find(column.first);
+      if (relation != existing.end())
+        wanted.push_back({relation->second.second, &column, false});
     }
   }
-  core::LiveObjects live;
-  if (tables.empty() && columns.empty()) return live;
-  RelationsByName existing = ExistingRelations({&tables, &column_tables});
-  for (const auto& t : tables) {
-    if (existing.count(t) != 0) live.tables.insert(t);
-  }
+  if (wanted.empty()) return live;
+  std::sort(wanted.begin(), wanted.end(),
+            [](const WantedColumn& a, const WantedColumn& b) {
+              return a.relid < b.relid;
+            });
   // Columns: one heap scan of pg_attribute, matched by relation (a lookup
   // per column fills the attribute cache one index probe at a time, and a
   // query over pg_attribute hashes all of it: either was most of a new
   // session's first check).
-  std::vector<Oid> relids;
-  std::unordered_map<Oid, std::vector<std::size_t>> wanted;
-  for (std::size_t k = 0; k < columns.size(); ++k) {
-    auto relation = existing.find(column_tables[k]);
-    if (relation == existing.end()) continue;
-    Oid relid = relation->second.second;
-    auto [it, inserted] = wanted.try_emplace(relid);
-    if (inserted) relids.push_back(relid);
-    it->second.push_back(k);
-  }
-  if (relids.empty()) return live;
-  std::sort(relids.begin(), relids.end());
-  const Oid* wanted_oids = relids.data();
-  const std::size_t wanted_count = relids.size();
-  CatalogColumn* found = nullptr;
-  int count = 0;
+  WantedColumn* first = wanted.data();
+  WantedColumn* last = first + wanted.size();
   PgTry([&]() noexcept {
-    int capacity = 0;
     ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
       auto* form = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
       if (form->attnum <= 0 || form->attisdropped) return;
-      if (!std::binary_search(wanted_oids, wanted_oids + wanted_count,
-                              form->attrelid))
-        return;
-      found = Grow(found, count, &capacity);
-      found[count].relid = form->attrelid;
-      found[count].name = form->attname;
-      ++count;
+      WantedColumn* it = std::lower_bound(
+          first, last, form->attrelid,
+          [](const WantedColumn& w, Oid relid) { return w.relid < relid; });
+      if (it == last || it->relid != form->attrelid) return;
+      const char* name = NameStr(form->attname);
+      std::size_t length = strlen(name);
+      for (; it != last && it->relid == form->attrelid; ++it) {
+        const std::string& column = it->column->second;
+        if (column.size() == length && memcmp(column.data(), name, length) == 0)
+          it->present = true;
+      }
     });
   });
-  std::unordered_set<std::string> present;  // relid, unit separator, column
-  present.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    std::string key = std::to_string(found[i].relid);
-    key += '\x1f';
-    key += NameStr(found[i].name);
-    present.insert(std::move(key));
-  }
-  std::string key;
-  for (const auto& [relid, positions] : wanted) {
-    for (std::size_t k : positions) {
-      key = std::to_string(relid);
-      key += '\x1f';
-      key += columns[k];
-      if (present.count(key) != 0)
-        live.columns.emplace(column_tables[k], columns[k]);
-    }
+  for (const auto& w : wanted) {
+    if (w.present) live.columns.insert(*w.column);
   }
   return live;
 }
