@@ -48,6 +48,7 @@ PG_SOURCES = \
 	src/pg/catalog_scans.cpp \
 	src/pg/catalog_types.cpp \
 	src/pg/datum.cpp \
+	src/pg/django_history.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/guard.cpp \
 	src/pg/history.cpp \

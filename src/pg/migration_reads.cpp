@@ -16,6 +16,7 @@
 #include "pg/bridge.hpp"
 #include "pg/catalog_scan.hpp"
 #include "pg/datum.hpp"
+#include "pg/django_history.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -146,25 +147,41 @@ bool Declared(const core::MigrationGraph* graph, const core::MigrationKey& key,
   return graph->index.count(text) != 0 || graph->replaced_by.count(text) != 0;
 }
 
-// django_migrations, the big one: read typed, without output functions.
-void ReadDjangoRows(SpiSession& spi, const std::string& table,
-                    const std::unordered_set<std::string>& faked,
-                    core::History* history) {
+// django_migrations, the big one: straight from the heap when that reads
+// what the query would (pg/django_history.hpp), else typed, without output
+// functions.
+std::vector<DjangoHistoryRow> DjangoRows(SpiSession& spi,
+                                         const std::string& table) {
+  std::vector<DjangoHistoryRow> rows;
+  if (ReadDjangoHistoryHeap(table, &rows)) return rows;
   std::string sql = fmt::format(
       "SELECT h.app::text, h.name::text, (pg_catalog.date_part('epoch', "
       "h.applied) * 1000000)::int8 FROM {} h ORDER BY h.id",
       table);
   TypedResult r = spi.QueryTyped(
       sql.c_str(), {CellKind::kText, CellKind::kText, CellKind::kInt64});
-  history->rows.reserve(r.rows());
-  std::string label;
+  rows.resize(r.rows());
   for (std::size_t i = 0; i < r.rows(); ++i) {
+    rows[i].app = r.At(i, 0).Text();
+    rows[i].name = r.At(i, 1).Text();
+    if (!r.At(i, 2).is_null) rows[i].applied_micros = r.At(i, 2).number;
+  }
+  return rows;
+}
+
+void ReadDjangoRows(SpiSession& spi, const std::string& table,
+                    const std::unordered_set<std::string>& faked,
+                    core::History* history) {
+  std::vector<DjangoHistoryRow> rows = DjangoRows(spi, table);
+  history->rows.reserve(rows.size());
+  std::string label;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     core::AppliedMigration row;
-    row.key.app = r.At(i, 0).Text();
-    row.key.name = r.At(i, 1).Text();
+    row.key.app = std::move(rows[i].app);
+    row.key.name = std::move(rows[i].name);
     row.rank = static_cast<long long>(i) + 1;
-    if (!r.At(i, 2).is_null)
-      row.applied_at = core::TimestampText(r.At(i, 2).number);
+    if (rows[i].applied_micros)
+      row.applied_at = core::TimestampText(*rows[i].applied_micros);
     if (!faked.empty()) {
       label = row.key.app + "." + row.key.name;
       if (faked.count(label) != 0) row.audit_saw_ddl = false;
