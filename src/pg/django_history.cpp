@@ -77,7 +77,9 @@ int64 IdValue(Datum value, Oid type) {
 // current user.
 bool PlainReadable(Relation rel) {
   Oid relid = RelationGetRelid(rel);
+  // A table with inheritance children: the query reads theirs too.
   return rel->rd_rel->relkind == RELKIND_RELATION &&
+         !rel->rd_rel->relhassubclass &&
          pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK &&
          check_enable_rls(relid, InvalidOid, true) == RLS_NONE &&
          ActiveSnapshotSet();
@@ -91,9 +93,12 @@ bool ScanRows(const char* table, HeapRow** rows, int* count) {
 #else
   List* names = stringToQualifiedNameList(table);
 #endif
-  Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+  // Locked as it is looked up: a table dropped meanwhile is not found
+  // (the query then reports it) instead of failing to open.
+  Oid relid =
+      RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
   if (!OidIsValid(relid)) return false;
-  Relation rel = table_open(relid, AccessShareLock);
+  Relation rel = table_open(relid, NoLock);
   TupleDesc desc = RelationGetDescr(rel);
   DjangoColumns c = FindColumns(desc);
   bool ok = PlainReadable(rel) && c.id != 0 && c.app != 0 && c.name != 0 &&

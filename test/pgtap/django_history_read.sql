@@ -2,11 +2,11 @@
 -- when that sees what a query would, and through a query otherwise: the
 -- rows in the order of their id, NULL times, row-level security, SELECT
 -- granted on the columns only or not at all, a column of another type, a
--- view, and an infinite time.
+-- view, an infinite time and an inheritance child.
 BEGIN;
 SET client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 CREATE SCHEMA hr;
@@ -127,6 +127,15 @@ UPDATE hr.django_migrations SET applied = NULL WHERE id = 2;
 SELECT results_eq('SELECT kind, object FROM hr.findings',
   $$VALUES ('pending_migration'::text, 'shop.0003_stock'::text)$$,
   'a NULL applied time is no time');
+
+-- A table with an inheritance child: its rows are read too, as a query
+-- reads them.
+UPDATE hr.django_migrations SET applied = '2026-01-02 11:00:00+00' WHERE id = 2;
+CREATE TABLE hr.django_migrations_more () INHERITS (hr.django_migrations);
+INSERT INTO hr.django_migrations_more (id, app, name, applied)
+  VALUES (3, 'shop', '0003_stock', '2026-01-03 10:00:00+00');
+SELECT is_empty('SELECT * FROM hr.findings',
+  'the rows of an inheritance child count as applied');
 
 SELECT * FROM finish();
 ROLLBACK;
