@@ -12,6 +12,7 @@ CORE_SOURCES = \
 	src/core/django_loader.cpp \
 	src/core/generic_check.cpp \
 	src/core/json.cpp \
+	src/core/json_node.cpp \
 	src/core/json_reader.cpp \
 	src/core/lint.cpp \
 	src/core/lint_rules.cpp \

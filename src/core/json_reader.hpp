@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/json_node.hpp"
 
 namespace schema_guard::core {
 
@@ -48,39 +49,49 @@ class Path {
 // <problem>".
 [[noreturn]] void Fail(const Path& path, const std::string& problem);
 
-void Expect(const Json& value, Json::Kind kind, const Path& path);
+// The readers below take a core::Json or a core::JsonNode (J); both are
+// instantiated in json_reader.cpp.
+template <typename J>
+void Expect(const J& value, Json::Kind kind, const Path& path);
 
 // Fails on a member whose key is not one of `keys`.
-void OnlyKeys(const Json& object, const Path& path,
+template <typename J>
+void OnlyKeys(const J& object, const Path& path,
               std::initializer_list<std::string_view> keys);
 
 // The member, checked to be of `kind`; null when absent or JSON null.
-const Json* Optional(const Json& object, std::string_view key, Json::Kind kind,
-                     const Path& path);
+template <typename J>
+const J* Optional(const J& object, std::string_view key, Json::Kind kind,
+                  const Path& path);
 
-const Json& Required(const Json& object, std::string_view key, Json::Kind kind,
-                     const Path& path);
+template <typename J>
+const J& Required(const J& object, std::string_view key, Json::Kind kind,
+                  const Path& path);
 
 // A non-empty string member.
-std::string RequiredString(const Json& object, std::string_view key,
+template <typename J>
+std::string RequiredString(const J& object, std::string_view key,
                            const Path& path);
 
-std::string OptionalString(const Json& object, std::string_view key,
+template <typename J>
+std::string OptionalString(const J& object, std::string_view key,
                            const Path& path, std::string_view fallback = {});
 
-bool OptionalBool(const Json& object, std::string_view key, const Path& path,
+template <typename J>
+bool OptionalBool(const J& object, std::string_view key, const Path& path,
                   bool fallback);
 
 // An array of strings; a required one must not be empty.
-std::vector<std::string> Strings(const Json& object, std::string_view key,
+template <typename J>
+std::vector<std::string> Strings(const J& object, std::string_view key,
                                  const Path& path, bool required);
 
 // Calls fn(item, item_path) for each element of the array member `key`,
 // each checked to be an object.
-template <typename Fn>
-void EachObject(const Json& object, std::string_view key, const Path& path,
+template <typename J, typename Fn>
+void EachObject(const J& object, std::string_view key, const Path& path,
                 Fn&& fn) {
-  const Json* list = Optional(object, key, Json::Kind::kArray, path);
+  const J* list = Optional(object, key, Json::Kind::kArray, path);
   if (list == nullptr) return;
   Path list_path = path.Member(key);
   for (std::size_t i = 0; i < list->items().size(); ++i) {

@@ -24,7 +24,7 @@ const JsonDocument kManifest{
     "under \"The manifest\".",
     "Start from the output of schema_guard.snapshot()."};
 
-KeyConstraint ReadKey(const Json& object, const Path& path) {
+KeyConstraint ReadKey(const JsonNode& object, const Path& path) {
   OnlyKeys(object, path, {"name", "columns", "comment"});
   return {OptionalString(object, "name", path),
           Strings(object, "columns", path, true),
@@ -32,7 +32,8 @@ KeyConstraint ReadKey(const Json& object, const Path& path) {
 }
 
 // One of `allowed`, or `fallback` when absent.
-std::string OneOf(const Json& object, std::string_view key, const Path& path,
+std::string OneOf(const JsonNode& object, std::string_view key,
+                  const Path& path,
                   std::initializer_list<std::string_view> allowed,
                   std::string_view fallback) {
   std::string value = OptionalString(object, key, path, fallback);
@@ -47,15 +48,15 @@ std::string OneOf(const Json& object, std::string_view key, const Path& path,
 
 // A whole number, as a JSON number or a string (bigint limits do not fit
 // a double).
-long long OptionalInteger(const Json& object, std::string_view key,
+long long OptionalInteger(const JsonNode& object, std::string_view key,
                           const Path& path, long long fallback) {
-  const Json* value = object.Find(key);
+  const JsonNode* value = object.Find(key);
   if (value == nullptr || value->is_null()) return fallback;
   if (value->kind() != Json::Kind::kNumber &&
       value->kind() != Json::Kind::kString) {
     Fail(path.Member(key), "expected a number");
   }
-  const std::string& text = value->text();
+  const std::string text(value->text());
   std::size_t used = 0;
   long long number = 0;
   try {
@@ -72,7 +73,7 @@ constexpr std::string_view kPrivileges[] = {
     "SELECT",     "INSERT",  "UPDATE",  "DELETE", "TRUNCATE",
     "REFERENCES", "TRIGGER", "EXECUTE", "USAGE",  "CREATE"};
 
-std::vector<std::string> ReadPrivileges(const Json& object,
+std::vector<std::string> ReadPrivileges(const JsonNode& object,
                                         std::string_view key,
                                         const Path& path) {
   std::vector<std::string> listed = Strings(object, key, path, false);
@@ -93,14 +94,14 @@ std::vector<std::string> ReadPrivileges(const Json& object,
 }
 
 // "owner", "grants" and "comment" of an object.
-Access ReadAccess(const Json& object, const Path& path) {
+Access ReadAccess(const JsonNode& object, const Path& path) {
   Access access;
   access.owner = OptionalString(object, "owner", path);
   access.comment = OptionalString(object, "comment", path);
   if (Optional(object, "grants", Json::Kind::kArray, path) == nullptr)
     return access;
   access.grants.emplace();
-  EachObject(object, "grants", path, [&](const Json& g, const Path& p) {
+  EachObject(object, "grants", path, [&](const JsonNode& g, const Path& p) {
     OnlyKeys(g, p, {"to", "privileges", "grantable"});
     Grant grant;
     grant.grantee = RequiredString(g, "to", p);
@@ -118,32 +119,46 @@ Access ReadAccess(const Json& object, const Path& path) {
   return access;
 }
 
-// Canonical spellings of the type names a manifest uses, each worked out
-// once: a large manifest repeats a few dozen types many thousand times.
+// Canonical spellings of the type names a manifest uses, and whether each
+// is a serial, each worked out once: a large manifest repeats a few dozen
+// types many thousand times.
 class TypeSpellings {
  public:
-  const std::string& Canonical(const std::string& type) {
-    auto it = canonical_.find(type);
-    if (it == canonical_.end())
-      it = canonical_.emplace(type, CanonicalType(type)).first;
+  struct Spelling {
+    std::string canonical;
+    bool serial;
+  };
+  const Spelling& Of(const std::string& type) {
+    auto it = spellings_.find(type);
+    if (it == spellings_.end()) {
+      it = spellings_
+               .emplace(type, Spelling{CanonicalType(type), IsSerialType(type)})
+               .first;
+    }
     return it->second;
+  }
+  const std::string& Canonical(const std::string& type) {
+    return Of(type).canonical;
   }
 
  private:
-  std::unordered_map<std::string, std::string> canonical_;
+  std::unordered_map<std::string, Spelling> spellings_;
 };
 
-Column ReadColumn(const Json& object, const Path& path, TypeSpellings& types) {
+Column ReadColumn(const JsonNode& object, const Path& path,
+                  TypeSpellings& types) {
   OnlyKeys(object, path,
            {"name", "type", "not_null", "default", "identity", "generated",
             "collation", "comment", "inherited"});
   Column c;
   c.name = RequiredString(object, "name", path);
-  std::string type = RequiredString(object, "type", path);
-  c.serial = IsSerialType(type);
-  c.type = types.Canonical(type);
+  const TypeSpellings::Spelling& type =
+      types.Of(RequiredString(object, "type", path));
+  c.serial = type.serial;
+  c.type = type.canonical;
   c.not_null = OptionalBool(object, "not_null", path, false) || c.serial;
-  if (const Json* d = Optional(object, "default", Json::Kind::kString, path)) {
+  if (const JsonNode* d =
+          Optional(object, "default", Json::Kind::kString, path)) {
     c.default_expr = d->text();
   }
   c.identity = OptionalString(object, "identity", path);
@@ -158,7 +173,7 @@ Column ReadColumn(const Json& object, const Path& path, TypeSpellings& types) {
   return c;
 }
 
-std::string ReadAction(const Json& object, std::string_view key,
+std::string ReadAction(const JsonNode& object, std::string_view key,
                        const Path& path) {
   std::string action = OptionalString(object, key, path, "no action");
   for (std::string_view ok :
@@ -171,7 +186,8 @@ std::string ReadAction(const Json& object, std::string_view key,
       "\"set default\"");
 }
 
-Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
+Table ReadTable(const JsonNode& object, const Path& path,
+                TypeSpellings& types) {
   OnlyKeys(object, path,
            {"schema",
             "name",
@@ -216,9 +232,10 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
          "expected \"table\", \"partitioned table\", \"view\" or "
          "\"materialized view\"");
   t.app = OptionalString(object, "app", path);
-  const Json& columns = Required(object, "columns", Json::Kind::kArray, path);
+  const JsonNode& columns =
+      Required(object, "columns", Json::Kind::kArray, path);
   t.columns.reserve(columns.items().size());
-  EachObject(object, "columns", path, [&](const Json& c, const Path& p) {
+  EachObject(object, "columns", path, [&](const JsonNode& c, const Path& p) {
     t.columns.push_back(ReadColumn(c, p, types));
   });
   // Duplicate column names; tables are narrow, so sorting names beats a
@@ -235,51 +252,53 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
                        names[i].first, names[i - 1].second));
     }
   }
-  if (const Json* pk =
+  if (const JsonNode* pk =
           Optional(object, "primary_key", Json::Kind::kObject, path)) {
     t.primary_key = ReadKey(*pk, path.Member("primary_key"));
   }
-  EachObject(object, "unique", path, [&](const Json& u, const Path& p) {
+  EachObject(object, "unique", path, [&](const JsonNode& u, const Path& p) {
     t.uniques.push_back(ReadKey(u, p));
   });
-  EachObject(object, "checks", path, [&](const Json& c, const Path& p) {
+  EachObject(object, "checks", path, [&](const JsonNode& c, const Path& p) {
     OnlyKeys(c, p, {"name", "expression", "validated", "comment"});
     t.checks.push_back({OptionalString(c, "name", p),
                         RequiredString(c, "expression", p),
                         OptionalBool(c, "validated", p, true),
                         OptionalString(c, "comment", p)});
   });
-  EachObject(object, "exclusions", path, [&](const Json& x, const Path& p) {
+  EachObject(object, "exclusions", path, [&](const JsonNode& x, const Path& p) {
     OnlyKeys(x, p, {"name", "definition", "comment"});
     t.exclusions.push_back({RequiredString(x, "name", p),
                             RequiredString(x, "definition", p),
                             OptionalString(x, "comment", p)});
   });
-  EachObject(object, "foreign_keys", path, [&](const Json& f, const Path& p) {
-    OnlyKeys(f, p,
-             {"name", "columns", "references", "on_delete", "on_update",
-              "deferrable", "initially_deferred", "validated", "comment"});
-    ForeignKey fk;
-    fk.name = OptionalString(f, "name", p);
-    fk.columns = Strings(f, "columns", p, true);
-    const Json& ref = Required(f, "references", Json::Kind::kObject, p);
-    Path ref_path = p.Member("references");
-    OnlyKeys(ref, ref_path, {"schema", "table", "columns"});
-    fk.ref_schema = OptionalString(ref, "schema", ref_path, t.schema);
-    fk.ref_table = RequiredString(ref, "table", ref_path);
-    fk.ref_columns = Strings(ref, "columns", ref_path, true);
-    if (fk.ref_columns.size() != fk.columns.size()) {
-      Fail(ref_path.Member("columns"), "must have as many columns as the key");
-    }
-    fk.on_delete = ReadAction(f, "on_delete", p);
-    fk.on_update = ReadAction(f, "on_update", p);
-    fk.deferrable = OptionalBool(f, "deferrable", p, false);
-    fk.initially_deferred = OptionalBool(f, "initially_deferred", p, false);
-    fk.validated = OptionalBool(f, "validated", p, true);
-    fk.comment = OptionalString(f, "comment", p);
-    t.foreign_keys.push_back(std::move(fk));
-  });
-  EachObject(object, "indexes", path, [&](const Json& i, const Path& p) {
+  EachObject(
+      object, "foreign_keys", path, [&](const JsonNode& f, const Path& p) {
+        OnlyKeys(f, p,
+                 {"name", "columns", "references", "on_delete", "on_update",
+                  "deferrable", "initially_deferred", "validated", "comment"});
+        ForeignKey fk;
+        fk.name = OptionalString(f, "name", p);
+        fk.columns = Strings(f, "columns", p, true);
+        const JsonNode& ref = Required(f, "references", Json::Kind::kObject, p);
+        Path ref_path = p.Member("references");
+        OnlyKeys(ref, ref_path, {"schema", "table", "columns"});
+        fk.ref_schema = OptionalString(ref, "schema", ref_path, t.schema);
+        fk.ref_table = RequiredString(ref, "table", ref_path);
+        fk.ref_columns = Strings(ref, "columns", ref_path, true);
+        if (fk.ref_columns.size() != fk.columns.size()) {
+          Fail(ref_path.Member("columns"),
+               "must have as many columns as the key");
+        }
+        fk.on_delete = ReadAction(f, "on_delete", p);
+        fk.on_update = ReadAction(f, "on_update", p);
+        fk.deferrable = OptionalBool(f, "deferrable", p, false);
+        fk.initially_deferred = OptionalBool(f, "initially_deferred", p, false);
+        fk.validated = OptionalBool(f, "validated", p, true);
+        fk.comment = OptionalString(f, "comment", p);
+        t.foreign_keys.push_back(std::move(fk));
+      });
+  EachObject(object, "indexes", path, [&](const JsonNode& i, const Path& p) {
     OnlyKeys(
         i, p,
         {"name", "keys", "unique", "method", "where", "include", "comment"});
@@ -293,7 +312,7 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
     index.comment = OptionalString(i, "comment", p);
     t.indexes.push_back(std::move(index));
   });
-  EachObject(object, "sequences", path, [&](const Json& s, const Path& p) {
+  EachObject(object, "sequences", path, [&](const JsonNode& s, const Path& p) {
     OnlyKeys(s, p, {"column", "name"});
     t.sequences.push_back(
         {RequiredString(s, "column", p), OptionalString(s, "name", p)});
@@ -304,7 +323,7 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
   t.partition_key = OptionalString(object, "partition_key", path);
   t.inherits = Strings(object, "inherits", path, false);
   t.unlogged = OptionalBool(object, "unlogged", path, false);
-  EachObject(object, "triggers", path, [&](const Json& g, const Path& p) {
+  EachObject(object, "triggers", path, [&](const JsonNode& g, const Path& p) {
     OnlyKeys(g, p, {"name", "definition", "enabled", "comment"});
     t.triggers.push_back(
         {RequiredString(g, "name", p), RequiredString(g, "definition", p),
@@ -315,7 +334,7 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
   t.row_security = OptionalBool(object, "row_security", path, false);
   t.force_row_security =
       OptionalBool(object, "force_row_security", path, false);
-  EachObject(object, "policies", path, [&](const Json& o, const Path& p) {
+  EachObject(object, "policies", path, [&](const JsonNode& o, const Path& p) {
     OnlyKeys(o, p,
              {"name", "command", "permissive", "roles", "using", "check"});
     Policy policy;
@@ -336,7 +355,7 @@ Table ReadTable(const Json& object, const Path& path, TypeSpellings& types) {
   return t;
 }
 
-Kinds ReadKinds(const Json& document, const Path& root) {
+Kinds ReadKinds(const JsonNode& document, const Path& root) {
   Kinds kinds;
   std::vector<std::string> listed = Strings(document, "kinds", root, false);
   const std::pair<std::string_view, bool Kinds::*> names[] = {
@@ -369,7 +388,8 @@ Kinds ReadKinds(const Json& document, const Path& root) {
   return kinds;
 }
 
-UserType ReadType(const Json& object, const Path& path, TypeSpellings& types) {
+UserType ReadType(const JsonNode& object, const Path& path,
+                  TypeSpellings& types) {
   OnlyKeys(object, path,
            {"schema", "name", "kind", "attributes", "base", "not_null",
             "default", "collation", "checks", "owner", "grants", "comment"});
@@ -377,7 +397,7 @@ UserType ReadType(const Json& object, const Path& path, TypeSpellings& types) {
   t.schema = OptionalString(object, "schema", path, "public");
   t.name = RequiredString(object, "name", path);
   t.kind = OneOf(object, "kind", path, {"composite", "domain"}, "composite");
-  EachObject(object, "attributes", path, [&](const Json& a, const Path& p) {
+  EachObject(object, "attributes", path, [&](const JsonNode& a, const Path& p) {
     OnlyKeys(a, p, {"name", "type", "collation"});
     t.attributes.push_back({RequiredString(a, "name", p),
                             types.Canonical(RequiredString(a, "type", p)),
@@ -388,10 +408,11 @@ UserType ReadType(const Json& object, const Path& path, TypeSpellings& types) {
     Fail(path.Member("base"), "a domain needs its base type");
   t.base = base.empty() ? base : types.Canonical(base);
   t.not_null = OptionalBool(object, "not_null", path, false);
-  if (const Json* d = Optional(object, "default", Json::Kind::kString, path))
+  if (const JsonNode* d =
+          Optional(object, "default", Json::Kind::kString, path))
     t.default_expr = d->text();
   t.collation = OptionalString(object, "collation", path);
-  EachObject(object, "checks", path, [&](const Json& c, const Path& p) {
+  EachObject(object, "checks", path, [&](const JsonNode& c, const Path& p) {
     OnlyKeys(c, p, {"name", "expression"});
     t.checks.push_back({RequiredString(c, "name", p),
                         RequiredString(c, "expression", p), true, ""});
@@ -400,7 +421,7 @@ UserType ReadType(const Json& object, const Path& path, TypeSpellings& types) {
   return t;
 }
 
-Sequence ReadSequence(const Json& object, const Path& path,
+Sequence ReadSequence(const JsonNode& object, const Path& path,
                       TypeSpellings& types) {
   OnlyKeys(object, path,
            {"schema", "name", "type", "start", "increment", "min", "max",
@@ -424,7 +445,7 @@ Sequence ReadSequence(const Json& object, const Path& path,
   return s;
 }
 
-Function ReadFunction(const Json& object, const Path& path) {
+Function ReadFunction(const JsonNode& object, const Path& path) {
   OnlyKeys(object, path,
            {"schema", "name", "kind", "identity", "arguments", "result",
             "language", "volatility", "strict", "security_definer", "config",
@@ -450,39 +471,44 @@ Function ReadFunction(const Json& object, const Path& path) {
 }
 
 // schemas, extensions, collations, types, sequences, functions.
-void ReadObjects(const Json& document, const Path& root, TypeSpellings& types,
-                 Schema* schema) {
-  EachObject(document, "schemas", root, [&](const Json& s, const Path& p) {
+void ReadObjects(const JsonNode& document, const Path& root,
+                 TypeSpellings& types, Schema* schema) {
+  EachObject(document, "schemas", root, [&](const JsonNode& s, const Path& p) {
     OnlyKeys(s, p, {"name", "owner", "grants", "comment"});
     schema->schema_infos.push_back(
         {RequiredString(s, "name", p), ReadAccess(s, p)});
   });
-  EachObject(document, "extensions", root, [&](const Json& x, const Path& p) {
-    OnlyKeys(x, p, {"name", "schema", "version"});
-    schema->extensions.push_back({RequiredString(x, "name", p),
-                                  OptionalString(x, "schema", p, "public"),
-                                  OptionalString(x, "version", p)});
-  });
-  EachObject(document, "collations", root, [&](const Json& c, const Path& p) {
-    OnlyKeys(c, p,
-             {"schema", "name", "provider", "locale", "ctype", "deterministic",
-              "comment"});
-    schema->collations.push_back(
-        {OptionalString(c, "schema", p, "public"), RequiredString(c, "name", p),
-         OneOf(c, "provider", p, {"libc", "icu"}, "libc"),
-         RequiredString(c, "locale", p), OptionalString(c, "ctype", p),
-         OptionalBool(c, "deterministic", p, true),
-         OptionalString(c, "comment", p)});
-  });
-  EachObject(document, "types", root, [&](const Json& t, const Path& p) {
+  EachObject(
+      document, "extensions", root, [&](const JsonNode& x, const Path& p) {
+        OnlyKeys(x, p, {"name", "schema", "version"});
+        schema->extensions.push_back({RequiredString(x, "name", p),
+                                      OptionalString(x, "schema", p, "public"),
+                                      OptionalString(x, "version", p)});
+      });
+  EachObject(
+      document, "collations", root, [&](const JsonNode& c, const Path& p) {
+        OnlyKeys(c, p,
+                 {"schema", "name", "provider", "locale", "ctype",
+                  "deterministic", "comment"});
+        schema->collations.push_back(
+            {OptionalString(c, "schema", p, "public"),
+             RequiredString(c, "name", p),
+             OneOf(c, "provider", p, {"libc", "icu"}, "libc"),
+             RequiredString(c, "locale", p), OptionalString(c, "ctype", p),
+             OptionalBool(c, "deterministic", p, true),
+             OptionalString(c, "comment", p)});
+      });
+  EachObject(document, "types", root, [&](const JsonNode& t, const Path& p) {
     schema->types.push_back(ReadType(t, p, types));
   });
-  EachObject(document, "sequences", root, [&](const Json& s, const Path& p) {
-    schema->sequences.push_back(ReadSequence(s, p, types));
-  });
-  EachObject(document, "functions", root, [&](const Json& f, const Path& p) {
-    schema->functions.push_back(ReadFunction(f, p));
-  });
+  EachObject(document, "sequences", root,
+             [&](const JsonNode& s, const Path& p) {
+               schema->sequences.push_back(ReadSequence(s, p, types));
+             });
+  EachObject(document, "functions", root,
+             [&](const JsonNode& f, const Path& p) {
+               schema->functions.push_back(ReadFunction(f, p));
+             });
 }
 
 // Refuses column types PostgreSQL cannot read (see ReadManifest).
@@ -531,14 +557,15 @@ void CheckTypes(const Schema& schema, const Path& root,
 
 }  // namespace
 
-Schema ReadManifest(const Json& document, const TypeChecker& check) {
+Schema ReadManifest(const JsonNode& document, const TypeChecker& check) {
   const Path root(kManifest);
   Expect(document, Json::Kind::kObject, root);
   OnlyKeys(document, root,
            {"format", "tables", "enums", "ignore", "join_tables",
             "names_matter", "generated_at", "source", "kinds", "schemas",
             "extensions", "collations", "types", "sequences", "functions"});
-  const Json& format = Required(document, "format", Json::Kind::kString, root);
+  const JsonNode& format =
+      Required(document, "format", Json::Kind::kString, root);
   if (format.text() != kManifestFormat) {
     throw Error(
         ErrorCode::kInvalidParameterValue,
@@ -547,10 +574,11 @@ Schema ReadManifest(const Json& document, const TypeChecker& check) {
         "Produce the manifest with schema_guard.snapshot() of this release.");
   }
   Schema schema;
-  Required(document, "tables", Json::Kind::kArray, root);
+  schema.tables.reserve(
+      Required(document, "tables", Json::Kind::kArray, root).items().size());
   std::unordered_map<std::string, std::size_t> seen;
   TypeSpellings types;
-  EachObject(document, "tables", root, [&](const Json& t, const Path& p) {
+  EachObject(document, "tables", root, [&](const JsonNode& t, const Path& p) {
     Table table = ReadTable(t, p, types);
     std::string key = table.schema + "." + table.name;
     auto [it, inserted] = seen.emplace(key, schema.tables.size());
@@ -560,7 +588,7 @@ Schema ReadManifest(const Json& document, const TypeChecker& check) {
     }
     schema.tables.push_back(std::move(table));
   });
-  EachObject(document, "enums", root, [&](const Json& e, const Path& p) {
+  EachObject(document, "enums", root, [&](const JsonNode& e, const Path& p) {
     OnlyKeys(e, p, {"schema", "name", "labels", "owner", "grants", "comment"});
     schema.enums.push_back({OptionalString(e, "schema", p, "public"),
                             RequiredString(e, "name", p),
@@ -568,7 +596,7 @@ Schema ReadManifest(const Json& document, const TypeChecker& check) {
   });
   schema.kinds = ReadKinds(document, root);
   ReadObjects(document, root, types, &schema);
-  EachObject(document, "ignore", root, [&](const Json& i, const Path& p) {
+  EachObject(document, "ignore", root, [&](const JsonNode& i, const Path& p) {
     OnlyKeys(i, p, {"pattern", "reason"});
     schema.ignore.push_back(
         {RequiredString(i, "pattern", p), OptionalString(i, "reason", p)});
@@ -577,6 +605,15 @@ Schema ReadManifest(const Json& document, const TypeChecker& check) {
   schema.names_matter = OptionalBool(document, "names_matter", root, false);
   if (check) CheckTypes(schema, root, check);
   return schema;
+}
+
+Schema ReadManifest(std::string_view text, const TypeChecker& check) {
+  return ReadManifest(ParseJsonNodes(text).root(), check);
+}
+
+Schema ReadManifest(const Json& document, const TypeChecker& check) {
+  std::string text = ToJsonText(document);
+  return ReadManifest(std::string_view(text), check);
 }
 
 }  // namespace schema_guard::core

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/json.hpp"
+#include "core/json_node.hpp"
 #include "core/schema.hpp"
 
 namespace schema_guard::core {
@@ -28,6 +29,11 @@ using TypeChecker = std::function<TypeVerdict(const std::string& type)>;
 // itself (its enums) must be one PostgreSQL reads; an unknown one is
 // refused, with the JSON path of the column, unless the manifest lists
 // extensions (whose types may not be installed yet).
+Schema ReadManifest(const JsonNode& document,
+                    const TypeChecker& check = nullptr);
+// The manifest's JSON text, parsed into nodes (no tree: a large manifest
+// is read without an allocation per value) and read.
+Schema ReadManifest(std::string_view text, const TypeChecker& check = nullptr);
 Schema ReadManifest(const Json& document, const TypeChecker& check = nullptr);
 Json WriteManifest(const Schema& schema);
 // The same as a token stream whose strings point into `schema`.

@@ -95,7 +95,8 @@ std::optional<Expected> LoadExpected(SpiSession& spi) {
       "schema_guard.expected_schema");
   if (row.rows() == 0) return std::nullopt;
   Expected expected;
-  expected.schema = core::ReadManifest(core::ParseJson(row.Text(0, 0)));
+  std::string manifest = row.Text(0, 0);
+  expected.schema = core::ReadManifest(std::string_view(manifest));
   expected.source = row.Text(0, 1);
   expected.set_at = row.Text(0, 2);
   AddIgnoreRules(spi, &expected.schema);
@@ -345,7 +346,7 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
   GuardedLarge([&] {
     std::string text = sg::JsonbText(manifest);
     schema_guard::core::Schema schema = schema_guard::core::ReadManifest(
-        schema_guard::core::ParseJson(text), sg::CheckTypeSpelling);
+        std::string_view(text), sg::CheckTypeSpelling);
     tables = sg::StoreExpected(schema, text, sg::OptionalTextArg(fcinfo, 1),
                                std::nullopt);
   });
