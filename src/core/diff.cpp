@@ -105,8 +105,15 @@ Differ::Differ(const Schema& expected, const Schema& actual,
       actual_(actual),
       options_(options),
       ddl_(options.quote) {
-  for (const auto& t : expected_.tables) expected_tables_.emplace(Key(t), &t);
+  for (const auto& t : expected_.tables) {
+    expected_tables_.emplace(Key(t), &t);
+    if (!t.app.empty()) expected_apps_.push_back(t.app);
+  }
   for (const auto& t : actual_.tables) actual_tables_.emplace(Key(t), &t);
+  std::sort(expected_apps_.begin(), expected_apps_.end());
+  expected_apps_.erase(
+      std::unique(expected_apps_.begin(), expected_apps_.end()),
+      expected_apps_.end());
 }
 
 const Table* Differ::ExpectedTable(const std::string& key) const {

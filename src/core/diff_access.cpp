@@ -220,36 +220,44 @@ void Differ::AccessSteps(std::size_t f, std::string_view what,
 }
 
 void Differ::CompareComments(const Table& e, const Table& a) {
-  auto compare = [&](const std::string& object, std::string_view what,
-                     const std::string& name, const std::string& expected,
-                     const std::string& actual) {
+  // The object's names are built only for a comment that differs: most
+  // compare equal (usually both empty), and quoting costs.
+  auto compare = [&](const std::string& expected, const std::string& actual,
+                     std::string_view what, auto&& object, auto&& name) {
     if (expected == actual) return;
+    std::string described = object();
     std::size_t f =
-        Add(Severity::kInfo, "comment_mismatch", e, object,
-            fmt::format("{} has {}", object,
+        Add(Severity::kInfo, "comment_mismatch", e, described,
+            fmt::format("{} has {}", described,
                         expected.empty() ? "a comment, expected none"
                                          : "another comment"));
     F(f).expected = expected;
     F(f).actual = actual;
-    Step(f, FixPhase::kComment, ddl_.Comment(what, name, expected));
+    Step(f, FixPhase::kComment, ddl_.Comment(what, name(), expected));
   };
   for (const auto& c : e.columns) {
     const Column* x = a.FindColumn(c.name);
     if (x == nullptr) continue;
-    compare("column " + Key(e) + "." + c.name, "COLUMN",
-            QT(e) + "." + Q(c.name), c.comment, x->comment);
+    compare(
+        c.comment, x->comment, "COLUMN",
+        [&] { return "column " + Key(e) + "." + c.name; },
+        [&] { return QT(e) + "." + Q(c.name); });
   }
   for (const auto& i : e.indexes) {
     for (const auto& x : a.indexes) {
       if (x.name == i.name)
-        compare("index " + e.schema + "." + i.name, "INDEX",
-                QT(e.schema, i.name), i.comment, x.comment);
+        compare(
+            i.comment, x.comment, "INDEX",
+            [&] { return "index " + e.schema + "." + i.name; },
+            [&] { return QT(e.schema, i.name); });
     }
   }
   auto constraint = [&](const std::string& name, const std::string& expected,
                         const std::string& actual) {
-    compare("constraint " + Key(e) + "." + name, "CONSTRAINT",
-            Q(name) + " ON " + QT(e), expected, actual);
+    compare(
+        expected, actual, "CONSTRAINT",
+        [&] { return "constraint " + Key(e) + "." + name; },
+        [&] { return Q(name) + " ON " + QT(e); });
   };
   if (e.primary_key && a.primary_key &&
       e.primary_key->name == a.primary_key->name)
@@ -278,8 +286,10 @@ void Differ::CompareComments(const Table& e, const Table& a) {
   for (const auto& t : e.triggers) {
     for (const auto& x : a.triggers) {
       if (x.name == t.name)
-        compare("trigger " + Key(e) + "." + t.name, "TRIGGER",
-                Q(t.name) + " ON " + QT(e), t.comment, x.comment);
+        compare(
+            t.comment, x.comment, "TRIGGER",
+            [&] { return "trigger " + Key(e) + "." + t.name; },
+            [&] { return Q(t.name) + " ON " + QT(e); });
     }
   }
 }

@@ -312,7 +312,8 @@ void Differ::CompareNullability(const Table& et, const Table& at,
 // Identity, serial and plain defaults.
 void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
                               const Column& a) {
-  std::string object = Key(et) + "." + e.name;
+  // Named only in a finding: most columns compare equal.
+  auto column_name = [&] { return Key(et) + "." + e.name; };
   bool e_serial = SerialLike(et, e);
   bool a_serial = IsNextval(a.default_expr);
   bool e_auto = !e.identity.empty() || e_serial;
@@ -329,6 +330,7 @@ void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
       }
       return;
     }
+    std::string object = column_name();
     std::size_t f = Add(Severity::kInfo, "identity_mismatch", et, object,
                         fmt::format("column {} is numbered by {}, expected {}",
                                     object, numbered_by(a), numbered_by(e)));
@@ -381,6 +383,7 @@ void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
   }
   if (e_auto && !a_auto) {
     if (!e.identity.empty()) {
+      std::string object = column_name();
       std::size_t f =
           Add(Severity::kError, "identity_mismatch", et, object,
               fmt::format(
@@ -407,6 +410,7 @@ void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
     return;
   }
   if (!e_auto && !a.identity.empty()) {
+    std::string object = column_name();
     std::size_t f = Add(
         Severity::kWarning, "identity_mismatch", et, object,
         fmt::format("column {} is an identity column, expected none", object));
@@ -425,7 +429,8 @@ void Differ::CompareNumbering(const Table& et, const Table& at, const Column& e,
     }
     return;
   }
-  if (NormalDefault(e.default_expr) != NormalDefault(a.default_expr))
+  if (e.default_expr != a.default_expr &&
+      NormalDefault(e.default_expr) != NormalDefault(a.default_expr))
     DefaultMismatch(et, e, a);
 }
 

@@ -162,6 +162,8 @@ class Differ {
   std::vector<Finding> findings_;
   std::map<std::string, const Table*> expected_tables_;
   std::map<std::string, const Table*> actual_tables_;
+  // The apps of the expected tables, each once (ObjectApp's candidates).
+  std::vector<std::string> expected_apps_;
   std::map<std::string, int> create_rank_;
   std::map<std::string, int> drop_rank_;
   // Relations ("schema.table") and columns ("schema.table.column") that a

@@ -38,13 +38,11 @@ std::string TypeBase(std::string type) {
 
 std::string Differ::ObjectApp(const std::string& schema,
                               const std::string& name) const {
-  std::vector<std::string> apps;
-  for (const auto& t : expected_.tables) {
-    if (!t.app.empty()) apps.push_back(t.app);
-  }
-  std::string app = DjangoApp(name, apps);
-  if (app.empty() || std::find(apps.begin(), apps.end(), app) == apps.end())
+  std::string app = DjangoApp(name, expected_apps_);
+  if (app.empty() ||
+      !std::binary_search(expected_apps_.begin(), expected_apps_.end(), app)) {
     return schema;
+  }
   return app;
 }
 
