@@ -523,26 +523,34 @@ core::Schema ReadCatalog(SpiSession& spi,
   });
   RoleNames roles;
   TableBuilder builder(raw, schema_names, expressions, roles);
-  schema.tables.reserve(static_cast<std::size_t>(raw.count));
+  // The manifest lists tables by schema and name: they are built in that
+  // order (sorting the built tables moves far more).
+  std::vector<const RawRelation*> tables;
+  tables.reserve(static_cast<std::size_t>(raw.count));
   for (int i = 0; i < raw.count; ++i) {
     const RawRelation& r = raw.items[i];
     if (r.gone || r.kind == RELKIND_SEQUENCE ||
         r.kind == RELKIND_COMPOSITE_TYPE) {
       continue;
     }
-    schema.tables.push_back(builder.Build(r));
+    tables.push_back(&r);
   }
+  std::sort(tables.begin(), tables.end(),
+            [&](const RawRelation* a, const RawRelation* b) {
+              if (a->namespace_oid != b->namespace_oid) {
+                return schema_names.at(a->namespace_oid) <
+                       schema_names.at(b->namespace_oid);
+              }
+              return std::string_view(a->name) < std::string_view(b->name);
+            });
+  schema.tables.reserve(tables.size());
+  for (const RawRelation* r : tables)
+    schema.tables.push_back(builder.Build(*r));
   std::vector<std::string> apps = KnownApps(spi, schema);
   for (auto& t : schema.tables) {
     t.app = core::DjangoApp(t.name, apps);
     if (t.app.empty()) t.app = t.schema;
   }
-  // The manifest lists tables by schema and name.
-  std::sort(schema.tables.begin(), schema.tables.end(),
-            [](const core::Table& a, const core::Table& b) {
-              return a.schema != b.schema ? a.schema < b.schema
-                                          : a.name < b.name;
-            });
   ObjectContext context{read, raw, schema_names, roles, &schema};
   ReadObjects(context);
   schema.join_tables = core::DetectJoinTables(schema);
