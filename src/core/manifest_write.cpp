@@ -361,9 +361,20 @@ void ObjectTokens(const Schema& schema, JsonTokens* out) {
 }  // namespace
 
 void WriteManifest(const Schema& schema, JsonTokens* out) {
-  std::size_t columns = 0;
-  for (const auto& t : schema.tables) columns += t.columns.size();
-  out->Reserve(schema.tables.size() * 40 + columns * 9);
+  // Room for every token at once (a generous count: reserved memory that
+  // is never written costs nothing, a reallocation copies them all).
+  std::size_t tokens = 64 + schema.functions.size() * 40 +
+                       schema.sequences.size() * 30 + schema.types.size() * 40 +
+                       schema.enums.size() * 30;
+  for (const auto& t : schema.tables) {
+    tokens += 80 + t.columns.size() * 12 + t.uniques.size() * 12 +
+              t.checks.size() * 10 + t.foreign_keys.size() * 24 +
+              t.indexes.size() * 20 + t.sequences.size() * 8 +
+              t.exclusions.size() * 8 + t.triggers.size() * 10 +
+              t.policies.size() * 24;
+    if (t.access.grants) tokens += t.access.grants->size() * 20;
+  }
+  out->Reserve(tokens);
   out->BeginObject();
   out->StringMember("format", kManifestFormat);
   KindsTokens(schema.kinds, out);
