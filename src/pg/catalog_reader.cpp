@@ -158,12 +158,13 @@ class Expressions {
       texts_.push_back(Deparse(column.default_node, relid));
       return static_cast<int>(texts_.size() - 1);
     }
-    std::string key = WithoutLocations(column.default_node);
-    auto it = printed_.find(key);
+    // The key is built in one buffer reused by every lookup, and copied
+    // only for a tree not seen yet.
+    WithoutLocations(column.default_node, &key_);
+    auto it = printed_.find(key_);
     if (it == printed_.end()) {
       texts_.push_back(Deparse(column.default_node, InvalidOid));
-      it = printed_.emplace(std::move(key), static_cast<int>(texts_.size() - 1))
-               .first;
+      it = printed_.emplace(key_, static_cast<int>(texts_.size() - 1)).first;
     }
     return it->second;
   }
@@ -183,10 +184,10 @@ class Expressions {
     return std::string(printed);
   }
 
-  static std::string WithoutLocations(std::string_view node) {
+  static void WithoutLocations(std::string_view node, std::string* out) {
     constexpr std::string_view kLocation = ":location ";
-    std::string key;
-    key.reserve(node.size());
+    std::string& key = *out;
+    key.clear();
     std::size_t from = 0;
     while (true) {
       std::size_t at = node.find(kLocation, from);
@@ -198,11 +199,11 @@ class Expressions {
       from = end;
     }
     key.append(node, from, std::string_view::npos);
-    return key;
   }
 
   std::unordered_map<std::string, int> printed_;
   std::vector<std::string> texts_;
+  std::string key_;
 };
 
 // Relations outside the schemas read (what a foreign key refers to, an
