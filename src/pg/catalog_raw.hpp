@@ -148,6 +148,7 @@ struct RawRelation {
   // Scan state: array capacities, whether any column has a default, the
   // indexes that implement a primary key, unique or exclusion constraint.
   int column_capacity;
+  int column_hint;  // pg_class.relnatts: the column array's first size
   int constraint_capacity;
   int index_capacity;
   int sequence_capacity;

@@ -88,6 +88,7 @@ void FillRelationRow(RawRelation* r, HeapTuple tuple, TupleDesc desc) {
   r->force_row_security = form->relforcerowsecurity;
   r->owner = form->relowner;
   r->type_oid = form->reltype;
+  r->column_hint = form->relnatts;
   r->name = pstrdup(NameStr(form->relname));
   r->partition_bound_node = nullptr;
   bool is_null = false;
@@ -240,6 +241,14 @@ void ScanColumns(const ScanScope& scope, RawRelations* all) {
         if (att->attnum <= 0 || att->attisdropped) return;
         RawRelation* r = FindRelation(rels, count, att->attrelid);
         if (r == nullptr || r->kind == RELKIND_SEQUENCE) return;
+        if (r->columns == nullptr && r->column_hint > 0) {
+          // Sized once for every column the table has (dropped ones
+          // included), not grown by doubling.
+          r->column_capacity = r->column_hint;
+          r->columns = static_cast<RawColumn*>(
+              palloc(sizeof(RawColumn) *
+                     static_cast<std::size_t>(r->column_capacity)));
+        }
         r->columns = Grow(r->columns, r->column_count, &r->column_capacity);
         RawColumn* c = &r->columns[r->column_count++];
         memset(c, 0, sizeof(RawColumn));
