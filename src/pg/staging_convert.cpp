@@ -18,7 +18,6 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "tcop/dest.h"
 #include "tcop/pquery.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -192,21 +191,12 @@ void Converter::Open(int64 batch) {
     Datum arg = Int64GetDatum(batch);
     Oid argtype = INT8OID;
     Portal* portal = &portal_;
-    // A batch is read two or three times in a row (the first pass, the
-    // validate's, the apply's). A sequential scan of a table larger than a
-    // quarter of shared_buffers goes through a small ring of buffers, so
-    // each pass would read every page from the kernel again; the BRIN
-    // bitmap scan keeps the pages in shared buffers for the next pass.
     PgTry([&]() noexcept {
-      int level = NewGUCNestLevel();
-      (void)set_config_option("enable_seqscan", "off", PGC_USERSET,
-                              PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
       *portal = SPI_cursor_open_with_args(
           nullptr,
           "SELECT seq, payload FROM schema_guard.staged_row WHERE batch_id "
           "OPERATOR(pg_catalog.=) $1",
           1, &argtype, &arg, nullptr, false, 0);
-      AtEOXact_GUC(true, level);
     });
   }
   spi.Finish();
