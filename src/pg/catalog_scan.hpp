@@ -12,7 +12,11 @@ extern "C" {
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "storage/lockdefs.h"
 #include "utils/fmgroids.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
 }
@@ -28,6 +32,18 @@ T* Grow(T* items, int count, int* capacity) {
   std::size_t bytes = static_cast<std::size_t>(*capacity) * sizeof(T);
   return static_cast<T*>(items == nullptr ? palloc(bytes)
                                           : repalloc(items, bytes));
+}
+
+// The relation a possibly qualified name refers to (through search_path
+// when unqualified, like to_regclass()), InvalidOid when there is none;
+// locked with `lock` as it is looked up, so that it cannot go in between.
+inline Oid RelationByName(const char* name, LOCKMODE lock) {
+#if PG_VERSION_NUM >= 160000
+  List* names = stringToQualifiedNameList(name, nullptr);
+#else
+  List* names = stringToQualifiedNameList(name);
+#endif
+  return RangeVarGetRelid(makeRangeVarFromNameList(names), lock, true);
 }
 
 // Calls fn(tuple, descriptor) for every row of a system catalog (one heap

@@ -10,16 +10,13 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/tableam.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/regproc.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 }
@@ -88,15 +85,9 @@ bool PlainReadable(Relation rel) {
 // Scans the table into *rows (palloc'd); false when it cannot (see the
 // header). Runs inside PgTry.
 bool ScanRows(const char* table, HeapRow** rows, int* count) {
-#if PG_VERSION_NUM >= 160000
-  List* names = stringToQualifiedNameList(table, nullptr);
-#else
-  List* names = stringToQualifiedNameList(table);
-#endif
   // Locked as it is looked up: a table dropped meanwhile is not found
   // (the query then reports it) instead of failing to open.
-  Oid relid =
-      RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+  Oid relid = RelationByName(table, AccessShareLock);
   if (!OidIsValid(relid)) return false;
   Relation rel = table_open(relid, NoLock);
   TupleDesc desc = RelationGetDescr(rel);

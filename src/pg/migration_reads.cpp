@@ -27,11 +27,9 @@ extern "C" {
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "nodes/makefuncs.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/regproc.h"
 }
 
 namespace schema_guard::pg {
@@ -52,12 +50,7 @@ std::string ResolveRelation(const std::string& name) {
   const char* text = name.c_str();
   const char* qualified = nullptr;
   PgTry([&]() noexcept {
-#if PG_VERSION_NUM >= 160000
-    List* names = stringToQualifiedNameList(text, nullptr);
-#else
-    List* names = stringToQualifiedNameList(text);
-#endif
-    Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    Oid relid = RelationByName(text, NoLock);
     if (OidIsValid(relid)) {
       char* schema = get_namespace_name(get_rel_namespace(relid));
       char* relname = get_rel_name(relid);
