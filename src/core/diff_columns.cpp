@@ -157,7 +157,7 @@ void Differ::CompareColumn(const Table& et, const Table& at, const Column& e,
     F(f).expected = e.collation;
     F(f).actual = a.collation;
     Hazard(f, {kAccessExclusiveLock, kIndexBuild});
-    bool custom = e.collation.find('.') != std::string::npos;
+    bool custom = e.collation.str().find('.') != std::string::npos;
     auto exists = [&](const Schema& s) {
       return std::any_of(s.collations.begin(), s.collations.end(),
                          [&](const Collation& c) {

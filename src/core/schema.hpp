@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sparse_text.hpp"
+
 namespace schema_guard::core {
 
 // One entry of an access control list: what a role (a name as written, or
@@ -33,11 +35,11 @@ struct Column {
   std::string type;  // canonical
   bool not_null = false;
   std::optional<std::string> default_expr;  // absent: no default
-  std::string identity;                     // "", "always" or "by_default"
-  std::string generated;                    // generation expression, or ""
-  std::string collation;  // "" for the type's default collation
-  bool serial = false;    // declared serial: integer with a sequence default
-  std::string comment;
+  SparseText identity;                      // "", "always" or "by_default"
+  SparseText generated;                     // generation expression, or ""
+  SparseText collation;  // "" for the type's default collation
+  bool serial = false;   // declared serial: integer with a sequence default
+  SparseText comment;
   // Inherited from a parent (a partition's columns, an inheritance child's
   // inherited ones) and not declared by the table itself.
   bool inherited = false;
