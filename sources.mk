@@ -8,6 +8,7 @@ CORE_SOURCES = \
 	src/core/diff_constraints.cpp \
 	src/core/diff_dependents.cpp \
 	src/core/diff_objects.cpp \
+	src/core/fresh_pages.cpp \
 	src/core/django_check.cpp \
 	src/core/django_loader.cpp \
 	src/core/generic_check.cpp \
@@ -52,6 +53,7 @@ PG_SOURCES = \
 	src/pg/django_history.cpp \
 	src/pg/event_trigger.cpp \
 	src/pg/guard.cpp \
+	src/pg/heap_reserve.cpp \
 	src/pg/history.cpp \
 	src/pg/lint_catalog.cpp \
 	src/pg/lint_functions.cpp \

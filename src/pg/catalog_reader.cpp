@@ -1,6 +1,7 @@
 #include "pg/catalog_reader.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <tuple>
@@ -39,6 +40,7 @@ extern "C" {
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -490,6 +492,25 @@ std::vector<std::string> UserSchemas(SpiSession& spi) {
   for (std::size_t r = 0; r < result.rows(); ++r)
     out.push_back(result.Text(r, 0));
   return out;
+}
+
+std::size_t EstimatedCatalogBytes() {
+  // Measured on the 10,000-table benchmark: ~660 bytes of heap per
+  // pg_attribute row. reltuples is -1 before the first VACUUM or ANALYZE;
+  // then the pages are counted at ~30 rows each.
+  constexpr double kBytesPerAttribute = 660;
+  constexpr double kRowsPerPage = 30;
+  double rows = 0;
+  PgTry([&]() noexcept {
+    Relation attributes = table_open(AttributeRelationId, AccessShareLock);
+    rows = attributes->rd_rel->reltuples;
+    if (rows < 0) {
+      rows = static_cast<double>(RelationGetNumberOfBlocks(attributes)) *
+             kRowsPerPage;
+    }
+    table_close(attributes, AccessShareLock);
+  });
+  return static_cast<std::size_t>(rows * kBytesPerAttribute);
 }
 
 core::Schema ReadCatalog(SpiSession& spi,

@@ -2,6 +2,7 @@
 // each system catalog for the whole schema set, never one per table.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,10 @@ std::vector<std::string> UserSchemas(SpiSession& spi);
 core::Schema ReadCatalog(SpiSession& spi,
                          const std::vector<std::string>& schemas,
                          Progress* progress);
+
+// About how many bytes of heap reading the whole catalog takes (the raw
+// rows and the schema model), from pg_attribute's size: what a snapshot
+// reserves (see heap_reserve.hpp).
+std::size_t EstimatedCatalogBytes();
 
 }  // namespace schema_guard::pg

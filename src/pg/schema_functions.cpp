@@ -23,6 +23,7 @@
 #include "pg/bridge.hpp"
 #include "pg/catalog_reader.hpp"
 #include "pg/datum.hpp"
+#include "pg/heap_reserve.hpp"
 #include "pg/migration_checks.hpp"
 #include "pg/progress.hpp"
 #include "pg/spi.hpp"
@@ -90,7 +91,12 @@ void AddIgnoreRules(SpiSession& spi, core::Schema* schema) {
 
 // The manifest is read in place, from its detoasted text in the SPI
 // session's memory (18 MB on a 10,000-table schema: no copy of it).
-std::optional<Expected> LoadExpected(SpiSession& spi) {
+// A check holds the manifest's parse tree and two schema models: about
+// this many bytes of heap per byte of manifest text (measured on the
+// 10,000-table benchmark).
+constexpr std::size_t kReservePerManifestByte = 12;
+
+std::optional<Expected> LoadExpected(SpiSession& spi, HeapReserve* reserve) {
   TypedResult row = spi.QueryTyped(
       "SELECT manifest_text, coalesce(source, 'manifest'), "
       "pg_catalog.to_char(set_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM "
@@ -99,6 +105,7 @@ std::optional<Expected> LoadExpected(SpiSession& spi) {
   if (row.rows() == 0) return std::nullopt;
   Expected expected;
   const Cell& manifest = row.At(0, 0);
+  reserve->Fill(manifest.length * kReservePerManifestByte);
   expected.schema = core::ReadManifest(std::string_view(
       manifest.data == nullptr ? "" : manifest.data, manifest.length));
   expected.source = row.At(0, 1).Text();
@@ -163,10 +170,10 @@ void RequireKnownApp(const std::string& app, const core::Schema& expected,
 // The check, reported as `operation` (schema_guard.progress); it ends by
 // announcing the rendering of its findings, which the caller does next.
 CheckRun RunCheck(const std::optional<std::string>& app, bool online,
-                  std::string operation) {
+                  std::string operation, HeapReserve* reserve) {
   Progress progress(std::move(operation));
   SpiSession spi;
-  std::optional<Expected> expected = LoadExpected(spi);
+  std::optional<Expected> expected = LoadExpected(spi, reserve);
   if (!expected) {
     spi.Finish();
     NoExpectedSchema();
@@ -317,7 +324,10 @@ namespace {
 // system, so that a pooled connection does not keep it after the call.
 template <typename Fn>
 void GuardedLarge(Fn&& fn) {
-  sg::Guarded(std::forward<Fn>(fn));
+  sg::Guarded([&] {
+    sg::HeapReserve reserve;
+    fn(reserve);
+  });
   malloc_trim(0);
 }
 
@@ -325,10 +335,11 @@ void GuardedLarge(Fn&& fn) {
 
 extern "C" Datum schema_guard_snapshot(PG_FUNCTION_ARGS) {
   Datum result = 0;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     auto schemas = sg::OptionalTextArray(
         fcinfo, 0, "schema names",
         "Pass the schema names to snapshot, or NULL for all user schemas.");
+    reserve.Fill(sg::EstimatedCatalogBytes());
     sg::Progress progress("schema snapshot");
     schema_guard::core::Schema schema = sg::SnapshotSchema(schemas, &progress);
     progress.Phase("writing the manifest");
@@ -347,8 +358,9 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
   });
   Jsonb* manifest = PG_GETARG_JSONB_P(0);
   int tables = 0;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     std::string text = sg::JsonbText(manifest);
+    reserve.Fill(text.size() * sg::kReservePerManifestByte / 2);
     schema_guard::core::Schema schema = schema_guard::core::ReadManifest(
         std::string_view(text), sg::CheckTypeSpelling);
     tables = sg::StoreExpected(schema, text, sg::OptionalTextArg(fcinfo, 1),
@@ -359,8 +371,9 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
   int tables = 0;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     std::optional<std::string> label = sg::OptionalTextArg(fcinfo, 0);
+    reserve.Fill(sg::EstimatedCatalogBytes());
     sg::Progress progress("baseline");
     schema_guard::core::Schema schema =
         sg::SnapshotSchema(std::nullopt, &progress);
@@ -375,9 +388,9 @@ extern "C" Datum schema_guard_baseline(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
-  GuardedLarge([&] {
-    sg::CheckRun run =
-        sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true, "schema check");
+  GuardedLarge([&](sg::HeapReserve& reserve) {
+    sg::CheckRun run = sg::RunCheck(sg::OptionalTextArg(fcinfo, 0), true,
+                                    "schema check", &reserve);
     sg::EmitFindings(fcinfo, run.findings);
   });
   return Datum(0);
@@ -385,9 +398,9 @@ extern "C" Datum schema_guard_check(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
   Datum result = 0;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
-    sg::CheckRun run = sg::RunCheck(app, true, "schema check");
+    sg::CheckRun run = sg::RunCheck(app, true, "schema check", &reserve);
     result = sg::JsonToJsonb(sg::FindingsJson(run, app));
   });
   PG_RETURN_DATUM(result);
@@ -395,12 +408,12 @@ extern "C" Datum schema_guard_check_json(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
   text* result = nullptr;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     bool verbose = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
     std::string report;
     try {
-      sg::CheckRun run = sg::RunCheck(app, true, "schema check");
+      sg::CheckRun run = sg::RunCheck(app, true, "schema check", &reserve);
       report = schema_guard::core::RenderSchemaReport(
           run.findings, run.summary, sg::Header(run, app),
           verbose ? &run.expected.schema : nullptr);
@@ -418,11 +431,11 @@ extern "C" Datum schema_guard_schema_check(PG_FUNCTION_ARGS) {
 
 extern "C" Datum schema_guard_fix_script(PG_FUNCTION_ARGS) {
   text* result = nullptr;
-  GuardedLarge([&] {
+  GuardedLarge([&](sg::HeapReserve& reserve) {
     std::optional<std::string> app = sg::OptionalTextArg(fcinfo, 0);
     bool online = PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
     bool include_drops = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-    sg::CheckRun run = sg::RunCheck(app, online, "fix script");
+    sg::CheckRun run = sg::RunCheck(app, online, "fix script", &reserve);
     result = sg::ToText(schema_guard::core::RenderFixScript(
         run.findings, sg::Header(run, app), online, include_drops));
   });

@@ -1,0 +1,16 @@
+// Faulting in fresh memory in bulk. Under a hypervisor the first touch of
+// each 4 kB page is a trap that costs 10-20 us; MADV_POPULATE_WRITE
+// (Linux 5.14) maps a whole range in one call, 15-25 times cheaper per
+// page. Large schema work calls this on the big buffers it is about to
+// fill, and pg::HeapReserve on the heap it leaves for the allocations.
+#pragma once
+
+#include <cstddef>
+
+namespace schema_guard::core {
+
+// Maps the whole pages of [data, data + bytes) as written. False when the
+// platform cannot (the memory then faults in page by page, as before).
+bool PrefaultPages(void* data, std::size_t bytes) noexcept;
+
+}  // namespace schema_guard::core
