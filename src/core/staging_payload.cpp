@@ -28,10 +28,31 @@ int HexDigit(char c) {
 // Scans a string literal starting at the opening quote; returns the
 // position after the closing quote, or npos. *escaped says whether it holds
 // a backslash escape.
+// Whether any of the 8 bytes in `word` is a quote, a backslash or a
+// control character: the bytes a string scan stops at.
+bool StopsIn(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  auto zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  std::uint64_t quote = zero_byte(word ^ (kOnes * '"'));
+  std::uint64_t backslash = zero_byte(word ^ (kOnes * '\\'));
+  std::uint64_t control = (word - kOnes * 0x20) & ~word & kHigh;
+  return (quote | backslash | control) != 0;
+}
+
 std::size_t ScanString(std::string_view text, std::size_t pos, bool* escaped) {
   *escaped = false;
   ++pos;  // the opening quote
   while (pos < text.size()) {
+    // Eight plain bytes at a time, then byte by byte.
+    std::uint64_t word = 0;
+    if (text.size() - pos >= sizeof(word)) {
+      std::memcpy(&word, text.data() + pos, sizeof(word));
+      if (!StopsIn(word)) {
+        pos += sizeof(word);
+        continue;
+      }
+    }
     char c = text[pos];
     if (c == '"') return pos + 1;
     if (static_cast<unsigned char>(c) < 0x20) return std::string_view::npos;

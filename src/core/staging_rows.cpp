@@ -19,6 +19,8 @@ constexpr int kSupersededBand = 500000;
 constexpr int kStaleBand = 600000;
 
 constexpr std::size_t kArenaBlock = std::size_t{64} * 1024;
+// How many leading field positions RowPlan::LookupAt remembers.
+constexpr std::size_t kRecentFields = 256;
 
 RowProblem Make(Problem problem, int index, std::string detail) {
   return {problem, ProblemOrder(problem, index), std::move(detail)};
@@ -173,6 +175,20 @@ RowPlan::RowPlan(const StageTarget& target,
 int RowPlan::Lookup(std::string_view field) const {
   auto it = lookup_.find(field);
   return it == lookup_.end() ? kUnknown : it->second;
+}
+
+int RowPlan::LookupAt(std::size_t position, std::string_view field) const {
+  if (position < recent_.size() && recent_[position].field == field) {
+    return recent_[position].column;
+  }
+  int column = Lookup(field);
+  if (position >= recent_.size()) {
+    if (position >= kRecentFields) return column;
+    recent_.resize(position + 1, Recent{std::string(), Lookup({})});
+  }
+  recent_[position].field.assign(field);
+  recent_[position].column = column;
+  return column;
 }
 
 void RowPlan::SetCarried(const std::vector<std::int64_t>& named,
@@ -353,7 +369,7 @@ bool RowPlan::MapKeys(std::string_view payload, PayloadScanner* scanner,
   if (shape != PayloadShape::kObject) return false;
   const auto& fields = scanner->fields();
   for (std::size_t i = 0; i < fields.size(); ++i) {
-    int column = Lookup(fields[i].key);
+    int column = LookupAt(i, fields[i].key);
     if (column < 0) continue;
     std::size_t c = static_cast<std::size_t>(column);
     if (row->slots[c] != Slot::kAbsent) continue;  // named twice
@@ -377,7 +393,7 @@ void RowPlan::Map(std::string_view payload, PayloadScanner* scanner,
   const auto& fields = scanner->fields();
   bool key_text_ok = true;
   for (std::size_t i = 0; i < fields.size(); ++i) {
-    int column = Lookup(fields[i].key);
+    int column = LookupAt(i, fields[i].key);
     int index = static_cast<int>(i);
     if (column == kIgnored) continue;
     if (column == kUnknown) {

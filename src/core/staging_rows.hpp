@@ -141,6 +141,10 @@ class RowPlan {
   static constexpr int kIgnored = -1;
   static constexpr int kUnknown = -2;
   int Lookup(std::string_view field) const;
+  // Lookup() of the field at `position` of a payload: payloads of a batch
+  // name their fields in the same order, so the answer for the previous
+  // payload's field there is checked first.
+  int LookupAt(std::size_t position, std::string_view field) const;
 
   // First pass: counts the columns `row` names into *named (and returns
   // whether it is an object) and, when the row has a key, the key values'
@@ -176,6 +180,11 @@ class RowPlan {
   std::vector<StageCheck> checks_;
   std::vector<StageForeignKey> fks_;
   std::unordered_map<std::string_view, int> lookup_;
+  struct Recent {
+    std::string field;
+    int column;
+  };
+  mutable std::vector<Recent> recent_;  // by field position
 };
 
 // What an apply (or a dry run) did with a batch's rows. Every staged row is

@@ -1,5 +1,8 @@
 #include "pg/staging_feed.hpp"
 
+#include <algorithm>
+#include <memory>
+
 #include "core/error.hpp"
 #include "pg/bridge.hpp"
 
@@ -74,6 +77,17 @@ bool Feed::Next(Datum* values, bool* nulls, int natts) {
   if (!converted_done_ && NextConverted(values, nulls)) return true;
   if (!held_done_ && NextHeld(values, nulls)) return true;
   return false;
+}
+
+void Feed::Drain() {
+  int natts = 0;
+  for (const auto& column : target_.columns) {
+    natts = std::max(natts, static_cast<int>(column.attnum));
+  }
+  std::vector<Datum> values(static_cast<std::size_t>(natts));
+  std::unique_ptr<bool[]> nulls(new bool[static_cast<std::size_t>(natts)]);
+  while (Next(values.data(), nulls.get(), natts)) {
+  }
 }
 
 // Which rows of a new chunk wait for their key's other rows. The bitmap

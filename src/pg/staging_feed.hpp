@@ -54,6 +54,9 @@ class Feed {
   // The next row for SQL, as values of the target's row type (`natts`
   // attributes, dropped ones included); false when all were handed over.
   bool Next(Datum* values, bool* nulls, int natts);
+  // Reads every row without SQL, for a validate that leaves SQL nothing to
+  // check: the same conversion and problems as through Next().
+  void Drain();
   // SQL's verdict on the row just handed over: the constraints it fails
   // (their position among the plan's, and the row's values for a foreign
   // key), and whether only_keys selects it.

@@ -57,6 +57,29 @@ TEST(PayloadScanner, FindsAFieldSentTwice) {
   EXPECT_EQ(s.FirstDuplicate(), 40);
 }
 
+// Strings are scanned a word at a time: a quote, an escape or a control
+// character is found wherever it falls in a word.
+TEST(PayloadScanner, FindsWhereAStringEndsAtAnyOffset) {
+  PayloadScanner s;
+  for (std::size_t n = 0; n < 24; ++n) {
+    std::string body(n, 'x');
+    std::string plain = "{\"k\": \"" + body + "\", \"e\": 1}";
+    ASSERT_EQ(s.Scan(plain), PayloadShape::kObject) << n;
+    EXPECT_EQ(s.fields()[0].raw, "\"" + body + "\"");
+    EXPECT_FALSE(s.fields()[0].escaped);
+    std::string escaped = "{\"k\": \"" + body + "\\\"é" + body + "\"}";
+    ASSERT_EQ(s.Scan(escaped), PayloadShape::kObject) << n;
+    EXPECT_EQ(s.fields()[0].raw, "\"" + body + "\\\"é" + body + "\"");
+    EXPECT_TRUE(s.fields()[0].escaped);
+    std::string tab = "{\"k\": \"" + body + "\t" + body + "\"}";
+    EXPECT_EQ(s.Scan(tab), PayloadShape::kInvalid) << n;
+    std::string nul = "{\"k\": \"" + body + std::string(1, '\0') + "\"}";
+    EXPECT_EQ(s.Scan(nul), PayloadShape::kInvalid) << n;
+    std::string open = "{\"k\": \"" + body;
+    EXPECT_EQ(s.Scan(open), PayloadShape::kInvalid) << n;
+  }
+}
+
 TEST(PayloadScanner, OtherJsonIsNotAnObjectAndBrokenTextIsInvalid) {
   PayloadScanner s;
   EXPECT_EQ(s.Scan("[1, 2]"), PayloadShape::kNotAnObject);

@@ -113,6 +113,34 @@ TEST(RowPlan, MapsFieldsOntoColumnsWithTheirText) {
   EXPECT_STREQ(m.row.texts[4], "\"s\"");
 }
 
+// Fields are looked up first where the previous payload had them: other
+// orders, other keys and keys at new positions map as by name.
+TEST(RowPlan, MapsWhateverOrderThePayloadsNameTheirFieldsIn) {
+  RowPlan plan = SalesPlan();
+  Mapped m = Map(plan, R"({"external_id": "a-1", "quantity": 1, "doc": 2})");
+  EXPECT_STREQ(m.row.texts[1], "a-1");
+  EXPECT_STREQ(m.row.texts[2], "1");
+  m = Map(plan, R"({"quantity": 3, "external_id": "a-2", "note": "n",
+                    "doc": 4})");
+  EXPECT_TRUE(m.problems.empty());
+  EXPECT_STREQ(m.row.texts[1], "a-2");
+  EXPECT_STREQ(m.row.texts[2], "3");
+  EXPECT_STREQ(m.row.texts[7], "n");
+  EXPECT_STREQ(m.row.texts[4], "4");
+  m = Map(plan, R"({"quantity": 3, "cashier": "x", "raw": "n",
+                    "external_id": "a-3", "doc": 4})");
+  EXPECT_EQ(m.problems,
+            (std::vector<std::string>{"unknown_column: column \"cashier\" "
+                                      "does not exist in table \"app_sale\""}));
+  EXPECT_STREQ(m.row.texts[1], "a-3");
+  EXPECT_EQ(m.row.slots[7], Slot::kAbsent);  // "raw" is ignored
+  m = Map(plan, R"({"": 1, "quantity": 3, "external_id": "a-4", "doc": 4})");
+  EXPECT_EQ(m.problems,
+            (std::vector<std::string>{"unknown_column: column \"\" does not "
+                                      "exist in table \"app_sale\""}));
+  EXPECT_STREQ(m.row.texts[1], "a-4");
+}
+
 TEST(RowPlan, ProblemsNamedAndInPayloadOrder) {
   RowPlan plan = SalesPlan();
   Mapped m = Map(plan, R"({"total": 1, "quantity": 1, "cashier": "asha",
