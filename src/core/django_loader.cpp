@@ -47,9 +47,8 @@ class Loader {
   // The node of a key: its declaration, else a node for a key only
   // referred to (a DummyNode), made when `make`.
   std::optional<std::size_t> NodeOf(const MigrationKey& key, bool make) {
+    if (auto node = graph_.NodeOf(key)) return node;
     const std::string& text = MigrationKeyText(key, &buffer_);
-    if (auto it = graph_.index.find(text); it != graph_.index.end())
-      return it->second;
     if (auto it = missing_.find(text); it != missing_.end()) return it->second;
     if (!make) return std::nullopt;
     std::size_t node = n_ + out_.missing_keys.size();
@@ -202,9 +201,8 @@ class Loader {
   // Node order: Django sorts nodes by their (app, name) tuples. Only short
   // lists are sorted (a node's parents, the leaves).
   void SortByKey(std::vector<std::size_t>* nodes) const {
-    std::sort(nodes->begin(), nodes->end(), [&](std::size_t a, std::size_t b) {
-      return Key(a) < Key(b);
-    });
+    std::sort(nodes->begin(), nodes->end(),
+              [&](std::size_t a, std::size_t b) { return Key(a) < Key(b); });
   }
 
   // validate_consistency and ensure_not_cyclic.

@@ -191,16 +191,12 @@ std::optional<std::size_t> CheckContext::RowOf(const MigrationKey& key) const {
 }
 
 std::optional<std::size_t> CheckContext::NodeOf(const MigrationKey& key) const {
-  auto it = G().index.find(MigrationKeyText(key, &key_buffer_));
-  if (it == G().index.end()) return std::nullopt;
-  return it->second;
+  return G().NodeOf(key);
 }
 
 std::optional<std::size_t> CheckContext::SquashOf(
     const MigrationKey& key) const {
-  auto it = G().replaced_by.find(MigrationKeyText(key, &key_buffer_));
-  if (it == G().replaced_by.end()) return std::nullopt;
-  return it->second;
+  return G().SquashOf(key);
 }
 
 bool CheckContext::AllPresent(const DeclaredMigration& m) const {

@@ -173,8 +173,7 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
   const std::size_t n = r.Count(8);
   graph.migrations.resize(n);
   graph.dependency_index.resize(n);
-  graph.index.reserve(n);
-  std::string key_buffer;
+  graph.index.Reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     DeclaredMigration& m = graph.migrations[i];
     m.key = r.Key();
@@ -199,9 +198,10 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
       t = r.Str();
       c = r.Str();
     }
-    graph.index.emplace(MigrationKeyText(m.key, &key_buffer), i);
-    for (const auto& k : m.replaces)
-      graph.replaced_by.emplace(MigrationKeyText(k, &key_buffer), i);
+    graph.index.Add(graph.migrations, i, MigrationKeyIndex::kOwnKey);
+    for (std::size_t k = 0; k < m.replaces.size(); ++k) {
+      graph.replaced_by.Add(graph.migrations, i, static_cast<std::uint32_t>(k));
+    }
   }
   graph.duplicate_versions.resize(r.Count(8));
   for (auto& [later, earlier] : graph.duplicate_versions) {
