@@ -69,6 +69,17 @@ class Loader {
     out_.parents.assign(n_, {});
     out_.children.assign(n_, {});
     alive_.assign(n_, true);
+    // Each node's edge lists sized once (they grew by doubling).
+    std::vector<std::size_t> children(n_, 0);
+    for (const auto& deps : graph_.dependency_index) {
+      for (std::size_t d : deps) {
+        if (d != MigrationGraph::kNotDeclared) ++children[d];
+      }
+    }
+    for (std::size_t i = 0; i < n_; ++i) {
+      out_.parents[i].reserve(graph_.migrations[i].dependencies.size());
+      out_.children[i].reserve(children[i]);
+    }
     for (std::size_t i = 0; i < n_; ++i) {
       const DeclaredMigration& m = graph_.migrations[i];
       for (std::size_t k = 0; k < m.dependencies.size(); ++k) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -145,9 +146,16 @@ std::string_view DjangoNumberPrefix(std::string_view name);
 std::string MigrationObject(Framework framework, const MigrationKey& key);
 
 // What the live catalog has of the tables and columns the graph declares.
+struct ColumnHash {
+  std::size_t operator()(
+      const std::pair<std::string, std::string>& column) const noexcept {
+    std::hash<std::string_view> hash;
+    return hash(column.first) * 0x9E3779B97F4A7C15ull ^ hash(column.second);
+  }
+};
 struct LiveObjects {
   std::unordered_set<std::string> tables;  // as written in the graph
-  std::set<std::pair<std::string, std::string>> columns;
+  std::unordered_set<std::pair<std::string, std::string>, ColumnHash> columns;
 };
 
 // --- graph algorithms over nodes 0..n-1; deps[n] are n's dependencies ---

@@ -234,7 +234,9 @@ void ReadDjangoRows(SpiSession& spi, const std::string& table,
     if (rows[i].applied_micros)
       row.applied_at = core::TimestampText(*rows[i].applied_micros);
     if (!faked.empty()) {
-      label = row.key.app + "." + row.key.name;
+      label.assign(row.key.app);
+      label += '.';
+      label += row.key.name;
       if (faked.count(label) != 0) row.audit_saw_ddl = false;
     }
     history->rows.push_back(std::move(row));
@@ -453,6 +455,7 @@ core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
       }
     });
   });
+  live.columns.reserve(wanted.size());
   for (const auto& w : wanted) {
     if (w.present) live.columns.insert(*w.column);
   }
