@@ -439,13 +439,22 @@ core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
   WantedColumn* first = wanted.data();
   WantedColumn* last = first + wanted.size();
   PgTry([&]() noexcept {
+    // A relation's attributes mostly come one after another: its wanted
+    // columns are looked up once per run of them.
+    Oid run_relid = InvalidOid;
+    WantedColumn* run = last;
     ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
       auto* form = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
       if (form->attnum <= 0 || form->attisdropped) return;
-      WantedColumn* it = std::lower_bound(
-          first, last, form->attrelid,
-          [](const WantedColumn& w, Oid relid) { return w.relid < relid; });
-      if (it == last || it->relid != form->attrelid) return;
+      if (form->attrelid != run_relid) {
+        run_relid = form->attrelid;
+        run = std::lower_bound(
+            first, last, run_relid,
+            [](const WantedColumn& w, Oid relid) { return w.relid < relid; });
+        if (run != last && run->relid != run_relid) run = last;
+      }
+      WantedColumn* it = run;
+      if (it == last) return;
       const char* name = NameStr(form->attname);
       std::size_t length = strlen(name);
       for (; it != last && it->relid == form->attrelid; ++it) {
