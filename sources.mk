@@ -25,6 +25,7 @@ CORE_SOURCES = \
 	src/core/migration_check.cpp \
 	src/core/migration_graph.cpp \
 	src/core/migration_graph_digest.cpp \
+	src/core/migration_key_index.cpp \
 	src/core/migration_hints.cpp \
 	src/core/migration_report.cpp \
 	src/core/progress.cpp \

@@ -28,6 +28,9 @@ CREATE OR REPLACE VIEW @extschema@.ddl_event AS
 COMMENT ON COLUMN @extschema@.ddl_event.claimed_migration IS
   'a migration label the session set that did not count: set outside the session, or by a role that may not write the framework''s history table';
 ALTER TABLE @extschema@.migration_event ADD COLUMN refused text;
+CREATE INDEX migration_event_without_ddl_idx
+  ON @extschema@.migration_event (framework, migration)
+  WHERE ddl_events = 0 AND operation = 'INSERT';
 
 CREATE OR REPLACE FUNCTION @extschema@.prune_audit(older_than interval)
   RETURNS bigint

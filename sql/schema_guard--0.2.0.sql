@@ -106,6 +106,11 @@ CREATE INDEX migration_event_backend_idx
 -- The migration check looks up the later writes of a migration.
 CREATE INDEX migration_event_migration_idx
   ON @extschema@.migration_event (migration, event_id);
+-- 0.2.0: the migration check finds the history writes the audit credited
+-- no DDL to (migrate --fake and kin) without reading every write.
+CREATE INDEX migration_event_without_ddl_idx
+  ON @extschema@.migration_event (framework, migration)
+  WHERE ddl_events = 0 AND operation = 'INSERT';
 
 COMMENT ON TABLE @extschema@.migration_event IS
   'one row per migration recorded in a history table, with how many audited DDL events it was credited with';

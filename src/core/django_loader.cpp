@@ -47,9 +47,8 @@ class Loader {
   // The node of a key: its declaration, else a node for a key only
   // referred to (a DummyNode), made when `make`.
   std::optional<std::size_t> NodeOf(const MigrationKey& key, bool make) {
+    if (auto node = graph_.NodeOf(key)) return node;
     const std::string& text = MigrationKeyText(key, &buffer_);
-    if (auto it = graph_.index.find(text); it != graph_.index.end())
-      return it->second;
     if (auto it = missing_.find(text); it != missing_.end()) return it->second;
     if (!make) return std::nullopt;
     std::size_t node = n_ + out_.missing_keys.size();
@@ -70,6 +69,17 @@ class Loader {
     out_.parents.assign(n_, {});
     out_.children.assign(n_, {});
     alive_.assign(n_, true);
+    // Each node's edge lists sized once (they grew by doubling).
+    std::vector<std::size_t> children(n_, 0);
+    for (const auto& deps : graph_.dependency_index) {
+      for (std::size_t d : deps) {
+        if (d != MigrationGraph::kNotDeclared) ++children[d];
+      }
+    }
+    for (std::size_t i = 0; i < n_; ++i) {
+      out_.parents[i].reserve(graph_.migrations[i].dependencies.size());
+      out_.children[i].reserve(children[i]);
+    }
     for (std::size_t i = 0; i < n_; ++i) {
       const DeclaredMigration& m = graph_.migrations[i];
       for (std::size_t k = 0; k < m.dependencies.size(); ++k) {
@@ -202,9 +212,8 @@ class Loader {
   // Node order: Django sorts nodes by their (app, name) tuples. Only short
   // lists are sorted (a node's parents, the leaves).
   void SortByKey(std::vector<std::size_t>* nodes) const {
-    std::sort(nodes->begin(), nodes->end(), [&](std::size_t a, std::size_t b) {
-      return Key(a) < Key(b);
-    });
+    std::sort(nodes->begin(), nodes->end(),
+              [&](std::size_t a, std::size_t b) { return Key(a) < Key(b); });
   }
 
   // validate_consistency and ensure_not_cyclic.

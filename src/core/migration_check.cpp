@@ -103,7 +103,11 @@ CheckContext::CheckContext(Framework framework, const MigrationGraph* graph,
   result_.history = std::move(history);
   commands_ = CommandsFor(framework, result_.history.table);
   if (graph_ != nullptr) {
-    for (const auto& m : graph_->migrations) apps_.insert(m.key.app);
+    const std::string* last = nullptr;  // an app's migrations are together
+    for (const auto& m : graph_->migrations) {
+      if (last == nullptr || *last != m.key.app) apps_.insert(m.key.app);
+      last = &m.key.app;
+    }
   }
 }
 
@@ -191,16 +195,12 @@ std::optional<std::size_t> CheckContext::RowOf(const MigrationKey& key) const {
 }
 
 std::optional<std::size_t> CheckContext::NodeOf(const MigrationKey& key) const {
-  auto it = G().index.find(MigrationKeyText(key, &key_buffer_));
-  if (it == G().index.end()) return std::nullopt;
-  return it->second;
+  return G().NodeOf(key);
 }
 
 std::optional<std::size_t> CheckContext::SquashOf(
     const MigrationKey& key) const {
-  auto it = G().replaced_by.find(MigrationKeyText(key, &key_buffer_));
-  if (it == G().replaced_by.end()) return std::nullopt;
-  return it->second;
+  return G().SquashOf(key);
 }
 
 bool CheckContext::AllPresent(const DeclaredMigration& m) const {
@@ -451,9 +451,14 @@ void CheckContext::Summarize(const std::vector<bool>& declared,
                              const std::vector<bool>& applied) {
   std::map<std::string, AppSummary> apps;
   if (graph_ != nullptr) {
+    AppSummary* last = nullptr;  // an app's migrations are together
     for (std::size_t i = 0; i < G().migrations.size(); ++i) {
       if (!declared[i]) continue;
-      AppSummary& s = apps[M(i).key.app];
+      if (last == nullptr || last->app != M(i).key.app) {
+        last = &apps[M(i).key.app];
+        last->app = M(i).key.app;
+      }
+      AppSummary& s = *last;
       ++s.declared;
       ++(applied[i] ? s.applied : s.pending);
     }

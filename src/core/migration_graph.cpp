@@ -159,7 +159,6 @@ namespace {
 std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
     const MigrationGraph& graph) {
   const std::size_t n = graph.migrations.size();
-  std::string key_buffer;
   std::unordered_map<std::string_view,
                      std::unordered_map<std::string_view, std::size_t>>
       first_with;
@@ -168,8 +167,7 @@ std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
   for (std::size_t i = 0; i < n; ++i) {
     const MigrationKey& key = graph.migrations[i].key;
     std::string_view number = DjangoNumberPrefix(key.name);
-    if (number.empty() ||
-        graph.replaced_by.count(MigrationKeyText(key, &key_buffer)) != 0) {
+    if (number.empty() || graph.SquashOf(key)) {
       continue;  // no number, or squashed away
     }
     auto [it, inserted] = first_with[key.app].emplace(number, i);
@@ -206,18 +204,17 @@ std::vector<std::vector<std::size_t>> UnmergedDuplicateNumbers(
 // What ReadMigrationGraph and DecodeMigrationGraph derive from the
 // migrations (graph.index is filled as they are read).
 void IndexDependencies(MigrationGraph* graph) {
-  std::string key_buffer;
   graph->dependency_index.resize(graph->migrations.size());
   for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
-    for (const auto& r : graph->migrations[i].replaces) {
-      graph->replaced_by.emplace(MigrationKeyText(r, &key_buffer), i);
+    const DeclaredMigration& m = graph->migrations[i];
+    for (std::size_t k = 0; k < m.replaces.size(); ++k) {
+      graph->replaced_by.Add(graph->migrations, i,
+                             static_cast<std::uint32_t>(k));
     }
     auto& deps = graph->dependency_index[i];
-    deps.reserve(graph->migrations[i].dependencies.size());
-    for (const auto& d : graph->migrations[i].dependencies) {
-      auto it = graph->index.find(MigrationKeyText(d, &key_buffer));
-      deps.push_back(it == graph->index.end() ? MigrationGraph::kNotDeclared
-                                              : it->second);
+    deps.reserve(m.dependencies.size());
+    for (const auto& d : m.dependencies) {
+      deps.push_back(graph->NodeOf(d).value_or(MigrationGraph::kNotDeclared));
     }
   }
   if (graph->framework == Framework::kDjango) {
@@ -255,7 +252,6 @@ void CheckBranchLabels(const MigrationGraph& graph, const Path& root) {
 // Alembic's depends_on may name a revision or a branch label, which stands
 // for the revision that declares it (RevisionMap._add_depends_on).
 void IndexDependsOn(MigrationGraph* graph) {
-  std::string key_buffer;
   std::unordered_map<std::string, std::size_t> labelled;
   for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
     for (const auto& label : graph->migrations[i].branch_labels)
@@ -264,10 +260,9 @@ void IndexDependsOn(MigrationGraph* graph) {
   graph->depends_on_index.assign(graph->migrations.size(), {});
   for (std::size_t i = 0; i < graph->migrations.size(); ++i) {
     for (const auto& d : graph->migrations[i].depends_on) {
-      auto it = graph->index.find(MigrationKeyText(d, &key_buffer));
       std::size_t j = MigrationGraph::kNotDeclared;
-      if (it != graph->index.end()) {
-        j = it->second;
+      if (auto node = graph->NodeOf(d)) {
+        j = *node;
       } else if (auto l = labelled.find(d.name); l != labelled.end()) {
         j = l->second;
       }
@@ -316,9 +311,7 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
   }
   const Framework fw = graph.framework;
   const bool versioned = fw == Framework::kFlyway || fw == Framework::kRails;
-  std::unordered_map<std::string, std::size_t>& seen = graph.index;
-  seen.reserve(list.items().size());
-  std::string key_buffer;
+  graph.index.Reserve(list.items().size());
   graph.migrations.reserve(list.items().size());
   EachObject(document, "migrations", root, [&](const Json& m, const Path& p) {
     OnlyKeys(m, p,
@@ -359,17 +352,17 @@ MigrationGraph ReadMigrationGraph(const Json& document) {
     ReadCreates(m, p, &migration);
     // Flyway versions are keyed canonically, so the key name may differ
     // from the text written: report duplicates with the index.
-    auto [it, inserted] = seen.emplace(
-        MigrationKeyText(migration.key, &key_buffer), graph.migrations.size());
-    if (!inserted) {
+    graph.migrations.push_back(std::move(migration));
+    const std::size_t node = graph.migrations.size() - 1;
+    if (auto earlier = graph.index.Add(graph.migrations, node,
+                                       MigrationKeyIndex::kOwnKey)) {
       if (!versioned) {
         Fail(p, fmt::format("duplicate migration \"{}\" (also migrations[{}])",
-                            MigrationObject(fw, migration.key), it->second));
+                            MigrationObject(fw, graph.migrations[node].key),
+                            *earlier));
       }
-      graph.duplicate_versions.emplace_back(graph.migrations.size(),
-                                            it->second);
+      graph.duplicate_versions.emplace_back(node, *earlier);
     }
-    graph.migrations.push_back(std::move(migration));
   });
   CheckBranchLabels(graph, root);
   IndexDependencies(&graph);

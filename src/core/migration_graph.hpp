@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,17 +51,48 @@ struct DeclaredMigration {
   }
 };
 
+// Declared migrations found by key without building a key string: a table
+// of node numbers whose keys are the graph's own (a migration's key, or one
+// of the keys it replaces), so it holds no strings and stays valid when the
+// graph is copied or moved. The first key added stays.
+class MigrationKeyIndex {
+ public:
+  static constexpr std::uint32_t kOwnKey = 0xFFFFFFFFu;
+  void Reserve(std::size_t keys);
+  // Adds migrations[node].key (item kOwnKey) or migrations[node].replaces
+  // [item]; when that key is there already, returns its node instead.
+  std::optional<std::size_t> Add(
+      const std::vector<DeclaredMigration>& migrations, std::size_t node,
+      std::uint32_t item);
+  std::optional<std::size_t> Find(
+      const std::vector<DeclaredMigration>& migrations, std::string_view app,
+      std::string_view name) const;
+  std::size_t size() const { return size_; }
+
+ private:
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
+  struct Slot {
+    std::uint32_t node = kEmpty;
+    std::uint32_t item = kOwnKey;
+    std::size_t hash = 0;
+  };
+  static const MigrationKey& KeyOf(
+      const std::vector<DeclaredMigration>& migrations, const Slot& slot);
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
 struct MigrationGraph {
   Framework framework = Framework::kDjango;
   std::string history_table;  // empty: the default name, via search_path
   std::vector<DeclaredMigration> migrations;
   // Flyway and Rails: a version declared twice, as (index, earlier index).
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_versions;
-  // Built by ReadMigrationGraph, keyed by MigrationKeyText: the index of
-  // each migration (its first declaration), and of the squash that
-  // replaces a migration.
-  std::unordered_map<std::string, std::size_t> index;
-  std::unordered_map<std::string, std::size_t> replaced_by;
+  // Built by ReadMigrationGraph and DecodeMigrationGraph: the index of each
+  // migration (its first declaration), and of the squash that replaces a
+  // migration (NodeOf, SquashOf).
+  MigrationKeyIndex index;
+  MigrationKeyIndex replaced_by;
   // dependency_index[i][k]: the index of migrations[i].dependencies[k], or
   // kNotDeclared; depends_on_index the same for depends_on (an Alembic
   // branch label stands for the revision that declares it).
@@ -69,6 +102,17 @@ struct MigrationGraph {
   // Django: migrations of one app sharing a number prefix that no merge
   // migration reconciles (duplicate_number findings).
   std::vector<std::vector<std::size_t>> duplicate_numbers;
+
+  std::optional<std::size_t> NodeOf(std::string_view app,
+                                    std::string_view name) const {
+    return index.Find(migrations, app, name);
+  }
+  std::optional<std::size_t> NodeOf(const MigrationKey& key) const {
+    return NodeOf(key.app, key.name);
+  }
+  std::optional<std::size_t> SquashOf(const MigrationKey& key) const {
+    return replaced_by.Find(migrations, key.app, key.name);
+  }
 };
 
 // The key of MigrationGraph's maps: app, unit separator, name. Writes into
@@ -102,9 +146,16 @@ std::string_view DjangoNumberPrefix(std::string_view name);
 std::string MigrationObject(Framework framework, const MigrationKey& key);
 
 // What the live catalog has of the tables and columns the graph declares.
+struct ColumnHash {
+  std::size_t operator()(
+      const std::pair<std::string, std::string>& column) const noexcept {
+    std::hash<std::string_view> hash;
+    return hash(column.first) * 0x9E3779B97F4A7C15ull ^ hash(column.second);
+  }
+};
 struct LiveObjects {
   std::unordered_set<std::string> tables;  // as written in the graph
-  std::set<std::pair<std::string, std::string>> columns;
+  std::unordered_set<std::pair<std::string, std::string>, ColumnHash> columns;
 };
 
 // --- graph algorithms over nodes 0..n-1; deps[n] are n's dependencies ---

@@ -53,11 +53,12 @@ class DigestReader {
   explicit DigestReader(std::string_view bytes) : in_(bytes) {}
   std::size_t U32() {
     Need(4);
-    std::size_t value = 0;
-    for (int k = 0; k < 4; ++k)
-      value |= static_cast<std::size_t>(static_cast<unsigned char>(in_[pos_++]))
-               << (8 * k);
-    return value;
+    const auto* p = reinterpret_cast<const unsigned char*>(in_.data() + pos_);
+    pos_ += 4;
+    return static_cast<std::size_t>(p[0]) |
+           static_cast<std::size_t>(p[1]) << 8 |
+           static_cast<std::size_t>(p[2]) << 16 |
+           static_cast<std::size_t>(p[3]) << 24;
   }
   // A count of items that take at least `item_bytes` each.
   std::size_t Count(std::size_t item_bytes) {
@@ -66,22 +67,24 @@ class DigestReader {
     return n;
   }
   std::string Str() {
-    std::size_t n = U32();
-    Need(n);
-    std::string text(in_.substr(pos_, n));
-    pos_ += n;
+    std::string text;
+    StrInto(&text);
     return text;
   }
-  MigrationKey Key() {
-    MigrationKey key;
-    key.app = Str();
-    key.name = Str();
-    return key;
+  // Reads a string into *out, without a temporary.
+  void StrInto(std::string* out) {
+    std::size_t n = U32();
+    Need(n);
+    out->assign(in_.data() + pos_, n);
+    pos_ += n;
   }
-  std::vector<MigrationKey> Keys() {
-    std::vector<MigrationKey> keys(Count(8));
-    for (auto& k : keys) k = Key();
-    return keys;
+  void KeyInto(MigrationKey* key) {
+    StrInto(&key->app);
+    StrInto(&key->name);
+  }
+  void KeysInto(std::vector<MigrationKey>* keys) {
+    keys->resize(Count(8));
+    for (auto& k : *keys) KeyInto(&k);
   }
   // A migration's index below `limit`; kNotDeclared only where the stored
   // form may hold it (a dependency on a migration the graph lacks).
@@ -173,35 +176,35 @@ MigrationGraph DecodeMigrationGraph(std::string_view bytes) {
   const std::size_t n = r.Count(8);
   graph.migrations.resize(n);
   graph.dependency_index.resize(n);
-  graph.index.reserve(n);
-  std::string key_buffer;
+  graph.index.Reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     DeclaredMigration& m = graph.migrations[i];
-    m.key = r.Key();
-    m.dependencies = r.Keys();
+    r.KeyInto(&m.key);
+    r.KeysInto(&m.dependencies);
     graph.dependency_index[i].resize(m.dependencies.size());
     for (auto& d : graph.dependency_index[i]) d = r.Index(n, true);
-    m.replaces = r.Keys();
-    m.run_before = r.Keys();
+    r.KeysInto(&m.replaces);
+    r.KeysInto(&m.run_before);
     if (format >= 2) {
-      m.depends_on = r.Keys();
+      r.KeysInto(&m.depends_on);
       m.branch_labels.resize(r.Count(4));
-      for (auto& label : m.branch_labels) label = r.Str();
-      m.file = r.Str();
+      for (auto& label : m.branch_labels) r.StrInto(&label);
+      r.StrInto(&m.file);
     }
     if (r.Byte() != 0) m.checksum = r.Str();
     char atomic = r.Byte();
     if (atomic != 0) m.atomic = atomic == 2;
     m.creates_tables.resize(r.Count(4));
-    for (auto& t : m.creates_tables) t = r.Str();
+    for (auto& t : m.creates_tables) r.StrInto(&t);
     m.creates_columns.resize(r.Count(8));
     for (auto& [t, c] : m.creates_columns) {
-      t = r.Str();
-      c = r.Str();
+      r.StrInto(&t);
+      r.StrInto(&c);
     }
-    graph.index.emplace(MigrationKeyText(m.key, &key_buffer), i);
-    for (const auto& k : m.replaces)
-      graph.replaced_by.emplace(MigrationKeyText(k, &key_buffer), i);
+    graph.index.Add(graph.migrations, i, MigrationKeyIndex::kOwnKey);
+    for (std::size_t k = 0; k < m.replaces.size(); ++k) {
+      graph.replaced_by.Add(graph.migrations, i, static_cast<std::uint32_t>(k));
+    }
   }
   graph.duplicate_versions.resize(r.Count(8));
   for (auto& [later, earlier] : graph.duplicate_versions) {

@@ -155,8 +155,8 @@ std::vector<core::MigrationCheck> RunChecks(
   SpiSession spi;
   std::vector<std::pair<Framework, std::shared_ptr<const core::MigrationGraph>>>
       graphs = DeclaredGraphs(spi, only);
-  bool audit = CanReadAudit(spi);
-  std::map<std::string, std::string> watched = WatchedHistoryTables(spi);
+  bool audit = CanReadAudit();
+  std::map<std::string, std::string> watched = WatchedHistoryTables();
   std::vector<core::MigrationCheck> checks;
   for (Framework fw : kAllFrameworks) {
     if (only && fw != *only) continue;

@@ -26,10 +26,17 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/varlena.h"
 }
 
 namespace schema_guard::pg {
@@ -61,16 +68,65 @@ std::string ResolveRelation(const std::string& name) {
   return qualified == nullptr ? std::string() : std::string(qualified);
 }
 
-std::map<std::string, std::string> WatchedHistoryTables(SpiSession& spi) {
-  QueryResult r = spi.Query(
-      "SELECT h.framework, pg_catalog.min(pg_catalog.format('%I.%I', "
-      "n.nspname, c.relname)) FROM schema_guard.history_tables h "
-      "JOIN pg_catalog.pg_class c ON c.oid = h.history_table "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-      "GROUP BY h.framework");
+namespace {
+
+struct WatchedTable {
+  char* framework;  // the trigger's first argument
+  char* table;      // quoted, qualified
+};
+
+// The first trigger argument (the framework) of a history_row() trigger,
+// palloc'd. Runs inside PgTry.
+char* FirstTriggerArg(HeapTuple tuple, TupleDesc desc) {
+  bool is_null = true;
+  Datum args = heap_getattr(tuple, Anum_pg_trigger_tgargs, desc, &is_null);
+  if (is_null) return pstrdup("");
+  bytea* bytes = DatumGetByteaPP(args);
+  const char* data = VARDATA_ANY(bytes);
+  return pnstrdup(data, strnlen(data, VARSIZE_ANY_EXHDR(bytes)));
+}
+
+// Keeps per framework the least table name (min() in the database's
+// collation, as the view's readers get). Runs inside PgTry.
+void KeepLeast(WatchedTable* found, int* count, char* framework, char* table) {
+  for (int i = 0; i < *count; ++i) {
+    if (strcmp(found[i].framework, framework) != 0) continue;
+    if (varstr_cmp(table, static_cast<int>(strlen(table)), found[i].table,
+                   static_cast<int>(strlen(found[i].table)),
+                   DEFAULT_COLLATION_OID) < 0)
+      found[i].table = table;
+    return;
+  }
+  found[(*count)++] = WatchedTable{framework, table};
+}
+
+}  // namespace
+
+// One heap scan of pg_trigger, what the view schema_guard.history_tables
+// reads, without planning a query.
+std::map<std::string, std::string> WatchedHistoryTables() {
+  WatchedTable* found = nullptr;
+  int count = 0;
+  PgTry([&]() noexcept {
+    List* name = list_make2(makeString(pstrdup("schema_guard")),
+                            makeString(pstrdup("history_row")));
+    Oid function = LookupFuncName(name, 0, nullptr, true);
+    if (!OidIsValid(function)) return;
+    int capacity = 0;
+    ScanCatalog(TriggerRelationId, [&](HeapTuple tuple, TupleDesc desc) {
+      auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+      if (trigger->tgfoid != function) return;
+      char* schema = get_namespace_name(get_rel_namespace(trigger->tgrelid));
+      char* relname = get_rel_name(trigger->tgrelid);
+      if (schema == nullptr || relname == nullptr) return;
+      found = Grow(found, count, &capacity);
+      KeepLeast(found, &count, FirstTriggerArg(tuple, desc),
+                pstrdup(quote_qualified_identifier(schema, relname)));
+    });
+  });
   std::map<std::string, std::string> watched;
-  for (std::size_t i = 0; i < r.rows(); ++i)
-    watched.emplace(r.Text(i, 0), r.Text(i, 1));
+  for (int i = 0; i < count; ++i)
+    watched.emplace(found[i].framework, found[i].table);
   return watched;
 }
 
@@ -88,11 +144,14 @@ std::string FindHistoryTable(
   return it == watched.end() ? std::string() : it->second;
 }
 
-bool CanReadAudit(SpiSession& spi) {
-  QueryResult r = spi.Query(
-      "SELECT pg_catalog.has_table_privilege('schema_guard.migration_event', "
-      "'SELECT')");
-  return r.rows() == 1 && r.Bool(0, 0);
+bool CanReadAudit() {
+  bool can = false;
+  PgTry([&]() noexcept {
+    Oid relid = RelationByName("schema_guard.migration_event", NoLock);
+    can = OidIsValid(relid) &&
+          pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+  });
+  return can;
 }
 
 namespace {
@@ -133,11 +192,10 @@ std::unordered_map<std::string, long long> DdlCreditedTo(
   return credited;
 }
 
-bool Declared(const core::MigrationGraph* graph, const core::MigrationKey& key,
-              std::string* buffer) {
+bool Declared(const core::MigrationGraph* graph,
+              const core::MigrationKey& key) {
   if (graph == nullptr) return false;
-  const std::string& text = core::MigrationKeyText(key, buffer);
-  return graph->index.count(text) != 0 || graph->replaced_by.count(text) != 0;
+  return graph->NodeOf(key) || graph->SquashOf(key);
 }
 
 // django_migrations, the big one: straight from the heap when that reads
@@ -176,7 +234,9 @@ void ReadDjangoRows(SpiSession& spi, const std::string& table,
     if (rows[i].applied_micros)
       row.applied_at = core::TimestampText(*rows[i].applied_micros);
     if (!faked.empty()) {
-      label = row.key.app + "." + row.key.name;
+      label.assign(row.key.app);
+      label += '.';
+      label += row.key.name;
       if (faked.count(label) != 0) row.audit_saw_ddl = false;
     }
     history->rows.push_back(std::move(row));
@@ -231,11 +291,9 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   // Rows the graph does not declare: did the audit see them make changes?
   std::vector<std::size_t> undeclared;
   std::vector<std::string> labels;
-  std::string buffer;
   for (std::size_t i = 0; i < history.rows.size(); ++i) {
     const core::AppliedMigration& row = history.rows[i];
-    if (row.state != core::HistoryState::kApplied ||
-        Declared(graph, row.key, &buffer))
+    if (row.state != core::HistoryState::kApplied || Declared(graph, row.key))
       continue;
     undeclared.push_back(i);
     labels.push_back(core::MigrationObject(framework, row.key));
@@ -381,13 +439,22 @@ core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
   WantedColumn* first = wanted.data();
   WantedColumn* last = first + wanted.size();
   PgTry([&]() noexcept {
+    // A relation's attributes mostly come one after another: its wanted
+    // columns are looked up once per run of them.
+    Oid run_relid = InvalidOid;
+    WantedColumn* run = last;
     ScanCatalog(AttributeRelationId, [&](HeapTuple tuple, TupleDesc) {
       auto* form = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
       if (form->attnum <= 0 || form->attisdropped) return;
-      WantedColumn* it = std::lower_bound(
-          first, last, form->attrelid,
-          [](const WantedColumn& w, Oid relid) { return w.relid < relid; });
-      if (it == last || it->relid != form->attrelid) return;
+      if (form->attrelid != run_relid) {
+        run_relid = form->attrelid;
+        run = std::lower_bound(
+            first, last, run_relid,
+            [](const WantedColumn& w, Oid relid) { return w.relid < relid; });
+        if (run != last && run->relid != run_relid) run = last;
+      }
+      WantedColumn* it = run;
+      if (it == last) return;
       const char* name = NameStr(form->attname);
       std::size_t length = strlen(name);
       for (; it != last && it->relid == form->attrelid; ++it) {
@@ -397,6 +464,7 @@ core::LiveObjects ReadLiveObjects(const core::MigrationGraph& graph) {
       }
     });
   });
+  live.columns.reserve(wanted.size());
   for (const auto& w : wanted) {
     if (w.present) live.columns.insert(*w.column);
   }

@@ -18,7 +18,7 @@ namespace schema_guard::pg {
 std::string ResolveRelation(const std::string& name);
 
 // Watched history tables by framework name (schema_guard.history_tables).
-std::map<std::string, std::string> WatchedHistoryTables(SpiSession& spi);
+std::map<std::string, std::string> WatchedHistoryTables();
 
 // The history table of a framework, schema-qualified and quoted: the one the
 // graph names, else the default name through search_path, else a watched
@@ -28,7 +28,7 @@ std::string FindHistoryTable(core::Framework framework,
                              const std::map<std::string, std::string>& watched);
 
 // Whether the caller may read the audit's record of history writes.
-bool CanReadAudit(SpiSession& spi);
+bool CanReadAudit();
 
 // The rows of `table` (empty: no history table). `app`: the app of a
 // single-app framework's rows. With `audit`, rows are marked with what the

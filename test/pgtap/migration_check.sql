@@ -12,7 +12,7 @@
 -- EXECUTED) follow, then bad graphs.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(74);
+SELECT plan(78);
 
 CREATE EXTENSION IF NOT EXISTS schema_guard;
 CREATE SCHEMA mc;
@@ -325,6 +325,22 @@ SELECT is(mc.findings('flyway'), ARRAY['checksum_mismatch flyway:1.1', 'failed_m
 SELECT is((mc.finding('checksum_mismatch', 'flyway:1.1')).actual, '1101', 'the recorded checksum');
 SELECT is((mc.finding('checksum_mismatch', 'flyway:1.1')).expected, '1102', 'the declared checksum');
 SELECT is((mc.finding('failed_migration', 'flyway:2')).fix, 'flyway repair', 'the fix for a failed row');
+ROLLBACK TO SAVEPOINT s;
+
+-- A history table under another name is found through the trigger that
+-- watches it (schema_guard.history_tables); of two, the first by name.
+SAVEPOINT s;
+ALTER TABLE mc.flyway_schema_history RENAME TO deploy_log;
+CREATE TABLE mc.zz_deploy_log (LIKE mc.deploy_log);
+SELECT is(schema_guard.watch_history_table('mc.zz_deploy_log', 'flyway'), true,
+          'an empty Flyway history watched under another name');
+SELECT is(mc.findings('flyway'), '{}',
+          'the renamed history (watched since it was created) is read: it comes first by name');
+ALTER TABLE mc.deploy_log RENAME TO zzz_log;
+SELECT is(mc.findings('flyway'), ARRAY['pending_migration flyway:1', 'pending_migration flyway:1.1'],
+          'renamed after the empty one, the empty one is read');
+SELECT is((SELECT count(*) FROM schema_guard.history_tables WHERE framework = 'flyway'), 2::bigint,
+          'both are watched');
 ROLLBACK TO SAVEPOINT s;
 
 -- Alembic: two heads; alembic_version holds the applied head.

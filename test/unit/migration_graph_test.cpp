@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -411,6 +412,43 @@ TEST(MigrationGraphDigest, RoundTripsAndRefusesDamage) {
 // The stored form comes back from a table (and a restored dump): any byte
 // changed or any cut either decodes into a graph whose indexes are in range
 // or is refused, never read out of bounds (ASan).
+// The key index grows past its first tables, keeps the first of a key
+// declared twice, finds replaced keys apart from declared ones, and stays
+// valid in a copy of the graph (it holds node numbers, not pointers).
+TEST(MigrationKeyIndex, FindsEveryKeyAfterGrowthAndInACopy) {
+  std::vector<DeclaredMigration> migrations;
+  MigrationKeyIndex index;
+  MigrationKeyIndex replaced;
+  for (int i = 0; i < 1000; ++i) {
+    DeclaredMigration m;
+    m.key = {"app" + std::to_string(i % 7), "m" + std::to_string(i)};
+    if (i % 10 == 0)
+      m.replaces.push_back({m.key.app, "old" + std::to_string(i)});
+    migrations.push_back(m);
+    EXPECT_FALSE(index.Add(migrations, migrations.size() - 1,
+                           MigrationKeyIndex::kOwnKey));
+    if (!m.replaces.empty()) {
+      EXPECT_FALSE(replaced.Add(migrations, migrations.size() - 1, 0));
+    }
+  }
+  migrations.push_back(migrations[5]);  // the key of node 5 again
+  EXPECT_EQ(index.Add(migrations, 1000, MigrationKeyIndex::kOwnKey),
+            std::optional<std::size_t>(5));
+  EXPECT_EQ(index.size(), 1000u);
+  std::vector<DeclaredMigration> copy = migrations;
+  for (int i = 0; i < 1000; ++i) {
+    std::string app = "app" + std::to_string(i % 7);
+    EXPECT_EQ(index.Find(copy, app, "m" + std::to_string(i)),
+              std::optional<std::size_t>(i));
+    EXPECT_FALSE(index.Find(copy, app, "old" + std::to_string(i)));
+    EXPECT_EQ(replaced.Find(copy, app, "old" + std::to_string(i)).has_value(),
+              i % 10 == 0);
+  }
+  // App and name are told apart, not compared as one run of bytes.
+  EXPECT_FALSE(index.Find(copy, "app1m", "1"));
+  EXPECT_FALSE(index.Find(copy, "app3", "m1"));
+}
+
 TEST(MigrationGraphDigest, EveryDamagedByteIsRefusedOrInRange) {
   MigrationGraph g = Graph("django", kShop);
   std::string bytes = EncodeMigrationGraph(g);
