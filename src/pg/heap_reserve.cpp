@@ -10,8 +10,10 @@
 // the call's allocations then reuse; the last chunk (the fence) keeps that
 // space away from the heap's top, where free() would hand it back to the
 // system at once. Freeing the fence at the end lets malloc trim the heap as
-// usual (GuardedLarge in schema_functions.cpp also calls malloc_trim).
+// usual, and the destructor trims what the call left unused.
 #include "pg/heap_reserve.hpp"
+
+#include <malloc.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -73,6 +75,14 @@ void HeapReserve::Fill(std::size_t bytes) noexcept {
 #endif
 }
 
-HeapReserve::~HeapReserve() { std::free(fence_); }
+// What the call left unused goes back to the system now, not at the next
+// trim of the heap's top: a pooled connection does not keep it.
+HeapReserve::~HeapReserve() {
+  if (fence_ == nullptr) return;
+  std::free(fence_);
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 }  // namespace schema_guard::pg
