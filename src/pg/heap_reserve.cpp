@@ -59,13 +59,14 @@ void HeapReserve::Fill(std::size_t bytes) noexcept {
     }
     if (run_to != 0) {
       ok = core::PrefaultPages(reinterpret_cast<void*>(run_from),
-                               run_to - run_from);
+                               run_to - run_from, true);
     }
     run_from = at;
     run_to = at + kChunk;
   }
   if (ok && run_to != 0) {
-    core::PrefaultPages(reinterpret_cast<void*>(run_from), run_to - run_from);
+    core::PrefaultPages(reinterpret_cast<void*>(run_from), run_to - run_from,
+                        true);
   }
   if (made > 0) fence_ = chunks[--made];
   for (std::size_t i = 0; i < made; ++i) std::free(chunks[i]);
