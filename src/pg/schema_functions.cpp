@@ -360,6 +360,7 @@ extern "C" Datum schema_guard_expect(PG_FUNCTION_ARGS) {
   int tables = 0;
   GuardedLarge([&](sg::HeapReserve& reserve) {
     std::string text = sg::JsonbText(manifest);
+    // The parse tree and one schema model, not a check's two.
     reserve.Fill(text.size() * sg::kReservePerManifestByte / 2);
     schema_guard::core::Schema schema = schema_guard::core::ReadManifest(
         std::string_view(text), sg::CheckTypeSpelling);
