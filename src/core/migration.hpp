@@ -56,6 +56,11 @@ struct AppliedMigration {
   // For a row of a migration the graph does not declare: how many DDL
   // events the audit credited to it (unset: not looked up).
   std::optional<long long> audit_ddl_events;
+  // The row's migration in the declared graph it is checked against, when
+  // the reader looked it up there already (MigrationGraph::kNotDeclared:
+  // no migration of the graph has its key); unset: CheckMigrations looks
+  // it up. Saves a second lookup per row of a large history.
+  std::optional<std::size_t> graph_node;
 };
 
 struct History {

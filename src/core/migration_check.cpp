@@ -148,7 +148,7 @@ void CheckContext::IndexHistory() {
     }
     std::size_t* slot = nullptr;
     std::optional<std::size_t> node;
-    if (graph_ != nullptr) node = NodeOf(rows[r].key);
+    if (graph_ != nullptr) node = GraphNode(rows[r]);
     if (node) {
       row_node_[r] = *node;
       slot = &row_for_node_[*node];
@@ -178,6 +178,13 @@ void CheckContext::IndexHistory() {
       *slot = r;  // a later successful run supersedes the failure
     }
   }
+}
+
+std::optional<std::size_t> CheckContext::GraphNode(
+    const AppliedMigration& row) const {
+  if (!row.graph_node) return NodeOf(row.key);
+  if (*row.graph_node >= G().migrations.size()) return std::nullopt;
+  return *row.graph_node;
 }
 
 std::optional<std::size_t> CheckContext::RowOfNode(std::size_t i) const {
@@ -259,10 +266,13 @@ void CheckContext::CheckOrder(
   auto own = RowOfNode(i);
   if (!own || Row(*own).applied_at.empty()) return;
   const std::string& at = Row(*own).applied_at;
-  for (const auto& d : M(i).dependencies) {
-    auto j = NodeOf(d);
+  const std::vector<std::size_t>& declared = G().dependency_index[i];
+  for (std::size_t k = 0; k < M(i).dependencies.size(); ++k) {
+    const MigrationKey& d = M(i).dependencies[k];
+    std::optional<std::size_t> j;
+    if (declared[k] != MigrationGraph::kNotDeclared) j = declared[k];
     if (j && by_replacement_nodes.count(*j) != 0) continue;
-    auto r = RowOf(d);
+    auto r = j ? RowOfNode(*j) : RowOf(d);
     if (!r || Row(*r).state == HistoryState::kFailed ||
         Row(*r).applied_at.empty() || !(at < Row(*r).applied_at)) {
       continue;

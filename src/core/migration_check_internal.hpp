@@ -56,6 +56,9 @@ class CheckContext {
 
   // History rows by key: the successful row, else the last one.
   void IndexHistory();
+  // The declared migration of a history row (the reader's lookup if it
+  // made one).
+  std::optional<std::size_t> GraphNode(const AppliedMigration& row) const;
   std::optional<std::size_t> RowOfNode(std::size_t i) const;
   std::optional<std::size_t> RowOf(const MigrationKey& key) const;
   const AppliedMigration& Row(std::size_t r) const {

@@ -192,10 +192,12 @@ std::unordered_map<std::string, long long> DdlCreditedTo(
   return credited;
 }
 
-bool Declared(const core::MigrationGraph* graph,
-              const core::MigrationKey& key) {
-  if (graph == nullptr) return false;
-  return graph->NodeOf(key) || graph->SquashOf(key);
+// Whether the graph declares the row's migration (or a squash replaces
+// it); the node found is kept on the row for the checks.
+bool Declared(const core::MigrationGraph& graph, core::AppliedMigration* row) {
+  std::optional<std::size_t> node = graph.NodeOf(row->key);
+  row->graph_node = node.value_or(core::MigrationGraph::kNotDeclared);
+  return node || graph.SquashOf(row->key);
 }
 
 // django_migrations, the big one: straight from the heap when that reads
@@ -292,8 +294,8 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   std::vector<std::size_t> undeclared;
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < history.rows.size(); ++i) {
-    const core::AppliedMigration& row = history.rows[i];
-    if (row.state != core::HistoryState::kApplied || Declared(graph, row.key))
+    core::AppliedMigration& row = history.rows[i];
+    if (row.state != core::HistoryState::kApplied || Declared(*graph, &row))
       continue;
     undeclared.push_back(i);
     labels.push_back(core::MigrationObject(framework, row.key));
