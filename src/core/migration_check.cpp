@@ -182,8 +182,9 @@ void CheckContext::IndexHistory() {
 
 std::optional<std::size_t> CheckContext::GraphNode(
     const AppliedMigration& row) const {
-  if (!row.graph_node) return NodeOf(row.key);
-  if (*row.graph_node >= G().migrations.size()) return std::nullopt;
+  if (row.graph_node == MigrationGraph::kNotDeclared) return std::nullopt;
+  if (!row.graph_node || *row.graph_node >= G().migrations.size())
+    return NodeOf(row.key);
   return *row.graph_node;
 }
 

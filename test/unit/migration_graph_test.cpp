@@ -163,6 +163,37 @@ TEST(CheckMigrations, ConsistentHistoryHasNoFindings) {
             std::string::npos);
 }
 
+TEST(CheckMigrations, RowsCarryingTheirGraphNodeCheckAsLookedUp) {
+  MigrationGraph g = Graph("django", kShop);
+  LiveObjects live;
+  live.tables = {"core_item"};
+  std::vector<AppliedMigration> rows = {
+      Row("core", "0001_initial", "2026-01-01 00:00:03"),
+      Row("core", "0002_item", "2026-01-01 00:00:02"),
+      Row("trade", "0009_gone", "2026-01-01 00:00:04")};
+  MigrationCheck looked_up =
+      CheckMigrations(Framework::kDjango, &g, Rows(rows), live);
+  // As ReadHistory leaves them: each row's node, or kNotDeclared.
+  for (auto& row : rows) {
+    row.graph_node = g.NodeOf(row.key).value_or(MigrationGraph::kNotDeclared);
+  }
+  EXPECT_NE(rows[0].graph_node, MigrationGraph::kNotDeclared);
+  EXPECT_EQ(rows[2].graph_node, MigrationGraph::kNotDeclared);
+  MigrationCheck carried =
+      CheckMigrations(Framework::kDjango, &g, Rows(rows), live);
+  // A node past the graph's end is not trusted: the key is looked up.
+  rows[0].graph_node = g.migrations.size() + 7;
+  MigrationCheck out_of_range =
+      CheckMigrations(Framework::kDjango, &g, Rows(rows), live);
+  const std::string report = RenderMigrationReport({looked_up});
+  EXPECT_EQ(RenderMigrationReport({carried}), report);
+  EXPECT_EQ(RenderMigrationReport({out_of_range}), report);
+  EXPECT_EQ(Kinds(carried), Kinds(looked_up));
+  // The rows do say something: out of order and a ghost row.
+  EXPECT_NE(Find(looked_up, "applied_out_of_order"), nullptr);
+  EXPECT_NE(Find(looked_up, "ghost_migration"), nullptr);
+}
+
 TEST(CheckMigrations, PendingMigrationsArePlannedAcrossApps) {
   MigrationGraph g = Graph("django", kShop);
   LiveObjects live;
