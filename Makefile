@@ -16,7 +16,8 @@ PG_INCLUDE_INTERNAL := $(shell $(PG_CONFIG) --includedir)/internal
 # Server headers are system headers, so -Werror applies to our code only.
 PG_CPPFLAGS = -Isrc -isystem $(PG_INCLUDE_SERVER) -isystem $(PG_INCLUDE_INTERNAL)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers
-SHLIB_LINK = -lfmt -lstdc++
+# Only the server's entry points are exported (src/pg/schema_guard.map).
+SHLIB_LINK = -lfmt -lstdc++ -Wl,--version-script=src/pg/schema_guard.map
 
 EXTRA_CLEAN = build
 
@@ -28,6 +29,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(OBJS:.o=.bc): %.bc: %.o
+
+schema_guard$(DLSUFFIX): src/pg/schema_guard.map
 
 # PGXS names a dependency file after the source's base name, so
 # src/core/staging.cpp and src/pg/staging.cpp would share .deps/staging.Po
