@@ -25,9 +25,6 @@ int HexDigit(char c) {
   return -1;
 }
 
-// Scans a string literal starting at the opening quote; returns the
-// position after the closing quote, or npos. *escaped says whether it holds
-// a backslash escape.
 // Whether any of the 8 bytes in `word` is a quote, a backslash or a
 // control character: the bytes a string scan stops at.
 bool StopsIn(std::uint64_t word) {
@@ -40,6 +37,9 @@ bool StopsIn(std::uint64_t word) {
   return (quote | backslash | control) != 0;
 }
 
+// Scans a string literal starting at the opening quote; returns the
+// position after the closing quote, or npos. *escaped says whether it holds
+// a backslash escape.
 std::size_t ScanString(std::string_view text, std::size_t pos, bool* escaped) {
   *escaped = false;
   ++pos;  // the opening quote
