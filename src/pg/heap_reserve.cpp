@@ -39,7 +39,7 @@ namespace {
 // Under malloc's smallest mmap threshold (128 kB): always heap memory.
 constexpr std::size_t kChunk = 64 * 1024 - 64;
 // Below this a call faults in too few pages to be worth it.
-constexpr std::size_t kMinimum = 8 * 1024 * 1024;
+constexpr std::size_t kMinimum = std::size_t{8} << 20;
 constexpr std::size_t kMaximum = std::size_t{1} << 30;
 // Under glibc's largest dynamic mmap threshold (32 MB on 64-bit systems).
 constexpr std::size_t kPiece = std::size_t{30} << 20;
@@ -57,26 +57,23 @@ bool InHeap(const void* p, std::size_t bytes) {
 // Populates `count` chunks of `size` bytes, adjacent ones (the usual case:
 // they are cut from the heap's top one after the other) as one run.
 void Populate(void* const* chunks, std::size_t count, std::size_t size) {
-  bool ok = true;
-  std::uintptr_t run_from = 0;
-  std::uintptr_t run_to = 0;
-  for (std::size_t i = 0; i < count && ok; ++i) {
-    auto at = reinterpret_cast<std::uintptr_t>(chunks[i]);
-    if (run_to != 0 && at >= run_to && at - run_to <= kHeaderGap) {
-      run_to = at + size;
-      continue;
-    }
-    if (run_to != 0) {
-      ok = core::PrefaultPages(reinterpret_cast<void*>(run_from),
-                               run_to - run_from, true);
+  char* run_from = nullptr;
+  std::size_t run_bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    char* at = static_cast<char*>(chunks[i]);
+    if (run_from != nullptr) {
+      auto from = reinterpret_cast<std::uintptr_t>(at);
+      auto end = reinterpret_cast<std::uintptr_t>(run_from) + run_bytes;
+      if (from >= end && from - end <= kHeaderGap) {
+        run_bytes += (from - end) + size;
+        continue;
+      }
+      if (!core::PrefaultPages(run_from, run_bytes, true)) return;
     }
     run_from = at;
-    run_to = at + size;
+    run_bytes = size;
   }
-  if (ok && run_to != 0) {
-    core::PrefaultPages(reinterpret_cast<void*>(run_from), run_to - run_from,
-                        true);
-  }
+  if (run_from != nullptr) core::PrefaultPages(run_from, run_bytes, true);
 }
 
 }  // namespace
