@@ -137,6 +137,7 @@ class AlembicChecker {
     for (const auto& cycle : DependencyCycles(all_down_)) {
       loads = false;
       std::vector<std::string> names;
+      names.reserve(cycle.size() + 1);
       for (std::size_t node : cycle) names.push_back(Obj(node));
       names.push_back(Obj(cycle.front()));
       c_.Add(Severity::kError, "dependency_cycle", M(cycle.front()).key.app,
@@ -285,6 +286,7 @@ class AlembicChecker {
       return set;
     };
     std::vector<std::vector<bool>> ancestors_by_idx;
+    ancestors_by_idx.reserve(current_heads.size());
     for (std::size_t h : current_heads)
       ancestors_by_idx.push_back(ancestors_of(h));
     std::vector<std::size_t> output;

@@ -73,9 +73,7 @@ void Differ::AddConstraintSteps(std::size_t f, FixPhase phase, const Table& t,
 void Differ::IndexSteps(std::size_t f, const Table& t, const Index& i,
                         bool new_table) {
   bool concurrently = !new_table && Concurrently(t);
-  if (new_table) {
-    Hazard(f, {kIndexBuild});
-  } else if (concurrently) {
+  if (new_table || concurrently) {
     Hazard(f, {kIndexBuild});
   } else {
     Hazard(f, {kShareLock, kIndexBuild});

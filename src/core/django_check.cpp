@@ -119,6 +119,7 @@ class DjangoChecker {
   }
   std::string DeleteRowsSql(const std::vector<std::size_t>& nodes) const {
     std::vector<std::string> values;
+    values.reserve(nodes.size());
     for (std::size_t node : nodes) {
       values.push_back(fmt::format("({}, {})", QuoteLiteral(KeyOf(node).app),
                                    QuoteLiteral(KeyOf(node).name)));
@@ -175,6 +176,7 @@ class DjangoChecker {
 
   std::vector<std::string> Objs(const std::vector<std::size_t>& nodes) const {
     std::vector<std::string> out;
+    out.reserve(nodes.size());
     for (std::size_t node : nodes) out.push_back(Obj(node));
     return out;
   }
@@ -334,6 +336,7 @@ class DjangoChecker {
       const std::string& app = conflict.first;
       const std::vector<std::size_t>& leaves = conflict.second;
       std::vector<std::string> names;
+      names.reserve(leaves.size());
       for (std::size_t leaf : leaves) names.push_back(KeyOf(leaf).name);
       std::string shared;
       for (std::size_t g = 0; g < c_.G().duplicate_numbers.size(); ++g) {

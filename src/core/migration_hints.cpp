@@ -83,9 +83,7 @@ void AttributeToMigrations(const std::vector<MigrationCheck>& checks,
   std::map<std::string, std::string> notes;  // root finding -> note
   for (auto& f : *findings) {
     std::vector<std::string> names;
-    if (f.kind == "missing_table") {
-      names = {f.object, f.object.substr(f.object.find('.') + 1)};
-    } else if (f.kind == "missing_column") {
+    if (f.kind == "missing_table" || f.kind == "missing_column") {
       names = {f.object, f.object.substr(f.object.find('.') + 1)};
     } else {
       continue;

@@ -72,7 +72,7 @@ bool Zone(const char* p, int64_t* east) {
     if (!Digits(&p, 2, &minutes) || minutes > 59) return false;
   }
   if (*p != '\0') return false;
-  *east = sign * (int64_t{hours} * 3600 + minutes * 60);
+  *east = sign * (int64_t{hours} * 3600 + int64_t{minutes} * 60);
   return true;
 }
 
@@ -135,7 +135,7 @@ bool ReadIsoTimestamp(const char* text, bool zoned, int max_fraction_digits,
   int64_t east = 0;
   if (zoned ? !Zone(p, &east) : *p != '\0') return false;
   int64_t seconds = DaysSince2000(year, month, day) * 86400 +
-                    int64_t{hour} * 3600 + minute * 60 + second - east;
+                    int64_t{hour} * 3600 + int64_t{minute} * 60 + second - east;
   *microseconds = seconds * 1000000 + fraction;
   return true;
 }

@@ -443,7 +443,10 @@ class TableBuilder {
       std::string column = c != nullptr
                                ? std::string(c->name)
                                : others_.Column(r.reads[k], r.read_attnums[k]);
-      t->depends_on_columns.push_back(relation + "." + column);
+      std::string depends_on = relation;
+      depends_on += '.';
+      depends_on += column;
+      t->depends_on_columns.push_back(std::move(depends_on));
     }
     std::sort(t->depends_on.begin(), t->depends_on.end());
   }

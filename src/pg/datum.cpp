@@ -382,8 +382,8 @@ void EmitFindings(FunctionCallInfo fcinfo,
     values[6] = nulls[6] ? Datum(0) : PointerGetDatum(ToText(f.actual));
     values[7] = nulls[7] ? Datum(0) : PointerGetDatum(ToText(f.fix));
     values[8] = TextArrayDatum(f.hazards);
-    values[9] = nulls[9] || !with_cause ? Datum(0)
-                                        : PointerGetDatum(ToText(f.cause));
+    values[9] =
+        nulls[9] || !with_cause ? Datum(0) : PointerGetDatum(ToText(f.cause));
     PutRow(rsinfo, values, nulls);
   }
 }

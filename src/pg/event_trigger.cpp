@@ -600,7 +600,8 @@ void AuditDefaultPrivileges(AuditWriter* writer,
   // "TABLES" as the command reports it, "tables" as the identity of a
   // default ACL has it.
   char* on = TextDatumGetCString(objects);
-  for (char* c = on; *c != '\0'; ++c) *c = pg_ascii_tolower(*c);
+  for (char* c = on; *c != '\0'; ++c)
+    *c = static_cast<char>(pg_ascii_tolower(static_cast<unsigned char>(*c)));
   ListCell* role;
   foreach (role, role_names) {
     int schema_count = list_length(schemas);
