@@ -8,12 +8,12 @@
 // malloc gives no hook to fault its heap in bulk, so the reserve goes
 // around it. It allocates the memory in a few large pieces from the heap
 // (brk), marks their inside for transparent huge pages and populates it in
-// one call per piece, then frees all but a small fence allocated after
-// them. The freed pieces coalesce into free heap space that the call's
-// allocations then reuse; the fence keeps that space away from the heap's
-// top, where free() would hand it back to the system at once. Freeing the
-// fence at the end lets malloc trim the heap as usual, and the destructor
-// trims what the call left unused.
+// one call per run of adjacent pieces, then frees them all, keeping a 64 kB
+// fence allocated after them. The freed pieces coalesce into free heap space
+// that the call's allocations then reuse; the fence keeps that space away from
+// the heap's top, where free() would hand it back to the system at once.
+// Freeing the fence at the end lets malloc trim the heap as usual, and the
+// destructor trims what the call left unused.
 //
 // A piece comes from the heap only below malloc's mmap threshold. glibc
 // raises that threshold (to at most 32 MB) each time it frees a chunk it

@@ -192,14 +192,6 @@ std::unordered_map<std::string, long long> DdlCreditedTo(
   return credited;
 }
 
-// Whether the graph declares the row's migration (or a squash replaces
-// it); the node found is kept on the row for the checks.
-bool Declared(const core::MigrationGraph& graph, core::AppliedMigration* row) {
-  std::optional<std::size_t> node = graph.NodeOf(row->key);
-  row->graph_node = node.value_or(core::MigrationGraph::kNotDeclared);
-  return node || graph.SquashOf(row->key);
-}
-
 // django_migrations, the big one: straight from the heap when that reads
 // what the query would (pg/django_history.hpp), else typed, without output
 // functions.
@@ -289,14 +281,24 @@ core::History ReadHistory(SpiSession& spi, Framework framework,
   } else {
     ReadOtherRows(spi, framework, table, app, faked, &history);
   }
-  if (!audit || graph == nullptr) return history;
-  // Rows the graph does not declare: did the audit see them make changes?
+  if (graph == nullptr) return history;
+  // Each row's declared migration, looked up once here; the checks use it.
+  for (core::AppliedMigration& row : history.rows) {
+    row.graph_node =
+        graph->NodeOf(row.key).value_or(core::MigrationGraph::kNotDeclared);
+  }
+  if (!audit) return history;
+  // Rows the graph does not declare (nor a squash replaces): did the audit
+  // see them make changes?
   std::vector<std::size_t> undeclared;
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < history.rows.size(); ++i) {
-    core::AppliedMigration& row = history.rows[i];
-    if (row.state != core::HistoryState::kApplied || Declared(*graph, &row))
+    const core::AppliedMigration& row = history.rows[i];
+    if (row.state != core::HistoryState::kApplied ||
+        row.graph_node != core::MigrationGraph::kNotDeclared ||
+        graph->SquashOf(row.key)) {
       continue;
+    }
     undeclared.push_back(i);
     labels.push_back(core::MigrationObject(framework, row.key));
   }
